@@ -1,0 +1,63 @@
+"""The command line: thin typer commands over load → validate → observe → plan → apply.
+
+One module per command; every stackctl error becomes one clear message and an exit code
+here, in ``main`` (codes in ``stackctl.errors``). Anything else is a bug and says so.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from stackctl.errors import InvalidStackError, StackctlError
+
+app = typer.Typer(
+    name="stackctl",
+    help="Plan and apply Docker stacks: as easy as docker compose, as honest as terraform plan.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Imported for their side effect: each module adds its command to ``app``.
+    from stackctl.cli import (  # noqa: F401
+        validate_cmd,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    _register()
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except InvalidStackError as e:
+        for d in e.diagnostics:
+            print(d.format(), file=sys.stderr)
+        errors = sum(1 for d in e.diagnostics if d.severity == "error")
+        print(f"{errors} error(s); nothing was changed.", file=sys.stderr)
+        return e.exit_code
+    except StackctlError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except typer.Exit as e:
+        return e.exit_code
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # click usage errors and the like
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            return e.exit_code
+        raise
+    return result if isinstance(result, int) else 0
+
+
+def entry() -> None:
+    sys.exit(main())

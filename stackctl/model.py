@@ -1,0 +1,970 @@
+"""The typed stack language: frozen pydantic models, unknown fields rejected.
+
+A stack is written in Python (the primary form), as a stack YAML/JSON file, or as a
+compose file; every loader ends here. Inputs are accepted in their friendly forms
+(``"127.0.0.1:8080:80/tcp"``, ``"./data:/data:ro"``, objects or names as references)
+and normalised to one canonical form, so two spellings of one stack compare equal.
+
+    from stackctl import Stack, Service, Network, Healthcheck, healthy
+
+    edge = Network("traefik_default", external=True)
+    db = Service("postgres", image="postgres:14", networks=[edge],
+                 healthcheck=Healthcheck.shell("pg_isready -U synapse", interval="5s"))
+    app = Service("synapse", image="matrixdotorg/synapse:v1.99", depends_on={db: healthy},
+                  networks=[edge])
+    stack = Stack("matrix", services=[db, app], networks=[edge])
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from stackctl import units
+
+# --------------------------------------------------------------------------- basics
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _check_duration(value: str) -> str:
+    units.parse_duration(value)
+    return value
+
+
+def _coerce_duration(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return f"{value:g}s"
+    return value
+
+
+def _check_size(value: str) -> str:
+    units.parse_size(value)
+    return value
+
+
+def _coerce_size(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _check_image(value: str) -> str:
+    units.check_image_reference(value)
+    return value
+
+
+Duration = Annotated[str, BeforeValidator(_coerce_duration), AfterValidator(_check_duration)]
+"""A Go-style duration: ``5s``, ``1m30s``, ``500ms``, ``2h``."""
+
+Size = Annotated[str, BeforeValidator(_coerce_size), AfterValidator(_check_size)]
+"""A byte size: ``2048M``, ``1g``, ``512k`` or a plain number of bytes."""
+
+ImageRef = Annotated[str, AfterValidator(_check_image)]
+
+
+def _str_scalar(value: Any) -> Any:
+    """Compose allows numbers and booleans where strings are meant (env values, labels)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+Scalar = Annotated[str, BeforeValidator(_str_scalar)]
+
+
+def _command(value: Any) -> Any:
+    """A command or entrypoint: a string is split like a shell would; a list stays as is."""
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as e:
+            raise ValueError(f"cannot split command {value!r}: {e}") from e
+    return value
+
+
+Command = Annotated[list[str], BeforeValidator(_command)]
+
+
+def _str_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+StrList = Annotated[list[str], BeforeValidator(_str_list)]
+
+
+def _kv_map(value: Any) -> Any:
+    """``["A=1", "B=2"]`` -> ``{"A": "1", "B": "2"}`` (labels, sysctls, extra_hosts ...)."""
+    if isinstance(value, list | tuple):
+        out: dict[str, Any] = {}
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"expected 'KEY=VALUE' strings, got {item!r}")
+            key, sep, val = item.partition("=")
+            out[key] = val if sep else ""
+        return out
+    return value
+
+
+StrMap = Annotated[dict[str, Scalar], BeforeValidator(_kv_map)]
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+class Secret(_Model):
+    """A value that must never be shown: in plans, JSON, labels, progress or logs.
+
+    ``Secret("hunter2")`` or ``Secret.env("POSTGRES_PASSWORD")`` (read when the stack loads).
+    Its config-hash contribution is a hash of the value, never the value.
+    """
+
+    value: str = Field(repr=False)
+
+    def __init__(self, value: str | None = None, /, **data: Any) -> None:
+        if value is not None:
+            data["value"] = value
+        super().__init__(**data)
+
+    @classmethod
+    def env(cls, name: str, default: str | None = None) -> Secret:
+        import os
+
+        if name in os.environ:
+            return cls(os.environ[name])
+        if default is not None:
+            return cls(default)
+        raise ValueError(f"secret variable {name} is not set; export it or put it in .env")
+
+    def __str__(self) -> str:
+        return "(sensitive value)"
+
+
+EnvValue = Scalar | Secret
+
+
+def _environment(value: Any) -> Any:
+    """Map or list form; ``KEY`` alone (no ``=``) takes the value from the process environment."""
+    import os
+
+    if value is None:
+        return {}
+    if isinstance(value, list | tuple):
+        out: dict[str, Any] = {}
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"expected 'KEY=VALUE' strings, got {item!r}")
+            key, sep, val = item.partition("=")
+            if sep:
+                out[key] = val
+            elif key in os.environ:
+                out[key] = os.environ[key]
+        return out
+    if isinstance(value, Mapping):
+        return {
+            k: (os.environ.get(k, "") if v is None else v)
+            for k, v in value.items()
+            if v is not None or k in os.environ
+        }
+    return value
+
+
+Environment = Annotated[dict[str, EnvValue], BeforeValidator(_environment)]
+
+
+# --------------------------------------------------------------------------- health
+
+
+class Healthcheck(_Model):
+    """How Docker decides a container is healthy.
+
+    ``test`` is ``["CMD", ...]``, ``["CMD-SHELL", "..."]`` or ``["NONE"]``; a plain string
+    means CMD-SHELL. ``disable=True`` (or test NONE) turns off the image's own check.
+    """
+
+    test: list[str] | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    retries: int | None = Field(default=None, ge=0)
+    start_period: Duration | None = None
+    start_interval: Duration | None = None
+    disable: bool = False
+
+    @field_validator("test", mode="before")
+    @classmethod
+    def _test_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return ["CMD-SHELL", value]
+        return value
+
+    @field_validator("test")
+    @classmethod
+    def _test_kind(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if not value or value[0] not in ("CMD", "CMD-SHELL", "NONE"):
+            raise ValueError("test must start with CMD, CMD-SHELL or NONE (or be a string)")
+        if value[0] in ("CMD", "CMD-SHELL") and len(value) < 2:
+            raise ValueError(f"{value[0]} needs a command after it")
+        return value
+
+    @classmethod
+    def shell(cls, command: str, **options: Any) -> Healthcheck:
+        """A check run by the container's shell: ``Healthcheck.shell("pg_isready")``."""
+        return cls(test=["CMD-SHELL", command], **options)
+
+    @classmethod
+    def cmd(cls, *argv: str, **options: Any) -> Healthcheck:
+        """A check run without a shell: ``Healthcheck.cmd("curl", "-f", "http://localhost")``."""
+        return cls(test=["CMD", *argv], **options)
+
+    @classmethod
+    def none(cls) -> Healthcheck:
+        """Disable the image's own health check."""
+        return cls(disable=True)
+
+    @property
+    def disabled(self) -> bool:
+        return self.disable or (self.test is not None and self.test[0] == "NONE")
+
+
+# --------------------------------------------------------------------------- dependencies
+
+
+class Condition(StrEnum):
+    STARTED = "service_started"
+    HEALTHY = "service_healthy"
+    COMPLETED = "service_completed_successfully"
+
+
+started = Condition.STARTED
+healthy = Condition.HEALTHY
+completed = Condition.COMPLETED
+
+
+class Dependency(_Model):
+    """``depends_on`` entry: wait for ``condition`` before starting the dependent."""
+
+    condition: Condition = Condition.STARTED
+    required: bool = True
+    restart: bool = False
+
+
+# --------------------------------------------------------------------------- ports
+
+
+_PORT_RE = re.compile(
+    r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]+):)??"
+    r"(?:(?P<published>\d+(?:-\d+)?)?:)?"
+    r"(?P<target>\d+(?:-\d+)?)"
+    r"(?:/(?P<proto>tcp|udp|sctp))?$"
+)
+
+
+class Port(_Model):
+    """A published port: container ``target``, host ``published`` (None: any free port)."""
+
+    target: int = Field(ge=1, le=65535)
+    published: int | None = Field(default=None, ge=0, le=65535)
+    host_ip: str | None = None
+    protocol: Literal["tcp", "udp", "sctp"] = "tcp"
+    mode: Literal["ingress", "host"] | None = None
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _published(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        if value == "":
+            return None
+        return value
+
+
+def _parse_port_short(spec: str) -> list[dict[str, Any]]:
+    m = _PORT_RE.match(spec.strip())
+    if not m:
+        raise ValueError(
+            f"malformed port {spec!r}; use 'TARGET', 'HOST:TARGET' or 'IP:HOST:TARGET[/PROTO]'"
+        )
+    ip = m.group("ip")
+    if ip and ip.startswith("["):
+        ip = ip[1:-1]
+    proto = m.group("proto") or "tcp"
+
+    def _range(text: str) -> list[int]:
+        lo, _, hi = text.partition("-")
+        a, b = int(lo), int(hi or lo)
+        if b < a:
+            raise ValueError(f"malformed port range {text!r} in {spec!r}")
+        return list(range(a, b + 1))
+
+    targets = _range(m.group("target"))
+    published = _range(m.group("published")) if m.group("published") else None
+    if published is not None and len(published) != len(targets):
+        if len(targets) == 1:  # "8000-8010:80": any host port of the range; take the first
+            published = published[:1]
+        else:
+            raise ValueError(f"port ranges of different lengths in {spec!r}")
+    out: list[dict[str, Any]] = []
+    for i, target in enumerate(targets):
+        entry: dict[str, Any] = {"target": target, "protocol": proto}
+        if published is not None:
+            entry["published"] = published[i]
+        if ip:
+            entry["host_ip"] = ip
+        out.append(entry)
+    return out
+
+
+def _ports(value: Any) -> Any:
+    if not isinstance(value, list | tuple):
+        return value
+    out: list[Any] = []
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool):
+            out.append({"target": item})
+        elif isinstance(item, str):
+            out.extend(_parse_port_short(item))
+        elif isinstance(item, Mapping) and isinstance(item.get("published"), str):
+            pub = item["published"]
+            if "-" in pub:
+                raise ValueError(f"published port range {pub!r} needs the short form")
+            out.append(item)
+        else:
+            out.append(item)
+    return out
+
+
+Ports = Annotated[list[Port], BeforeValidator(_ports)]
+
+
+# --------------------------------------------------------------------------- mounts
+
+
+class Mount(_Model):
+    """A bind mount, a named volume or a tmpfs at ``target``.
+
+    Bind sources are paths, relative ones to the stack's folder (``./data``).
+    Volume sources name a volume of the stack (or an external one).
+    """
+
+    type: Literal["bind", "volume", "tmpfs"]
+    target: str
+    source: str | None = None
+    read_only: bool = False
+    create_host_path: bool = True
+    nocopy: bool = False
+    tmpfs_size: Size | None = None
+
+    @field_validator("target")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"mount target {value!r} must be an absolute path in the container")
+        return value
+
+    @model_validator(mode="after")
+    def _source_needed(self) -> Mount:
+        if self.type == "bind" and not self.source:
+            raise ValueError("a bind mount needs a source path")
+        if self.type == "tmpfs" and self.source:
+            raise ValueError("a tmpfs mount takes no source")
+        return self
+
+    @classmethod
+    def bind(cls, source: str, target: str, *, read_only: bool = False) -> Mount:
+        return cls(type="bind", source=source, target=target, read_only=read_only)
+
+    @classmethod
+    def volume(cls, source: Volume | str, target: str, *, read_only: bool = False) -> Mount:
+        name = source.key if isinstance(source, Volume) else source
+        return cls(type="volume", source=name, target=target, read_only=read_only)
+
+    @classmethod
+    def tmpfs(cls, target: str, *, size: str | None = None) -> Mount:
+        return cls(type="tmpfs", target=target, tmpfs_size=size)
+
+
+def _is_path(source: str) -> bool:
+    return source.startswith(("/", "./", "../", "~")) or source in (".", "..")
+
+
+def _parse_mount_short(spec: str) -> dict[str, Any]:
+    parts = spec.split(":")
+    # Windows drive letters are not a concern on a Linux daemon.
+    if len(parts) == 1:
+        return {"type": "volume", "target": parts[0]}  # anonymous volume
+    if len(parts) > 3:
+        raise ValueError(f"malformed volume {spec!r}; use 'SOURCE:TARGET[:ro|rw]'")
+    source, target = parts[0], parts[1]
+    mode = parts[2] if len(parts) == 3 else ""
+    options = set(mode.split(",")) if mode else set()
+    unknown = options - {"ro", "rw", "z", "Z", "nocopy", "cached", "delegated", "consistent"}
+    if unknown:
+        raise ValueError(f"unknown volume option {sorted(unknown)[0]!r} in {spec!r}; use ro or rw")
+    entry: dict[str, Any] = {
+        "type": "bind" if _is_path(source) else "volume",
+        "source": source,
+        "target": target,
+        "read_only": "ro" in options,
+    }
+    if "nocopy" in options:
+        entry["nocopy"] = True
+    return entry
+
+
+def _long_mount(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Compose's long volume syntax -> Mount fields."""
+    entry = {k: v for k, v in item.items() if k not in ("bind", "volume", "tmpfs", "consistency")}
+    if isinstance(item.get("bind"), Mapping):
+        bind = item["bind"]
+        if "create_host_path" in bind:
+            entry["create_host_path"] = bind["create_host_path"]
+    if isinstance(item.get("volume"), Mapping) and "nocopy" in item["volume"]:
+        entry["nocopy"] = item["volume"]["nocopy"]
+    if isinstance(item.get("tmpfs"), Mapping) and "size" in item["tmpfs"]:
+        entry["tmpfs_size"] = item["tmpfs"]["size"]
+    if isinstance(entry.get("source"), Volume):
+        entry["source"] = entry["source"].key
+    return entry
+
+
+def _mounts(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, Mapping):  # {"./data": "/data", pgdata: "/var/lib/postgresql/data"}
+        items: list[Any] = []
+        for source, target in value.items():
+            if isinstance(source, Volume):
+                items.append({"type": "volume", "source": source.key, "target": target})
+            else:
+                items.append(f"{source}:{target}")
+        value = items
+    if not isinstance(value, list | tuple):
+        return value
+    out: list[Any] = []
+    for item in value:
+        if isinstance(item, str):
+            out.append(_parse_mount_short(item))
+        elif isinstance(item, Mapping) and not isinstance(item, Mount):
+            out.append(_long_mount(item))
+        else:
+            out.append(item)
+    return out
+
+
+Mounts = Annotated[list[Mount], BeforeValidator(_mounts)]
+
+
+# --------------------------------------------------------------------------- networks
+
+
+class IpamPool(_Model):
+    subnet: str | None = None
+    gateway: str | None = None
+    ip_range: str | None = None
+    aux_addresses: dict[str, str] = Field(default_factory=dict)
+
+
+class Ipam(_Model):
+    driver: str | None = None
+    config: list[IpamPool] = Field(default_factory=list)
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class Network(_Model):
+    """A network of the stack, or an ``external`` one that must already exist.
+
+    ``key`` is how services name it; the Docker name is ``name`` if set, else the key for
+    an external network, else ``<stack>_<key>`` (as Compose does).
+    """
+
+    key: str
+    name: str | None = None
+    external: bool = False
+    driver: Literal["bridge", "overlay", "macvlan", "ipvlan", "host", "none"] | None = None
+    driver_opts: StrMap = Field(default_factory=dict)
+    internal: bool = False
+    attachable: bool = False
+    enable_ipv6: bool = False
+    ipam: Ipam | None = None
+    labels: StrMap = Field(default_factory=dict)
+
+    def __init__(self, key: str | None = None, /, **data: Any) -> None:
+        if key is not None:
+            data["key"] = key
+        super().__init__(**data)
+
+    def __hash__(self) -> int:
+        return hash(("network", self.key))
+
+    @field_validator("ipam", mode="before")
+    @classmethod
+    def _ipam_shortcut(cls, value: Any) -> Any:
+        # Python shortcut: ipam={"subnet": "172.18.0.0/16", "gateway": "172.18.0.1"}
+        if isinstance(value, Mapping) and ("subnet" in value or "gateway" in value):
+            return {"config": [dict(value)]}
+        return value
+
+    @model_validator(mode="after")
+    def _external_is_bare(self) -> Network:
+        if self.external:
+            extra = [
+                f
+                for f in ("driver", "ipam", "internal", "attachable", "enable_ipv6")
+                if getattr(self, f) not in (None, False)
+            ]
+            if extra or self.driver_opts or self.labels:
+                raise ValueError(
+                    "an external network is made elsewhere; it takes no settings "
+                    f"(remove {', '.join(extra) or 'driver_opts/labels'})"
+                )
+        return self
+
+    @property
+    def subnets(self) -> list[str]:
+        return [p.subnet for p in (self.ipam.config if self.ipam else []) if p.subnet]
+
+
+class ServiceNetwork(_Model):
+    """How one service joins one network."""
+
+    aliases: list[str] = Field(default_factory=list)
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    priority: int | None = None
+
+
+def _service_networks(value: Any) -> Any:
+    if value is None:
+        return {}
+    if isinstance(value, list | tuple):
+        return {(n.key if isinstance(n, Network) else n): {} for n in value}
+    if isinstance(value, Mapping):
+        return {
+            (k.key if isinstance(k, Network) else k): ({} if v is None else v)
+            for k, v in value.items()
+        }
+    return value
+
+
+# --------------------------------------------------------------------------- volumes
+
+
+class Volume(_Model):
+    """A named volume. Docker name: ``name`` if set, else the key (external) or
+    ``<stack>_<key>``. Never removed by apply; destroy keeps it unless ``--volumes``."""
+
+    key: str
+    name: str | None = None
+    external: bool = False
+    driver: str | None = None
+    driver_opts: StrMap = Field(default_factory=dict)
+    labels: StrMap = Field(default_factory=dict)
+
+    def __init__(self, key: str | None = None, /, **data: Any) -> None:
+        if key is not None:
+            data["key"] = key
+        super().__init__(**data)
+
+    def __hash__(self) -> int:
+        return hash(("volume", self.key))
+
+
+class SecretSource(_Model):
+    """A top-level secret: a file mounted read-only at ``/run/secrets/<key>``."""
+
+    key: str
+    file: str | None = None
+    environment: str | None = None
+    external: bool = False
+    name: str | None = None
+
+    def __init__(self, key: str | None = None, /, **data: Any) -> None:
+        if key is not None:
+            data["key"] = key
+        super().__init__(**data)
+
+    def __hash__(self) -> int:
+        return hash(("secret", self.key))
+
+
+class ServiceSecret(_Model):
+    source: str
+    target: str | None = None
+    mode: int | None = None
+
+
+def _service_secrets(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        out: list[Any] = []
+        for item in value:
+            if isinstance(item, SecretSource):
+                out.append({"source": item.key})
+            elif isinstance(item, str):
+                out.append({"source": item})
+            else:
+                out.append(item)
+        return out
+    return value
+
+
+# --------------------------------------------------------------------------- deploy
+
+
+class ResourceSpec(_Model):
+    cpus: float | None = Field(default=None, gt=0)
+    memory: Size | None = None
+    pids: int | None = None
+
+    @field_validator("cpus", mode="before")
+    @classmethod
+    def _cpus(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError as e:
+                raise ValueError(f"cpus must be a number such as '0.5', got {value!r}") from e
+        return value
+
+
+class Resources(_Model):
+    limits: ResourceSpec | None = None
+    reservations: ResourceSpec | None = None
+
+
+class RestartPolicy(_Model):
+    condition: Literal["none", "on-failure", "any"] | None = None
+    delay: Duration | None = None
+    max_attempts: int | None = None
+    window: Duration | None = None
+
+
+class UpdateConfig(_Model):
+    parallelism: int | None = None
+    delay: Duration | None = None
+    failure_action: Literal["continue", "rollback", "pause"] | None = None
+    monitor: Duration | None = None
+    max_failure_ratio: float | None = None
+    order: Literal["stop-first", "start-first"] | None = None
+
+
+class Placement(_Model):
+    constraints: list[str] = Field(default_factory=list)
+    preferences: list[dict[str, str]] = Field(default_factory=list)
+    max_replicas_per_node: int | None = None
+
+
+class Deploy(_Model):
+    """Compose's ``deploy``: resources on one host; the rest matters on Swarm."""
+
+    mode: Literal["replicated", "global"] | None = None
+    replicas: int | None = Field(default=None, ge=0)
+    resources: Resources | None = None
+    restart_policy: RestartPolicy | None = None
+    placement: Placement | None = None
+    update_config: UpdateConfig | None = None
+    rollback_config: UpdateConfig | None = None
+    endpoint_mode: Literal["vip", "dnsrr"] | None = None
+    labels: StrMap = Field(default_factory=dict)
+
+
+class Logging(_Model):
+    driver: str | None = None
+    options: StrMap = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- service
+
+
+_RESTART_RE = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
+
+
+def _restart(value: Any) -> Any:
+    if value is False:
+        return "no"
+    return value
+
+
+def _check_restart(value: str) -> str:
+    if not _RESTART_RE.match(value):
+        raise ValueError(
+            f"restart {value!r} is not one of no, always, unless-stopped, on-failure[:N]"
+        )
+    return value
+
+
+def _depends_on(value: Any) -> Any:
+    if value is None:
+        return {}
+    if isinstance(value, list | tuple):
+        return {(s.name if isinstance(s, Service) else s): {} for s in value}
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key = k.name if isinstance(k, Service) else k
+            if isinstance(v, Condition | str):
+                out[key] = {"condition": v}
+            elif v is None:
+                out[key] = {}
+            else:
+                out[key] = v
+        return out
+    return value
+
+
+def _extra_hosts(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        out: dict[str, str] = {}
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"expected 'HOST:IP' strings, got {item!r}")
+            sep = "=" if "=" in item else ":"
+            host, found, ip = item.partition(sep)
+            if not found:
+                raise ValueError(f"malformed extra host {item!r}; use 'HOST:IP'")
+            out[host] = ip
+        return out
+    return value
+
+
+class Service(_Model):
+    """One service: one container on a host (``<stack>-<name>-1`` unless ``container_name``)."""
+
+    name: str
+    image: ImageRef
+    container_name: str | None = None
+    hostname: str | None = None
+    command: Command | None = None
+    entrypoint: Command | None = None
+    environment: Environment = Field(default_factory=dict)
+    env_file: StrList = Field(default_factory=list)
+    ports: Ports = Field(default_factory=list)
+    expose: list[Scalar] = Field(default_factory=list)
+    volumes: Mounts = Field(default_factory=list)
+    networks: Annotated[dict[str, ServiceNetwork], BeforeValidator(_service_networks)] = Field(
+        default_factory=dict
+    )
+    restart: Annotated[str, BeforeValidator(_restart), AfterValidator(_check_restart)] = "no"
+    depends_on: Annotated[dict[str, Dependency], BeforeValidator(_depends_on)] = Field(
+        default_factory=dict
+    )
+    healthcheck: Healthcheck | None = None
+    deploy: Deploy | None = None
+    replicas: int | None = Field(default=None, ge=0)
+    labels: StrMap = Field(default_factory=dict)
+    user: Scalar | None = None
+    working_dir: str | None = None
+    cap_add: list[str] = Field(default_factory=list)
+    cap_drop: list[str] = Field(default_factory=list)
+    privileged: bool = False
+    read_only: bool = False
+    extra_hosts: Annotated[dict[str, str], BeforeValidator(_extra_hosts)] = Field(
+        default_factory=dict
+    )
+    dns: StrList = Field(default_factory=list)
+    dns_search: StrList = Field(default_factory=list)
+    stop_signal: str | None = None
+    stop_grace_period: Duration | None = None
+    init: bool | None = None
+    logging: Logging | None = None
+    secrets: Annotated[list[ServiceSecret], BeforeValidator(_service_secrets)] = Field(
+        default_factory=list
+    )
+    devices: list[str] = Field(default_factory=list)
+    sysctls: StrMap = Field(default_factory=dict)
+    security_opt: list[str] = Field(default_factory=list)
+    shm_size: Size | None = None
+    tty: bool = False
+    stdin_open: bool = False
+    pull_policy: Literal["always", "never", "missing", "if_not_present"] | None = None
+    engine: Literal["docker", "swarm"] | None = None
+
+    def __init__(self, name: str | None = None, /, **data: Any) -> None:
+        if name is not None:
+            data["name"] = name
+        super().__init__(**data)
+
+    def __hash__(self) -> int:
+        return hash(("service", self.name))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_tmpfs(cls, data: Any) -> Any:
+        """Compose's service-level ``tmpfs: [/run]`` becomes tmpfs mounts."""
+        if isinstance(data, Mapping) and "tmpfs" in data:
+            data = dict(data)
+            tmpfs = data.pop("tmpfs")
+            paths = [tmpfs] if isinstance(tmpfs, str) else list(tmpfs or [])
+            mounts = _mounts(data.get("volumes")) or []
+            for p in paths:
+                target, _, opts = p.partition(":")
+                size = None
+                for opt in opts.split(","):
+                    if opt.startswith("size="):
+                        size = opt[5:]
+                mounts.append({"type": "tmpfs", "target": target, "tmpfs_size": size})
+            data["volumes"] = mounts
+        return data
+
+    @property
+    def replica_count(self) -> int:
+        if self.replicas is not None:
+            return self.replicas
+        if self.deploy is not None and self.deploy.replicas is not None:
+            return self.deploy.replicas
+        return 1
+
+
+# --------------------------------------------------------------------------- stack
+
+
+def _keyed(kind: str, key_field: str) -> Any:
+    def convert(value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, list | tuple):
+            out: dict[str, Any] = {}
+            for item in value:
+                key = getattr(item, key_field, None)
+                if key is None and isinstance(item, Mapping):
+                    key = item.get(key_field)
+                if key is None:
+                    raise ValueError(f"each {kind} in a list needs a {key_field}")
+                if key in out:
+                    raise ValueError(f"{kind} {key!r} is defined twice")
+                out[key] = item
+            return out
+        if isinstance(value, Mapping):
+            out = {}
+            for key, item in value.items():
+                if item is None:
+                    item = {}
+                if isinstance(item, Mapping):
+                    given = item.get(key_field)
+                    if given is not None and given != key:
+                        raise ValueError(f"{kind} {key!r} has {key_field} {given!r}")
+                    item = {**item, key_field: key}
+                elif getattr(item, key_field, key) != key:
+                    raise ValueError(
+                        f"{kind} {key!r} is a {kind} named {getattr(item, key_field)!r}"
+                    )
+                out[key] = item
+            return out
+        return value
+
+    return convert
+
+
+class Stack(_Model):
+    """A named set of services, networks and volumes that plan and apply manage together."""
+
+    name: str
+    services: Annotated[dict[str, Service], BeforeValidator(_keyed("service", "name"))] = Field(
+        default_factory=dict
+    )
+    networks: Annotated[dict[str, Network], BeforeValidator(_keyed("network", "key"))] = Field(
+        default_factory=dict
+    )
+    volumes: Annotated[dict[str, Volume], BeforeValidator(_keyed("volume", "key"))] = Field(
+        default_factory=dict
+    )
+    secrets: Annotated[
+        dict[str, SecretSource], BeforeValidator(_keyed("secret", "key"))
+    ] = Field(default_factory=dict)
+    engine: Literal["docker", "swarm"] | None = None
+
+    _origin: Path | None = PrivateAttr(default=None)
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, name: str | None = None, /, **data: Any) -> None:
+        if name is not None:
+            data["name"] = name
+        super().__init__(**data)
+
+    @field_validator("name")
+    @classmethod
+    def _stack_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value):
+            raise ValueError(
+                f"stack name {value!r} must be lowercase letters, digits, '_' or '-', "
+                "starting with a letter or digit"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _default_network(self) -> Stack:
+        """Services that name no network join ``default`` (``<stack>_default``), as in Compose."""
+        needs_default = any(not s.networks for s in self.services.values())
+        if needs_default and "default" not in self.networks:
+            nets = dict(self.networks)
+            nets["default"] = Network("default")
+            object.__setattr__(self, "networks", nets)
+        return self
+
+    # ----------------------------------------------------------------- helpers
+
+    @property
+    def origin(self) -> Path | None:
+        """The file this stack was loaded from, if any."""
+        return self._origin
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative bind-mount paths and env files are resolved against."""
+        return self._origin.parent if self._origin else Path.cwd()
+
+    def line_of(self, path: str) -> int | None:
+        """Source line of an attribute path such as ``services.db.ports`` (best match)."""
+        parts = path.split(".")
+        while parts:
+            line = self._lines.get(".".join(parts))
+            if line is not None:
+                return line
+            parts.pop()
+        return None
+
+    def with_origin(self, origin: Path | None, lines: Mapping[str, int] | None = None) -> Stack:
+        self._origin = origin
+        self._lines = dict(lines or {})
+        return self
+
+    def network_name(self, key: str) -> str:
+        net = self.networks[key]
+        if net.name:
+            return net.name
+        return key if net.external else f"{self.name}_{key}"
+
+    def volume_name(self, key: str) -> str:
+        vol = self.volumes[key]
+        if vol.name:
+            return vol.name
+        return key if vol.external else f"{self.name}_{key}"
+
+    def container_names(self, service: Service) -> list[str]:
+        if service.container_name:
+            return [service.container_name]
+        return [f"{self.name}-{service.name}-{i}" for i in range(1, service.replica_count + 1)]
