@@ -24,6 +24,10 @@ app = typer.Typer(
 def _register() -> None:
     # Imported for their side effect: each module adds its command to ``app``.
     from stackctl.cli import (  # noqa: F401
+        apply_cmd,
+        destroy_cmd,
+        plan_cmd,
+        status_cmd,
         validate_cmd,
     )
 

@@ -1,0 +1,215 @@
+"""Execute a Plan: each operation once the ones it waits for are done, in parallel, bounded.
+
+The first failure stops new operations from starting; those in flight finish; the result
+says what was done, what failed (with the daemon's message) and what never started.
+Ctrl-C behaves the same. Waits run beside the bounded pool so they never starve it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from stackctl.desired import (
+    ContainerNetwork,
+    DesiredContainer,
+    DesiredNetwork,
+    DesiredVolume,
+    temp_name,
+)
+from stackctl.errors import StackctlError
+from stackctl.model import Condition
+from stackctl.plan import Kind, Operation, Plan
+
+
+class Writer(Protocol):
+    """The write side of an engine, as the executor uses it."""
+
+    def create_network(self, net: DesiredNetwork) -> str: ...
+    def remove_network(self, name: str) -> None: ...
+    def create_volume(self, vol: DesiredVolume) -> None: ...
+    def remove_volume(self, name: str) -> None: ...
+    def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None: ...
+    def create_container(self, dc: DesiredContainer, name: str) -> str: ...
+    def connect(self, container: str, net: ContainerNetwork) -> None: ...
+    def disconnect(self, container: str, network: str) -> None: ...
+    def start(self, container: str) -> None: ...
+    def unpause(self, container: str) -> None: ...
+    def stop(self, container: str, timeout: int = 10) -> None: ...
+    def remove_container(self, container: str) -> None: ...
+    def rename(self, container: str, name: str) -> None: ...
+
+
+class Waiter(Protocol):
+    def wait_for(
+        self,
+        container: str,
+        condition: Condition,
+        deadline: float,
+        progress: Callable[[str], None],
+    ) -> None: ...
+
+
+class Reporter(Protocol):
+    """Progress sink: a live table on a terminal, plain lines when piped, or JSON events."""
+
+    def started(self, op: Operation) -> None: ...
+    def progress(self, op: Operation, text: str) -> None: ...
+    def done(self, op: Operation, seconds: float) -> None: ...
+    def failed(self, op: Operation, error: str) -> None: ...
+    def finish(self, result: ApplyResult) -> None: ...
+
+
+@dataclass
+class ApplyResult:
+    done: list[Operation] = field(default_factory=list)
+    failed: list[tuple[Operation, str]] = field(default_factory=list)
+    not_started: list[Operation] = field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.not_started and not self.interrupted
+
+
+@dataclass
+class Executor:
+    engine: Writer
+    waiter: Waiter
+    reporter: Reporter
+    parallelism: int = 4
+    wait_timeout: float = 300.0
+    stop_timeout: int = 10
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    # ------------------------------------------------------------------ graph
+
+    def run(self, plan: Plan) -> ApplyResult:
+        result = ApplyResult()
+        t0 = time.monotonic()
+        ops = {op.id: op for op in plan.operations}
+        waiting = {op.id: {d for d in op.depends_on if d in ops} for op in plan.operations}
+        order = [op.id for op in plan.operations]
+        running: dict[Future[None], Operation] = {}
+        stopping = False
+        pool = ThreadPoolExecutor(max_workers=max(1, self.parallelism), thread_name_prefix="op")
+        waits = ThreadPoolExecutor(max_workers=64, thread_name_prefix="wait")
+        try:
+            while True:
+                if not stopping:
+                    for op_id in [i for i in order if i in waiting and not waiting[i]]:
+                        del waiting[op_id]
+                        op = ops[op_id]
+                        self.reporter.started(op)
+                        target = waits if op.kind == Kind.WAIT else pool
+                        running[target.submit(self._timed, op)] = op
+                if not running:
+                    break
+                try:
+                    finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    stopping = True
+                    result.interrupted = True
+                    self.cancel.set()
+                    continue
+                for fut in finished:
+                    op = running.pop(fut)
+                    error = fut.exception()
+                    if error is None:
+                        result.done.append(op)
+                        for deps in waiting.values():
+                            deps.discard(op.id)
+                    else:
+                        message = str(error) if isinstance(error, StackctlError) else repr(error)
+                        result.failed.append((op, message))
+                        self.reporter.failed(op, message)
+                        stopping = True
+        finally:
+            self.cancel.set()
+            pool.shutdown(wait=True)
+            waits.shutdown(wait=True)
+        result.not_started = [ops[i] for i in order if i in waiting]
+        result.seconds = time.monotonic() - t0
+        self.reporter.finish(result)
+        return result
+
+    def _timed(self, op: Operation) -> None:
+        t0 = time.monotonic()
+        self._execute(op)
+        self.reporter.done(op, time.monotonic() - t0)
+
+    # ------------------------------------------------------------------ operations
+
+    def _execute(self, op: Operation) -> None:
+        e = self.engine
+        say: Callable[[str], None] = lambda text: self.reporter.progress(op, text)  # noqa: E731
+        match op.kind:
+            case Kind.PULL:
+                say("pulling")
+                e.pull(op.resource, say)
+            case Kind.CREATE_NETWORK:
+                assert op.network is not None
+                e.create_network(op.network)
+            case Kind.REPLACE_NETWORK:
+                assert op.network is not None
+                for container, _ in op.reconnect:
+                    say(f"disconnecting {container}")
+                    e.disconnect(container, op.resource)
+                e.remove_network(op.resource)
+                e.create_network(op.network)
+                for container, attach in op.reconnect:
+                    say(f"reconnecting {container}")
+                    e.connect(container, attach)
+            case Kind.REMOVE_NETWORK:
+                e.remove_network(op.resource)
+            case Kind.CREATE_VOLUME:
+                assert op.volume is not None
+                e.create_volume(op.volume)
+            case Kind.REMOVE_VOLUME:
+                e.remove_volume(op.resource)
+            case Kind.CREATE:
+                assert op.container is not None
+                say("creating")
+                cid = e.create_container(op.container, op.resource)
+                say("starting")
+                e.start(cid)
+            case Kind.REPLACE:
+                self._replace(op, say)
+            case Kind.START:
+                say("starting")
+                target = op.target_id or op.resource
+                if op.reason == "paused":
+                    e.unpause(target)
+                else:
+                    e.start(target)
+            case Kind.REMOVE:
+                say("stopping")
+                e.stop(op.target_id or op.resource, self.stop_timeout)
+                say("removing")
+                e.remove_container(op.target_id or op.resource)
+            case Kind.WAIT:
+                assert op.condition is not None
+                deadline = time.time() + self.wait_timeout
+                for name in op.wait_for:
+                    self.waiter.wait_for(name, op.condition, deadline, say)
+
+    def _replace(self, op: Operation, say: Callable[[str], None]) -> None:
+        """New container under a temporary name first: a failed create leaves the old running."""
+        assert op.container is not None
+        e = self.engine
+        tmp = temp_name(op.resource)
+        e.remove_container(tmp)  # a leftover of an interrupted apply
+        say("creating replacement")
+        new_id = e.create_container(op.container, tmp)
+        say("stopping old")
+        old = op.target_id or op.resource
+        e.stop(old, self.stop_timeout)
+        e.remove_container(old)
+        e.rename(new_id, op.resource)
+        say("starting")
+        e.start(new_id)

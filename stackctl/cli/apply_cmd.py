@@ -1,0 +1,148 @@
+"""``stackctl apply``: make the daemon match the stacks (or a saved plan), then report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from stackctl import lock, pipeline, planfile
+from stackctl.apply import ApplyResult, Executor, Reporter
+from stackctl.cli import app
+from stackctl.cli.common import Engine, Paths, Strict, confirm, console, print_warnings
+from stackctl.engine import DockerEngine, connect
+from stackctl.errors import ApplyError, StackctlError
+from stackctl.model import Condition
+from stackctl.plan import Kind, Plan
+from stackctl.progress import JsonReporter, LiveReporter, PlainReporter
+from stackctl.render import plan_json, print_plan
+from stackctl.wait import EventWaiter
+
+Parallelism = Annotated[
+    int, typer.Option("--parallelism", min=1, help="Operations run at once (waits aside).")
+]
+WaitTimeout = Annotated[
+    float, typer.Option("--wait-timeout", help="Seconds a dependency may take to be ready.")
+]
+LockTimeout = Annotated[
+    float, typer.Option("--lock-timeout", help="Seconds to wait for another apply of the stack.")
+]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Plan and progress as JSON lines.")]
+
+
+def daemon_id() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def reporter(as_json: bool) -> Reporter:
+    if as_json:
+        return JsonReporter()
+    if sys.stdout.isatty():
+        return LiveReporter(console())
+    return PlainReporter()
+
+
+def execute(
+    plan: Plan,
+    engine: DockerEngine,
+    *,
+    as_json: bool,
+    parallelism: int,
+    wait_timeout: float,
+) -> ApplyResult:
+    """Pull first (an image that cannot be had fails before anything changed), then the rest."""
+    out = reporter(as_json)
+    executor = Executor(
+        engine=engine,
+        waiter=EventWaiter(engine),
+        reporter=out,
+        parallelism=parallelism,
+        wait_timeout=wait_timeout,
+    )
+    executor.waiter = EventWaiter(engine, executor.cancel)
+    pulls = tuple(op for op in plan.operations if op.kind == Kind.PULL)
+    if pulls:
+        result = executor.run(replace(plan, operations=pulls))
+        if not result.ok:
+            return result
+        out = reporter(as_json)
+        executor = replace(executor, reporter=out)
+        executor.waiter = EventWaiter(engine, executor.cancel)
+    rest = tuple(op for op in plan.operations if op.kind != Kind.PULL)
+    return executor.run(replace(plan, operations=rest))
+
+
+def wait_healthy(
+    planned: pipeline.Planned, engine: DockerEngine, timeout: float, as_json: bool
+) -> None:
+    """``--wait``: every service with a health check healthy, or an error naming the others."""
+    deadline = time.time() + timeout
+    waiter = EventWaiter(engine)
+    failures: list[str] = []
+    for dc in planned.desired.containers:
+        if not dc.has_healthcheck:
+            continue
+        try:
+            waiter.wait_for(dc.name, Condition.HEALTHY, deadline, lambda _t: None)
+        except StackctlError as e:
+            failures.append(f"{dc.name}: {e.message}")
+    if failures:
+        raise ApplyError("not healthy after apply:\n  " + "\n  ".join(failures))
+    if not as_json:
+        console().print("All services with a health check are healthy.")
+
+
+@app.command()
+def apply(
+    paths: Paths,
+    yes: Yes = False,
+    parallelism: Parallelism = 8,
+    wait_timeout: WaitTimeout = 300.0,
+    lock_timeout: LockTimeout = 0.0,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove orphaned containers.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="End only when every health-checked service is healthy.")
+    ] = False,
+    as_json: AsJson = False,
+    strict: Strict = False,
+    engine: Engine = "docker",
+) -> int:
+    """Apply the stacks (or a saved plan file) to the daemon: plan, confirm, converge."""
+    saved: dict[str, Any] | None = None
+    if len(paths) == 1 and planfile.is_plan_file(paths[0]):
+        saved = planfile.load(paths[0])
+        paths = [Path(p) for p in saved["sources"]]
+        prune = bool(saved.get("options", {}).get("prune", False))
+    loaded = pipeline.load(paths, strict=strict)
+    print_warnings(loaded.warnings)
+    eng = connect(engine)
+    with lock.hold(daemon_id(), [s.name for s in loaded.stacks], lock_timeout):
+        planned = pipeline.make_plan(loaded.stacks, eng, prune=prune)
+        if saved is not None:
+            planfile.check_fresh(saved, planned.plan)
+        if as_json:
+            print(json.dumps({"event": "plan", "plan": plan_json(planned.plan)}), flush=True)
+        else:
+            print_plan(console(), planned.plan)
+        if planned.plan.has_changes:
+            if saved is None:
+                confirm("Apply these changes?", yes)
+            result = execute(
+                planned.plan,
+                eng,
+                as_json=as_json,
+                parallelism=parallelism,
+                wait_timeout=wait_timeout,
+            )
+            if not result.ok:
+                return 130 if result.interrupted and not result.failed else 1
+    if wait:
+        wait_healthy(planned, eng, wait_timeout, as_json)
+    return 0

@@ -1,0 +1,46 @@
+"""Options and helpers the commands share (kept small: commands stay thin)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stackctl.errors import Diagnostic
+
+Paths = Annotated[
+    list[Path],
+    typer.Argument(help="Stack files or folders (a folder of stacks plans them together)."),
+]
+Strict = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
+Engine = Annotated[str, typer.Option("--engine", help="Engine to deploy to: docker.")]
+
+
+def console(stderr: bool = False) -> Console:
+    """Colour on a terminal, plain text when piped (NO_COLOR honoured by rich)."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def print_warnings(warnings: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
+    for d in warnings:
+        print(d.format(), file=sys.stderr)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on a terminal; refuse without one unless ``--yes``."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        from stackctl.errors import StackctlError
+
+        raise StackctlError(
+            "no terminal to confirm on, and --yes was not given; nothing was changed",
+            hint="review the plan, then run again with --yes (or save it with plan -o FILE "
+            "and apply that file)",
+        )
+    answer = typer.prompt(f"{question} Only 'yes' will be accepted", default="", show_default=False)
+    if answer.strip().lower() != "yes":
+        raise typer.Exit(1)

@@ -1,0 +1,46 @@
+"""``stackctl destroy``: remove what the stacks made; named volumes only with --volumes."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from stackctl import lock, pipeline
+from stackctl.cli import app
+from stackctl.cli.apply_cmd import AsJson, LockTimeout, Parallelism, Yes, daemon_id, execute
+from stackctl.cli.common import Engine, Paths, confirm, console
+from stackctl.engine import connect
+from stackctl.render import plan_json, print_plan
+
+
+@app.command()
+def destroy(
+    paths: Paths,
+    yes: Yes = False,
+    volumes: Annotated[
+        bool, typer.Option("--volumes", help="Also remove the stacks' named volumes (data!).")
+    ] = False,
+    parallelism: Parallelism = 8,
+    lock_timeout: LockTimeout = 0.0,
+    as_json: AsJson = False,
+    engine: Engine = "docker",
+) -> int:
+    """Remove the stacks' containers (dependents first) and networks. External networks and
+    anything stackctl does not own are never touched."""
+    loaded = pipeline.load(paths)
+    eng = connect(engine)
+    with lock.hold(daemon_id(), [s.name for s in loaded.stacks], lock_timeout):
+        planned = pipeline.make_plan(loaded.stacks, eng, destroy=True, volumes=volumes)
+        if as_json:
+            print(json.dumps({"event": "plan", "plan": plan_json(planned.plan)}), flush=True)
+        else:
+            print_plan(console(), planned.plan)
+        if not planned.plan.has_changes:
+            return 0
+        confirm("Destroy these resources?", yes)
+        result = execute(
+            planned.plan, eng, as_json=as_json, parallelism=parallelism, wait_timeout=60
+        )
+        return 0 if result.ok else 1

@@ -1,0 +1,48 @@
+"""``stackctl plan``: what apply would change, and why."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stackctl import pipeline, planfile
+from stackctl.cli import app
+from stackctl.cli.common import Engine, Paths, Strict, console, print_warnings
+from stackctl.engine import connect
+from stackctl.render import plan_json, print_plan
+
+
+@app.command()
+def plan(
+    paths: Paths,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Save the plan for `stackctl apply FILE`.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 0: no changes, 2: changes, 1: error."),
+    ] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove orphaned containers.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List unchanged too.")] = False,
+    strict: Strict = False,
+    engine: Engine = "docker",
+) -> int:
+    """Show what apply would do: + create, ~ start, -/+ replace, - remove, … wait."""
+    loaded = pipeline.load(paths, strict=strict)
+    print_warnings(loaded.warnings)
+    planned = pipeline.make_plan(loaded.stacks, connect(engine), prune=prune)
+    if as_json:
+        print(json.dumps(plan_json(planned.plan), indent=2, ensure_ascii=False))
+    else:
+        print_plan(console(), planned.plan, verbose=verbose)
+    if out is not None:
+        planfile.save(out, planned.plan, list(paths), {"prune": prune})
+        if not as_json:
+            console().print(f"Saved the plan to {out}; apply it with: stackctl apply {out}")
+    if detailed_exitcode and planned.plan.has_changes:
+        return 2
+    return 0

@@ -1,0 +1,467 @@
+"""The only code that talks to a Docker daemon (through the docker SDK's low-level APIClient).
+
+Reads return the Engine API's own JSON; writes take stackctl's desired specs. SDK and
+transport exceptions become stackctl errors here (``raise ... from e``), with the
+daemon's own message. Transient faults (connection reset, daemon restarting, a network
+that still reports active endpoints) are retried with tenacity, bounded; real refusals
+(a port in use, a missing image) are not.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from stackctl import units
+from stackctl.desired import ContainerNetwork, DesiredContainer, DesiredNetwork, DesiredVolume
+from stackctl.errors import DaemonError, DaemonUnavailableError
+
+MULTI_NETWORK_CREATE = (1, 44)  # from this API version every network can be given at create
+
+
+def _version_tuple(version: str) -> tuple[int, int]:
+    major, _, minor = version.partition(".")
+    return int(major), int(minor or 0)
+
+
+class _CountingClient(docker.APIClient):  # type: ignore[misc]
+    """APIClient that counts the HTTP requests it makes (for tests and benchmarks)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        with self._calls_lock:
+            self.calls[method.upper()] += 1
+        return super().request(method, url, *args, **kwargs)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.ReadTimeout):
+        return True
+    if isinstance(exc, docker.errors.APIError):
+        status = exc.status_code or 0
+        text = str(exc.explanation or "")
+        return status in (502, 503) or "daemon is restarting" in text.lower()
+    return False
+
+
+def _has_active_endpoints(exc: BaseException) -> bool:
+    return isinstance(exc, docker.errors.APIError) and "active endpoints" in str(exc.explanation)
+
+
+def _daemon_error(action: str, exc: Exception) -> DaemonError:
+    api = isinstance(exc, docker.errors.APIError)
+    detail = str(exc.explanation or exc) if api else str(exc)  # type: ignore[attr-defined]
+    return DaemonError(f"{action}: {detail}")
+
+
+def describe_target() -> str:
+    host = os.environ.get("DOCKER_HOST")
+    return f"DOCKER_HOST={host}" if host else "the socket unix:///var/run/docker.sock"
+
+
+class DockerEngine:
+    """One daemon, one client; thread-safe for the executor's worker threads."""
+
+    name = "docker"
+
+    def __init__(self, base_url: str | None = None, timeout: int = 120) -> None:
+        kwargs: dict[str, Any] = {"version": "auto", "timeout": timeout}
+        try:
+            if base_url is not None:
+                self.client = _CountingClient(base_url=base_url, **kwargs)
+            else:
+                params = docker.utils.kwargs_from_env()
+                self.client = _CountingClient(**params, **kwargs)
+        except docker.errors.DockerException as e:
+            raise DaemonUnavailableError(
+                f"no Docker daemon answered at {describe_target()}: {_short(e)}",
+                hint="start the daemon (dockerd, or systemctl start docker), or point "
+                "DOCKER_HOST at one",
+            ) from e
+        self._version = str(self.client.api_version)
+
+    # ------------------------------------------------------------------ reads
+
+    def api_version(self) -> str:
+        return self._version
+
+    @property
+    def multi_network_create(self) -> bool:
+        return _version_tuple(self._version) >= MULTI_NETWORK_CREATE
+
+    def call_counts(self) -> Counter[str]:
+        return Counter(self.client.calls)
+
+    def _read(self, action: str, fn: Callable[[], Any]) -> Any:
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception(_is_transient),
+                stop=stop_after_attempt(4),
+                wait=wait_exponential(multiplier=0.2, max=2),
+                reraise=True,
+            ):
+                with attempt:
+                    return fn()
+        except requests.exceptions.ConnectionError as e:
+            raise DaemonUnavailableError(
+                f"lost the Docker daemon at {describe_target()} while trying to {action}"
+            ) from e
+        except docker.errors.APIError as e:
+            raise _daemon_error(action, e) from e
+        raise AssertionError("unreachable")
+
+    def list_containers(self) -> list[dict[str, Any]]:
+        return list(self._read("list containers", lambda: self.client.containers(all=True)))
+
+    def list_networks(self) -> list[dict[str, Any]]:
+        return list(self._read("list networks", lambda: self.client.networks()))
+
+    def list_volumes(self) -> list[dict[str, Any]]:
+        data = self._read("list volumes", lambda: self.client.volumes())
+        return list((data or {}).get("Volumes") or [])
+
+    def list_images(self) -> list[dict[str, Any]]:
+        return list(self._read("list images", lambda: self.client.images()))
+
+    def inspect_container(self, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(
+                self._read("inspect container", lambda: self.client.inspect_container(name))
+            )
+        except DaemonError as e:
+            if "No such container" in str(e):
+                return None
+            raise
+
+    def image_exists(self, ref: str) -> bool:
+        try:
+            self.client.inspect_image(ref)
+            return True
+        except docker.errors.ImageNotFound:
+            return False
+        except docker.errors.APIError as e:
+            raise _daemon_error(f"inspect image {ref}", e) from e
+
+    # ------------------------------------------------------------------ writes
+
+    def _write(self, action: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except requests.exceptions.ConnectionError as e:
+            raise DaemonUnavailableError(
+                f"lost the Docker daemon at {describe_target()} while trying to {action}"
+            ) from e
+        except docker.errors.APIError as e:
+            raise _daemon_error(action, e) from e
+
+    def create_network(self, net: DesiredNetwork) -> str:
+        ipam = None
+        if net.ipam or net.ipam_driver != "default":
+            ipam = {"Driver": net.ipam_driver, "Config": net.ipam, "Options": {}}
+        body: dict[str, Any] = {
+            "Name": net.name,
+            "Driver": net.driver,
+            "Options": net.options,
+            "Internal": net.internal,
+            "Attachable": net.attachable,
+            "EnableIPv6": net.enable_ipv6,
+            "Labels": net.labels,
+            "CheckDuplicate": True,
+        }
+        if ipam is not None:
+            body["IPAM"] = ipam
+        url = self.client._url("/networks/create")
+        result = self._write(
+            f"create network {net.name}",
+            lambda: self.client._result(self.client._post_json(url, data=body), json=True),
+        )
+        return str(result.get("Id", ""))
+
+    def remove_network(self, name: str) -> None:
+        """Remove a network, retrying the daemon's passing 'has active endpoints' refusal."""
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception(lambda e: _has_active_endpoints(e) or _is_transient(e)),
+                stop=stop_after_delay(20),
+                wait=wait_exponential(multiplier=0.1, max=2),
+                reraise=True,
+            ):
+                with attempt:
+                    self.client.remove_network(name)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            if _has_active_endpoints(e):
+                raise DaemonError(
+                    f"remove network {name}: the daemon still reports active endpoints "
+                    f"({e.explanation}) although no container is attached",
+                    hint="this is a known Docker engine fault; restarting the daemon clears "
+                    "it, and the next stackctl run finishes the job",
+                ) from e
+            raise _daemon_error(f"remove network {name}", e) from e
+
+    def connect(self, container: str, net: ContainerNetwork) -> None:
+        self._write(
+            f"connect {container} to {net.name}",
+            lambda: self.client.connect_container_to_network(
+                container,
+                net.name,
+                aliases=list(net.aliases) or None,
+                ipv4_address=net.ipv4_address,
+                ipv6_address=net.ipv6_address,
+            ),
+        )
+
+    def disconnect(self, container: str, network: str) -> None:
+        self._write(
+            f"disconnect {container} from {network}",
+            lambda: self.client.disconnect_container_from_network(container, network, force=True),
+        )
+
+    def create_volume(self, vol: DesiredVolume) -> None:
+        self._write(
+            f"create volume {vol.name}",
+            lambda: self.client.create_volume(
+                name=vol.name, driver=vol.driver, driver_opts=vol.driver_opts, labels=vol.labels
+            ),
+        )
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            self.client.remove_volume(name)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            raise _daemon_error(f"remove volume {name}", e) from e
+
+    def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None:
+        repo, tag, digest = units.split_image(image)
+        try:
+            stream = self.client.pull(repo, tag=digest or tag or "latest", stream=True, decode=True)
+            for event in stream:
+                if "error" in event:
+                    raise DaemonError(f"pull {image}: {event['error']}")
+                if progress is not None and event.get("status"):
+                    detail = event.get("progress") or ""
+                    progress(f"{event['status']} {detail}".strip())
+        except docker.errors.APIError as e:
+            raise _daemon_error(f"pull {image}", e) from e
+        except requests.exceptions.ConnectionError as e:
+            raise DaemonUnavailableError(f"lost the Docker daemon while pulling {image}") from e
+
+    def create_container(self, dc: DesiredContainer, name: str) -> str:
+        """Create ``dc`` as ``name`` on all its networks (below API 1.44: the first one now,
+        the others connected here before the container is started)."""
+        config = container_config(dc, all_networks=self.multi_network_create)
+        result = self._write(
+            f"create container {name}",
+            lambda: self.client.create_container_from_config(config, name),
+        )
+        cid = str(result["Id"])
+        if not self.multi_network_create:
+            for net in dc.networks[1:]:
+                self.connect(cid, net)
+        return cid
+
+    def start(self, container: str) -> None:
+        self._write(f"start {container}", lambda: self.client.start(container))
+
+    def unpause(self, container: str) -> None:
+        self._write(f"unpause {container}", lambda: self.client.unpause(container))
+
+    def stop(self, container: str, timeout: int = 10) -> None:
+        try:
+            self.client.stop(container, timeout=timeout)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            raise _daemon_error(f"stop {container}", e) from e
+
+    def remove_container(self, container: str) -> None:
+        try:
+            self.client.remove_container(container, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            if "is already in progress" in str(e.explanation):
+                return
+            raise _daemon_error(f"remove container {container}", e) from e
+
+    def rename(self, container: str, name: str) -> None:
+        self._write(f"rename {container} to {name}", lambda: self.client.rename(container, name))
+
+    def events(
+        self, filters: dict[str, list[str]], since: float, until: float
+    ) -> Iterator[dict[str, Any]]:
+        """Daemon events matching ``filters`` from ``since`` to ``until`` (wall-clock seconds)."""
+        stream = self.client.events(
+            since=f"{since:.9f}", until=f"{until:.9f}", filters=filters, decode=True
+        )
+        try:
+            yield from stream
+        except requests.exceptions.ConnectionError as e:
+            raise DaemonUnavailableError("lost the Docker daemon while waiting") from e
+        finally:
+            stream.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, Any]:
+    """The Engine API body of ``POST /containers/create`` for ``dc``."""
+    cfg = dc.config
+    binds: list[str] = []
+    mounts: list[dict[str, Any]] = []
+    for m in cfg.get("mounts", []):
+        if m["type"] == "bind":
+            binds.append(f"{m['source']}:{m['target']}:{'ro' if m.get('read_only') else 'rw'}")
+        elif m["type"] == "volume":
+            mount: dict[str, Any] = {
+                "Type": "volume",
+                "Target": m["target"],
+                "ReadOnly": bool(m.get("read_only")),
+            }
+            if m.get("source"):
+                mount["Source"] = m["source"]
+            if m.get("nocopy"):
+                mount["VolumeOptions"] = {"NoCopy": True}
+            mounts.append(mount)
+        else:
+            tmpfs: dict[str, Any] = {"Type": "tmpfs", "Target": m["target"]}
+            if m.get("tmpfs_size"):
+                tmpfs["TmpfsOptions"] = {"SizeBytes": m["tmpfs_size"]}
+            mounts.append(tmpfs)
+
+    exposed: dict[str, dict[str, Any]] = {}
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for p in cfg.get("ports", []):
+        key = f"{p['target']}/{p['protocol']}"
+        exposed[key] = {}
+        bindings.setdefault(key, []).append(
+            {
+                "HostIp": p.get("host_ip") or "",
+                "HostPort": str(p["published"]) if p.get("published") is not None else "",
+            }
+        )
+    for e in cfg.get("expose", []):
+        exposed.setdefault(e if "/" in str(e) else f"{e}/tcp", {})
+
+    restart = cfg.get("restart", "no")
+    name, _, count = restart.partition(":")
+    restart_policy: dict[str, Any] = {"Name": "" if name == "no" else name}
+    if count:
+        restart_policy["MaximumRetryCount"] = int(count)
+
+    resources = cfg.get("resources", {})
+    host: dict[str, Any] = {
+        "Binds": binds,
+        "Mounts": mounts,
+        "PortBindings": bindings,
+        "RestartPolicy": restart_policy,
+        "CapAdd": cfg.get("cap_add") or None,
+        "CapDrop": cfg.get("cap_drop") or None,
+        "Privileged": bool(cfg.get("privileged")),
+        "ReadonlyRootfs": bool(cfg.get("read_only")),
+        "ExtraHosts": [f"{h}:{ip}" for h, ip in cfg.get("extra_hosts", {}).items()] or None,
+        "Dns": cfg.get("dns") or None,
+        "DnsSearch": cfg.get("dns_search") or None,
+        "Init": cfg.get("init"),
+        "Sysctls": cfg.get("sysctls") or None,
+        "SecurityOpt": cfg.get("security_opt") or None,
+        "Devices": [_device(d) for d in cfg.get("devices", [])] or None,
+    }
+    if "nano_cpus" in resources:
+        host["NanoCpus"] = resources["nano_cpus"]
+    if "memory" in resources:
+        host["Memory"] = resources["memory"]
+    if "memory_reservation" in resources:
+        host["MemoryReservation"] = resources["memory_reservation"]
+    if "pids_limit" in resources:
+        host["PidsLimit"] = resources["pids_limit"]
+    if cfg.get("shm_size"):
+        host["ShmSize"] = cfg["shm_size"]
+    if cfg.get("logging"):
+        host["LogConfig"] = {
+            "Type": cfg["logging"].get("driver") or "json-file",
+            "Config": cfg["logging"].get("options") or {},
+        }
+
+    endpoints: dict[str, Any] = {}
+    for net in dc.networks if all_networks else dc.networks[:1]:
+        endpoint: dict[str, Any] = {"Aliases": list(net.aliases)}
+        ipam: dict[str, str] = {}
+        if net.ipv4_address:
+            ipam["IPv4Address"] = net.ipv4_address
+        if net.ipv6_address:
+            ipam["IPv6Address"] = net.ipv6_address
+        if ipam:
+            endpoint["IPAMConfig"] = ipam
+        endpoints[net.name] = endpoint
+    if dc.networks:
+        host["NetworkMode"] = dc.networks[0].name
+
+    body: dict[str, Any] = {
+        "Image": dc.image,
+        "Cmd": cfg.get("command"),
+        "Entrypoint": cfg.get("entrypoint"),
+        "Env": [f"{k}={v}" for k, v in sorted(dc.env.items())],
+        "Hostname": cfg.get("hostname"),
+        "User": cfg.get("user"),
+        "WorkingDir": cfg.get("working_dir"),
+        "Labels": dc.labels,
+        "ExposedPorts": exposed or None,
+        "StopSignal": cfg.get("stop_signal"),
+        "Tty": bool(cfg.get("tty")),
+        "OpenStdin": bool(cfg.get("stdin_open")),
+        "HostConfig": {k: v for k, v in host.items() if v is not None},
+        "NetworkingConfig": {"EndpointsConfig": endpoints},
+    }
+    if cfg.get("stop_grace_period") is not None:
+        body["StopTimeout"] = max(1, int(cfg["stop_grace_period"] // 1_000_000_000))
+    hc = cfg.get("healthcheck")
+    if hc is not None:
+        health: dict[str, Any] = {"Test": hc.get("test", [])}
+        for src, dst in (
+            ("interval", "Interval"),
+            ("timeout", "Timeout"),
+            ("start_period", "StartPeriod"),
+            ("start_interval", "StartInterval"),
+        ):
+            if src in hc:
+                health[dst] = hc[src]
+        if "retries" in hc:
+            health["Retries"] = hc["retries"]
+        body["Healthcheck"] = health
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _device(spec: str) -> dict[str, str]:
+    parts = spec.split(":")
+    host = parts[0]
+    inside = parts[1] if len(parts) > 1 else host
+    perms = parts[2] if len(parts) > 2 else "rwm"
+    return {"PathOnHost": host, "PathInContainer": inside, "CgroupPermissions": perms}

@@ -1,0 +1,186 @@
+"""Plans for people (like ``terraform plan``) and for scripts (versioned JSON).
+
+Secrets never leave here: a sensitive value is ``(sensitive value)`` in text and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from stackctl.plan import ADDS, CHANGES, DESTROYS, REPLACES, Change, Kind, Operation, Plan
+
+PLAN_FORMAT_VERSION = 1
+SENSITIVE = "(sensitive value)"
+
+SYMBOLS: dict[Kind, tuple[str, str]] = {
+    Kind.PULL: ("+", "cyan"),
+    Kind.CREATE_NETWORK: ("+", "green"),
+    Kind.CREATE_VOLUME: ("+", "green"),
+    Kind.CREATE: ("+", "green"),
+    Kind.START: ("~", "yellow"),
+    Kind.REPLACE: ("-/+", "magenta"),
+    Kind.REPLACE_NETWORK: ("-/+", "magenta"),
+    Kind.REMOVE: ("-", "red"),
+    Kind.REMOVE_NETWORK: ("-", "red"),
+    Kind.REMOVE_VOLUME: ("-", "red"),
+    Kind.WAIT: ("…", "blue"),
+}
+
+NOUNS: dict[Kind, str] = {
+    Kind.PULL: "image",
+    Kind.CREATE_NETWORK: "network",
+    Kind.CREATE_VOLUME: "volume",
+    Kind.CREATE: "container",
+    Kind.START: "container",
+    Kind.REPLACE: "container",
+    Kind.REPLACE_NETWORK: "network",
+    Kind.REMOVE: "container",
+    Kind.REMOVE_NETWORK: "network",
+    Kind.REMOVE_VOLUME: "volume",
+    Kind.WAIT: "wait",
+}
+
+VERBS: dict[Kind, str] = {
+    Kind.PULL: "pull",
+    Kind.CREATE_NETWORK: "create",
+    Kind.CREATE_VOLUME: "create",
+    Kind.CREATE: "create",
+    Kind.START: "start",
+    Kind.REPLACE: "replace",
+    Kind.REPLACE_NETWORK: "replace",
+    Kind.REMOVE: "remove",
+    Kind.REMOVE_NETWORK: "remove",
+    Kind.REMOVE_VOLUME: "remove",
+    Kind.WAIT: "wait",
+}
+
+
+def _value(value: Any, sensitive: bool) -> str:
+    if sensitive:
+        return SENSITIVE
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def describe(op: Operation) -> str:
+    """``container matrix-synapse-1`` / ``wait for postgres healthy``."""
+    if op.kind == Kind.WAIT:
+        cond = op.condition.value.removeprefix("service_") if op.condition else ""
+        return f"wait for {op.service} {cond.replace('_', ' ')}"
+    return f"{VERBS[op.kind]} {NOUNS[op.kind]} {op.resource}"
+
+
+def summary(plan: Plan) -> str:
+    if not plan.has_changes:
+        return "No changes. The daemon matches the stack."
+    add = plan.count(ADDS)
+    change = plan.count(CHANGES)
+    replace = plan.count(REPLACES)
+    destroy = plan.count(DESTROYS)
+    pulls = plan.count({Kind.PULL})
+    text = f"Plan: {add} to add, {change} to change, {replace} to replace, {destroy} to destroy."
+    if pulls:
+        text += f" {pulls} image{'s' if pulls != 1 else ''} to pull."
+    return text
+
+
+def plan_text(plan: Plan, *, verbose: bool = False) -> Text:
+    """The plan as rich Text (colour on a terminal; the console drops it when piped)."""
+    out = Text()
+    for warning in plan.warnings:
+        out.append("warning: ", style="bold yellow")
+        out.append(warning + "\n")
+    if plan.warnings:
+        out.append("\n")
+    current_stack: str | None = None
+    for op in plan.operations:
+        if op.stack and op.stack != current_stack and len(plan.stacks) > 1:
+            current_stack = op.stack
+            out.append(f"# stack {op.stack}\n", style="bold")
+        symbol, style = SYMBOLS[op.kind]
+        out.append(f"{symbol:>3} ", style=f"bold {style}")
+        out.append(describe(op), style=style)
+        out.append(f"  ({op.reason})\n", style="dim")
+        for change in op.changes:
+            out.append(f"      {change.path}: ", style="dim")
+            out.append(_value(change.old, change.sensitive), style="red")
+            out.append(" → ")
+            out.append(_value(change.new, change.sensitive), style="green")
+            out.append("\n")
+    if verbose and plan.unchanged:
+        out.append("\n")
+        for name in plan.unchanged:
+            out.append(f"    {name}  (unchanged)\n", style="dim")
+    if plan.operations:
+        out.append("\n")
+    out.append(summary(plan) + "\n", style="bold")
+    return out
+
+
+def print_plan(console: Console, plan: Plan, *, verbose: bool = False) -> None:
+    console.print(plan_text(plan, verbose=verbose), end="", soft_wrap=True, highlight=False)
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    return {
+        "path": change.path,
+        "old": SENSITIVE if change.sensitive else change.old,
+        "new": SENSITIVE if change.sensitive else change.new,
+        "sensitive": change.sensitive,
+    }
+
+
+def operation_json(op: Operation) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": op.id,
+        "kind": op.kind.value,
+        "action": VERBS[op.kind],
+        "resource": {"type": NOUNS[op.kind], "name": op.resource, "stack": op.stack},
+        "reason": op.reason,
+        "changes": [change_json(c) for c in op.changes],
+        "depends_on": list(op.depends_on),
+    }
+    if op.container is not None:
+        data["resource"]["service"] = op.container.service
+        data["config_hash"] = op.container.config_hash
+    if op.network is not None:
+        data["config_hash"] = op.network.config_hash
+    if op.kind == Kind.WAIT:
+        data["wait"] = {
+            "service": op.service,
+            "condition": op.condition.value if op.condition else None,
+            "containers": list(op.wait_for),
+        }
+    if op.target_id:
+        data["target_id"] = op.target_id
+    return data
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The documented, versioned plan format (``format_version`` bumps on breaking change)."""
+    return {
+        "format_version": PLAN_FORMAT_VERSION,
+        "stacks": list(plan.stacks),
+        "destroy": plan.destroy,
+        "fingerprint": plan.fingerprint,
+        "api_version": plan.api_version,
+        "has_changes": plan.has_changes,
+        "summary": {
+            "add": plan.count(ADDS),
+            "change": plan.count(CHANGES),
+            "replace": plan.count(REPLACES),
+            "destroy": plan.count(DESTROYS),
+            "pull": plan.count({Kind.PULL}),
+            "wait": plan.count({Kind.WAIT}),
+        },
+        "operations": [operation_json(op) for op in plan.operations],
+        "unchanged": list(plan.unchanged),
+        "warnings": list(plan.warnings),
+    }

@@ -1,0 +1,410 @@
+"""Planner data tables: desired stacks + an observed snapshot -> operations, or the error.
+
+No daemon: observed states are built as plain data, starting from "exactly as applied"
+and changed the way a real daemon would show each situation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from stackctl import Healthcheck, Network, Service, Stack, Volume, healthy
+from stackctl.desired import DesiredState, desire
+from stackctl.errors import PlanError
+from stackctl.observe import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
+from stackctl.plan import Kind, Plan, plan, plan_destroy
+from stackctl.render import plan_json, plan_text
+
+IMG = "busybox:1"
+IMG_ID = "sha256:" + "a" * 64
+
+
+def homelab(**db_overrides: Any) -> Stack:
+    back = Network("back")
+    db = Service(
+        "db",
+        image=IMG,
+        restart="always",
+        networks=[back],
+        healthcheck=Healthcheck.shell("true", interval="1s"),
+        volumes=["data:/var/lib/db"],
+        environment={"DB_PASSWORD": "s3cret", "MODE": "a"},
+        **db_overrides,
+    )
+    web = Service("web", image=IMG, networks=[back], depends_on={db: healthy}, ports=["8080:80"])
+    return Stack("lab", services=[db, web], networks=[back], volumes=[Volume("data")])
+
+
+def applied(desired: DesiredState, **kw: Any) -> ObservedState:
+    """What the daemon shows right after a successful apply of ``desired``."""
+    containers = tuple(
+        ObservedContainer(
+            id=f"id-{c.name}",
+            name=c.name,
+            labels=dict(c.labels),
+            state="running",
+            health="healthy" if c.has_healthcheck else None,
+            exit_code=None,
+            image_id=IMG_ID,
+            image=c.image,
+            networks={n.name: None for n in c.networks},
+        )
+        for c in desired.containers
+    )
+    networks = tuple(
+        ObservedNetwork(f"net-{n.name}", n.name, dict(n.labels), n.driver, "local")
+        for n in desired.networks
+    ) + tuple(
+        ObservedNetwork(f"net-{e.name}", e.name, {}, "bridge", "local")
+        for e in desired.external_networks
+        if e.provided_by is None
+    )
+    volumes = tuple(ObservedVolume(v.name, dict(v.labels), "local") for v in desired.volumes)
+    images = {i: IMG_ID for i in desired.images}
+    state = ObservedState(containers, networks, volumes, images)
+    return replace(state, **kw)
+
+
+def with_container(observed: ObservedState, name: str, **changes: Any) -> ObservedState:
+    return replace(
+        observed,
+        containers=tuple(
+            replace(c, **changes) if c.name == name else c for c in observed.containers
+        ),
+    )
+
+
+def without_container(state: ObservedState, name: str) -> ObservedState:
+    return replace(state, containers=tuple(c for c in state.containers if c.name != name))
+
+
+def kinds(p: Plan) -> list[tuple[str, str]]:
+    return [(op.kind.value, op.resource) for op in p.operations]
+
+
+def index(p: Plan, op_id: str) -> int:
+    return [op.id for op in p.operations].index(op_id)
+
+
+# --------------------------------------------------------------------------- tables
+
+EMPTY = ObservedState(images={IMG: IMG_ID})
+
+Scenario = Callable[[DesiredState], ObservedState]
+
+CASES: list[tuple[str, Scenario, list[tuple[str, str]]]] = [
+    (
+        "empty daemon: everything created, in order",
+        lambda d: EMPTY,
+        [
+            ("create-network", "lab_back"),
+            ("create-volume", "lab_data"),
+            ("create", "lab-db-1"),
+            ("wait", "db"),
+            ("create", "lab-web-1"),
+        ],
+    ),
+    ("in place: nothing to do", applied, []),
+    (
+        "stopped by hand: start",
+        lambda d: with_container(applied(d), "lab-web-1", state="exited", exit_code=137),
+        [("wait", "db"), ("start", "lab-web-1")],
+    ),
+    (
+        "dependency stopped: started; its running dependent is left alone",
+        lambda d: with_container(applied(d), "lab-db-1", state="exited", exit_code=0),
+        [("start", "lab-db-1")],
+    ),
+    (
+        "paused: start (unpause)",
+        lambda d: with_container(applied(d), "lab-web-1", state="paused"),
+        [("wait", "db"), ("start", "lab-web-1")],
+    ),
+    (
+        "container removed by hand: create, after waiting for its dependency",
+        lambda d: without_container(applied(d), "lab-web-1"),
+        [("wait", "db"), ("create", "lab-web-1")],
+    ),
+    (
+        "image tag now names another image: replace",
+        lambda d: replace(applied(d), images={IMG: "sha256:" + "b" * 64}),
+        [("replace", "lab-db-1"), ("wait", "db"), ("replace", "lab-web-1")],
+    ),
+    (
+        "image missing: pull before create",
+        lambda d: replace(EMPTY, images={}),
+        [
+            ("create-network", "lab_back"),
+            ("create-volume", "lab_data"),
+            ("pull", "busybox:1"),
+            ("create", "lab-db-1"),
+            ("wait", "db"),
+            ("create", "lab-web-1"),
+        ],
+    ),
+    (
+        "disconnected from its network by hand: replace",
+        lambda d: with_container(applied(d), "lab-web-1", networks={}),
+        [("wait", "db"), ("replace", "lab-web-1")],
+    ),
+    (
+        "network removed by hand while containers exist: network created, containers replaced",
+        lambda d: replace(
+            with_container(
+                with_container(applied(d), "lab-web-1", networks={}), "lab-db-1", networks={}
+            ),
+            networks=(),
+        ),
+        [
+            ("create-network", "lab_back"),
+            ("replace", "lab-db-1"),
+            ("wait", "db"),
+            ("replace", "lab-web-1"),
+        ],
+    ),
+    (
+        "volume removed by hand: created again",
+        lambda d: replace(applied(d), volumes=()),
+        [("create-volume", "lab_data")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "scenario", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_plan_table(title: str, scenario: Scenario, expected: list[tuple[str, str]]) -> None:
+    desired = desire([homelab()])
+    result = plan(desired, scenario(desired))
+    assert kinds(result) == expected, title
+    assert result.has_changes == bool(expected)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_empty_daemon_orders_networks_and_volumes_before_containers() -> None:
+    result = plan(desire([homelab()]), EMPTY)
+    web = index(result, "container:lab-web-1")
+    db = index(result, "container:lab-db-1")
+    assert index(result, "network:lab_back") < db < index(result, "wait:lab/db:service_healthy")
+    assert index(result, "wait:lab/db:service_healthy") < web
+    assert set(result.by_id()["container:lab-web-1"].depends_on) == {
+        "network:lab_back",
+        "wait:lab/db:service_healthy",
+    }
+    assert "volume:lab_data" in result.by_id()["container:lab-db-1"].depends_on
+
+
+def test_one_changed_variable_is_one_replace_naming_it() -> None:
+    before = desire([homelab()])
+    after = desire([homelab(labels={"x": "1"})])
+    result = plan(after, applied(before))
+    replaced = [op for op in result.operations if op.kind == Kind.REPLACE]
+    assert [op.resource for op in replaced] == ["lab-db-1"]
+    assert [c.path for c in replaced[0].changes] == ["labels.x"]
+    assert replaced[0].reason == "config changed: labels.x"
+    # the dependent waits for the replaced dependency but is not replaced itself
+    assert [op.kind for op in result.operations] == [Kind.REPLACE]
+
+
+def test_env_change_names_the_variable() -> None:
+    before = desire([homelab()])
+    stack = homelab()
+    db = stack.services["db"].model_copy(
+        update={"environment": {"DB_PASSWORD": "s3cret", "MODE": "b"}}
+    )
+    after = desire([stack.model_copy(update={"services": {**stack.services, "db": db}})])
+    result = plan(after, applied(before))
+    (op,) = [op for op in result.operations if op.kind == Kind.REPLACE]
+    assert [(c.path, c.old, c.new) for c in op.changes] == [("env.MODE", "a", "b")]
+
+
+def test_secret_change_is_shown_as_sensitive_everywhere() -> None:
+    before = desire([homelab()])
+    stack = homelab()
+    db = stack.services["db"].model_copy(
+        update={"environment": {"DB_PASSWORD": "n3w-s3cret", "MODE": "a"}}
+    )
+    after = desire([stack.model_copy(update={"services": {**stack.services, "db": db}})])
+    result = plan(after, applied(before))
+    (op,) = [op for op in result.operations if op.kind == Kind.REPLACE]
+    assert op.changes[0].path == "env.DB_PASSWORD" and op.changes[0].sensitive
+    text = plan_text(result).plain
+    blob = str(plan_json(result))
+    assert "(sensitive value)" in text
+    for leak in ("s3cret", "n3w-s3cret"):
+        assert leak not in text and leak not in blob
+    for c in after.containers:
+        assert all("s3cret" not in v for v in c.labels.values())
+
+
+def test_oneshot_that_exited_zero_is_done_and_one_that_failed_is_started() -> None:
+    stack = Stack("job", services=[Service("migrate", image=IMG, restart="no")])
+    desired = desire([stack])
+    ok = with_container(applied(desired), "job-migrate-1", state="exited", exit_code=0)
+    assert plan(desired, ok).operations == ()
+    failed = with_container(applied(desired), "job-migrate-1", state="exited", exit_code=3)
+    (op,) = plan(desired, failed).operations
+    assert (op.kind, op.reason) == (Kind.START, "exited with code 3")
+
+
+def test_unmanaged_container_holding_a_name_is_an_error_with_a_hint() -> None:
+    desired = desire([homelab()])
+    state = with_container(applied(desired), "lab-web-1", labels={})
+    with pytest.raises(PlanError) as err:
+        plan(desired, state)
+    assert "lab-web-1" in str(err.value) and "docker rm -f lab-web-1" in str(err.value)
+
+
+def test_compose_container_holding_a_name_points_at_compose_down() -> None:
+    desired = desire([homelab()])
+    state = with_container(
+        applied(desired), "lab-web-1", labels={"com.docker.compose.project": "lab"}
+    )
+    with pytest.raises(PlanError, match="docker compose -p lab down"):
+        plan(desired, state)
+
+
+def test_unmanaged_network_holding_a_name_is_an_error() -> None:
+    desired = desire([homelab()])
+    state = applied(desired)
+    state = replace(state, networks=(ObservedNetwork("n1", "lab_back", {}, "bridge", "local"),))
+    with pytest.raises(PlanError, match="network 'lab_back' already exists"):
+        plan(desired, state)
+
+
+def _matrix_pair() -> tuple[Stack, Stack]:
+    edge = Network("default", name="traefik_default")
+    traefik = Stack("traefik", services=[Service("traefik", image=IMG)], networks=[edge])
+    ext = Network("traefik_default", external=True)
+    matrix = Stack(
+        "matrix", services=[Service("synapse", image=IMG, networks=[ext])], networks=[ext]
+    )
+    return traefik, matrix
+
+
+def test_missing_external_network_is_an_error_naming_it() -> None:
+    _, matrix = _matrix_pair()
+    with pytest.raises(PlanError) as err:
+        plan(desire([matrix]), EMPTY)
+    assert "external network 'traefik_default' (used by matrix) does not exist" in str(err.value)
+
+
+def test_external_network_of_another_planned_stack_is_created_first() -> None:
+    traefik, matrix = _matrix_pair()
+    result = plan(desire([traefik, matrix]), EMPTY)
+    synapse = result.by_id()["container:matrix-synapse-1"]
+    assert "network:traefik_default" in synapse.depends_on
+    assert index(result, "network:traefik_default") < index(result, synapse.id)
+
+
+def test_external_networks_are_never_created() -> None:
+    _, matrix = _matrix_pair()
+    state = replace(
+        EMPTY, networks=(ObservedNetwork("x", "traefik_default", {}, "bridge", "local"),)
+    )
+    result = plan(desire([matrix]), state)
+    assert kinds(result) == [("create", "matrix-synapse-1")]
+
+
+def test_orphans_warn_without_prune_and_are_removed_with_it() -> None:
+    old = desire([homelab()])
+    stack = homelab()
+    smaller = stack.model_copy(update={"services": {"db": stack.services["db"]}})
+    desired = desire([smaller])
+    state = applied(old)
+    result = plan(desired, state)
+    assert result.operations == ()
+    assert any("lab-web-1" in w and "--prune" in w for w in result.warnings)
+    pruned = plan(desired, state, prune=True)
+    assert kinds(pruned) == [("remove", "lab-web-1")]
+
+
+def test_changed_network_is_replaced_with_our_containers_reconnected() -> None:
+    old = desire([homelab()])
+    stack = homelab()
+    nets = {"back": Network("back", internal=True)}
+    desired = desire([stack.model_copy(update={"networks": nets})])
+    result = plan(desired, applied(old))
+    (op,) = [op for op in result.operations if op.kind == Kind.REPLACE_NETWORK]
+    assert "internal" in op.reason
+    assert sorted(name for name, _ in op.reconnect) == ["lab-db-1", "lab-web-1"]
+    assert dict(op.reconnect)["lab-db-1"].aliases == ("db",)
+
+
+def test_changed_network_with_foreign_containers_attached_is_an_error() -> None:
+    old = desire([homelab()])
+    stack = homelab()
+    desired = desire(
+        [stack.model_copy(update={"networks": {"back": Network("back", internal=True)}})]
+    )
+    state = applied(old)
+    intruder = ObservedContainer(
+        "x", "intruder", {}, "running", None, None, IMG_ID, IMG, {"lab_back": None}
+    )
+    state = replace(state, containers=(*state.containers, intruder))
+    with pytest.raises(PlanError, match="intruder"):
+        plan(desired, state)
+
+
+def test_volume_not_ours_is_used_with_a_warning() -> None:
+    desired = desire([homelab()])
+    state = replace(applied(desired), volumes=(ObservedVolume("lab_data", {}, "local"),))
+    result = plan(desired, state)
+    assert result.operations == ()
+    assert any("lab_data" in w for w in result.warnings)
+
+
+def test_leftover_temporary_container_of_an_interrupted_replace_is_removed() -> None:
+    desired = desire([homelab()])
+    state = applied(desired)
+    leftover = replace(state.containers[0], id="tmp", name="lab-db-1_stackctl-new")
+    state = replace(state, containers=(*state.containers, leftover))
+    result = plan(desired, state)
+    assert kinds(result) == [("remove", "lab-db-1_stackctl-new")]
+
+
+def test_fingerprint_changes_with_what_the_plan_depends_on() -> None:
+    desired = desire([homelab()])
+    a = plan(desired, applied(desired)).fingerprint
+    b = plan(desired, with_container(applied(desired), "lab-web-1", state="exited")).fingerprint
+    assert a != b
+    assert a == plan(desired, applied(desired)).fingerprint
+
+
+# --------------------------------------------------------------------------- destroy
+
+
+def test_destroy_removes_dependents_first_then_networks_and_keeps_volumes() -> None:
+    desired = desire([homelab()])
+    result = plan_destroy(desired, applied(desired))
+    assert kinds(result) == [
+        ("remove", "lab-web-1"),
+        ("remove", "lab-db-1"),
+        ("remove-network", "lab_back"),
+    ]
+    assert any("lab_data" in u for u in result.unchanged)
+
+
+def test_destroy_with_volumes_removes_them_last() -> None:
+    desired = desire([homelab()])
+    result = plan_destroy(desired, applied(desired), volumes=True)
+    assert kinds(result)[-1] == ("remove-volume", "lab_data")
+
+
+def test_destroy_never_touches_external_or_foreign_resources() -> None:
+    _, matrix = _matrix_pair()
+    desired = desire([matrix])
+    state = applied(desired)
+    foreign = ObservedContainer("f", "other", {}, "running", None, None, IMG_ID, IMG, {})
+    state = replace(state, containers=(*state.containers, foreign))
+    result = plan_destroy(desired, state)
+    assert kinds(result) == [("remove", "matrix-synapse-1")]
+
+
+def test_second_destroy_does_nothing() -> None:
+    desired = desire([homelab()])
+    assert plan_destroy(desired, ObservedState()).operations == ()
