@@ -17,20 +17,29 @@
 #
 # --- Running services in stackctl-test/debian:bookworm (tested by --verify) ----
 #
-# PostgreSQL 15 in the foreground (PID 1; `docker stop` -> clean fast shutdown;
-# trust auth from any address; data dir may be a volume, initdb runs only once):
+# PostgreSQL 15 in the foreground.  Simplest: the helper baked into the image
+# (postgres drops to uid postgres, initdb on first start into $PGDATA, default
+# /var/lib/postgresql/data, trust auth from any address, listen on *, port
+# $PGPORT=5432; `docker stop` = fast clean shutdown even with clients connected;
+# a volume or bind mount on the data dir works and survives restarts):
 #
-#   docker run -d -p 5432:5432 stackctl-test/debian:bookworm \
-#     su postgres -s /bin/sh -c 'D=/var/lib/postgresql/data; B=/usr/lib/postgresql/15/bin;
-#       test -s $D/PG_VERSION || { $B/initdb -D $D -U postgres --auth=trust >/dev/null &&
-#       echo "host all all 0.0.0.0/0 trust" >>$D/pg_hba.conf; };
-#       exec $B/postgres -D $D -c listen_addresses=* -k /tmp'
+#   docker run -d -p 5432:5432 stackctl-test/debian:bookworm stackctl-postgres
 #
-#   The same is baked into the image as a helper:  stackctl-postgres
-#   (env PGDATA overrides the data dir).  A volume mounted at the data dir must
-#   be writable by uid `postgres` (the helper chowns it when run as root).
-#   Ready check:  docker exec C /usr/lib/postgresql/15/bin/pg_isready -h 127.0.0.1
+# The same without the helper (postgres is PID 1; SIGINT = fast shutdown, with
+# the default SIGTERM postgres does a "smart" shutdown that waits for clients):
+#
+#   docker run -d --stop-signal SIGINT -p 5432:5432 stackctl-test/debian:bookworm \
+#     setpriv --reuid=postgres --regid=postgres --init-groups sh -c \
+#     'D=/var/lib/postgresql/data; B=/usr/lib/postgresql/15/bin;
+#      test -s $D/PG_VERSION || { $B/initdb -D $D -U postgres --auth=trust >/dev/null &&
+#      echo "host all all 0.0.0.0/0 trust" >>$D/pg_hba.conf; };
+#      exec $B/postgres -D $D -c listen_addresses=* -k /tmp'
+#
+#   (compose: `stop_signal: SIGINT`.)  Do not use `su postgres -c ...` as PID 1:
+#   on docker stop su forwards SIGTERM, then SIGKILLs postgres after 2 s.
+#   Ready check:  docker exec C pg_isready -h 127.0.0.1        (exit 0 = ready)
 #   Client:       docker exec C psql -h 127.0.0.1 -U postgres -c 'select 1'
+#   (The Debian-packaged cluster 15/main also exists, listening on localhost only.)
 #
 # nginx in the foreground (default site on port 80, /var/www/html):
 #
@@ -38,9 +47,14 @@
 #
 #   Ready check:  docker exec C curl -fsS http://127.0.0.1/
 #
-# busybox services in stackctl-test/busybox:1:
-#   httpd -f -p 8080 -h /www            (foreground HTTP server)
-#   nc -lk -p 9000 -e cat  /  nc -z HOST PORT   (TCP echo / port probe)
+# busybox services in stackctl-test/busybox:1 (Debian's small nc: no -z, no -k):
+#   httpd -f -p 8080 -h /www         foreground HTTP server (/www/index.html exists)
+#   nc -ll -p 9000 -e cat            persistent TCP echo server
+#   nc -w 2 HOST PORT </dev/null     port probe (exit 0 = open)
+#   These ignore SIGTERM as PID 1, so `docker stop` waits its full 10 s: run them
+#   with `docker run --init` (compose: `init: true`; docker-init = tini, a
+#   dependency of docker.io) or `stop_signal: SIGKILL`.  nginx and the postgres
+#   commands above stop at once.
 # -----------------------------------------------------------------------------
 set -euo pipefail
 
@@ -99,11 +113,17 @@ need_build() {  # $1 image, $2 recipe hash
     return 0
 }
 import_tar() {  # $1 tar file or - ; $2 image ; $3 recipe ; $4 CMD json
-    docker import \
+    local old new
+    old=$(docker image inspect --format '{{.Id}}' "$2" 2>/dev/null || true)
+    new=$(docker import \
         -c "ENV PATH=$PATH_ENV" \
         -c "CMD $4" \
         -c "LABEL $LABEL_KEY=$3" \
-        "$1" "$2" >/dev/null
+        "$1" "$2")
+    # Drop the image this one replaces (unless a container still uses it).
+    if [[ -n $old && $old != "$new" ]]; then
+        docker image rm "$old" >/dev/null 2>&1 || true
+    fi
 }
 tar_dir() {  # $1 dir -> stdout; owner root, reproducible order
     tar -C "$1" --numeric-owner --sort=name -cf - .
@@ -111,7 +131,7 @@ tar_dir() {  # $1 dir -> stdout; owner root, reproducible order
 # Recipe hashes decide when an image (and the Debian tarball cache) is stale.
 # Bump the *_RECIPE_VERSION when you change build_busybox / build_debian_tar.
 BUSYBOX_RECIPE_VERSION=1
-DEBIAN_RECIPE_VERSION=1
+DEBIAN_RECIPE_VERSION=2
 recipe_hash() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }
 
 # Remove a scratch root safely: unmount anything left mounted inside it first.
@@ -187,7 +207,11 @@ verify_busybox() {
         'httpd -f -p 8080 -h /www & sleep 0.5; wget -qO- http://127.0.0.1:8080/; kill $!') \
         || die "$BUSYBOX_IMAGE: httpd test failed"
     grep -q 'hello from stackctl-test/busybox' <<<"$out" || die "$BUSYBOX_IMAGE: httpd served: $out"
-    say "  $BUSYBOX_IMAGE ok (sh, nc, httpd)"
+    out=$(docker run --rm "$BUSYBOX_IMAGE" sh -c \
+        'nc -ll -p 9000 -e cat & sleep 0.5; echo ping | nc -w 2 127.0.0.1 9000; kill $!') \
+        || die "$BUSYBOX_IMAGE: nc echo test failed"
+    [[ $out == ping ]] || die "$BUSYBOX_IMAGE: nc echo answered '$out'"
+    say "  $BUSYBOX_IMAGE ok (sh, nc echo, httpd)"
 }
 
 # ========================== debian =========================================
@@ -223,24 +247,38 @@ debian_mirror() {
 # Helper baked into the Debian image: postgres in the foreground.
 PG_HELPER=$(cat <<'H'
 #!/bin/sh
-# stackctl-postgres: run PostgreSQL in the foreground (container PID 1 friendly).
-# Data dir: $PGDATA (default /var/lib/postgresql/data); initdb on first start,
-# trust auth from any address, listens on all addresses, port $PGPORT (5432).
+# stackctl-postgres: run PostgreSQL in the foreground inside a container.
+# Data dir $PGDATA (default /var/lib/postgresql/data, may be a volume or bind
+# mount); initdb on first start; trust auth from any address; listens on all
+# addresses, port $PGPORT (default 5432).  Extra args go to postgres
+# (e.g. -c fsync=off).  SIGTERM (docker stop) triggers a *fast* shutdown
+# (postgres itself would do a "smart" one and wait for clients to leave).
 set -e
 D=${PGDATA:-/var/lib/postgresql/data}
 B=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-mkdir -p "$D"
 if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$D"
     chown postgres:postgres "$D"
     chmod 700 "$D"
-    exec su postgres -s /bin/sh -c "PGDATA='$D' PGPORT='${PGPORT:-5432}' exec $0 $*"
+    HOME=/var/lib/postgresql USER=postgres LOGNAME=postgres PGDATA=$D
+    export HOME USER LOGNAME PGDATA
+    exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
 fi
 if [ ! -s "$D/PG_VERSION" ]; then
     "$B/initdb" -D "$D" -U postgres --auth=trust >/dev/null
     echo "host all all 0.0.0.0/0 trust" >>"$D/pg_hba.conf"
     echo "host all all ::/0 trust" >>"$D/pg_hba.conf"
 fi
-exec "$B/postgres" -D "$D" -p "${PGPORT:-5432}" -c listen_addresses='*' -k /tmp "$@"
+"$B/postgres" -D "$D" -p "${PGPORT:-5432}" -c listen_addresses='*' -k /tmp "$@" &
+pid=$!
+trap 'kill -INT "$pid" 2>/dev/null || true' TERM INT
+trap 'kill -QUIT "$pid" 2>/dev/null || true' QUIT
+rc=0
+while :; do
+    wait "$pid" && rc=0 || rc=$?
+    kill -0 "$pid" 2>/dev/null || break
+done
+exit "$rc"
 H
 )
 
@@ -251,6 +289,7 @@ build_debian_tar() {  # $1 recipe
     [[ -e /usr/share/keyrings/debian-archive-keyring.gpg ]] || apt_install debian-archive-keyring
     cleanup_root "$root"
     trap 'cleanup_root "$CACHE/debian-root"' EXIT
+    mkdir -p "$CACHE/debs"
     step_start "debootstrap --variant=minbase --include=$DEBIAN_INCLUDE $DEBIAN_SUITE ($mirror), log: $CACHE/debootstrap.log"
     # Two stages so that a policy-rc.d is in place before packages are
     # configured: no postgres/nginx gets started inside the chroot.
@@ -269,6 +308,13 @@ build_debian_tar() {  # $1 recipe
     rm -f "$root/usr/sbin/policy-rc.d"
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log \
         "$root"/debootstrap
+    # Like Debian's -slim images: no docs, man pages or translations (~70 MB).
+    find "$root/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+    find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+    rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/*
+    # Empty data dir owned by postgres: a docker volume mounted here inherits that.
+    install -d -m 700 -o "$(chroot "$root" id -u postgres)" -g "$(chroot "$root" id -g postgres)" \
+        "$root/var/lib/postgresql/data"
     : >"$root/etc/resolv.conf"
     echo localhost >"$root/etc/hostname"
     printf '%s\n' "$PG_HELPER" >"$root/usr/local/bin/stackctl-postgres"
@@ -308,8 +354,8 @@ verify_debian_services() {
     local c pgv out
     pgv=$(docker run --rm "$DEBIAN_IMAGE" sh -c 'ls /usr/lib/postgresql | sort -V | tail -n1')
     # 1. postgres, the raw one-liner
-    c=$(docker run -d --label org.stackctl.test=verify "$DEBIAN_IMAGE" \
-        su postgres -s /bin/sh -c "D=/var/lib/postgresql/data; B=/usr/lib/postgresql/$pgv/bin;
+    c=$(docker run -d --label org.stackctl.test=verify --stop-signal SIGINT "$DEBIAN_IMAGE" \
+        setpriv --reuid=postgres --regid=postgres --init-groups sh -c "D=/var/lib/postgresql/data; B=/usr/lib/postgresql/$pgv/bin;
           test -s \$D/PG_VERSION || { \$B/initdb -D \$D -U postgres --auth=trust >/dev/null &&
           echo 'host all all 0.0.0.0/0 trust' >>\$D/pg_hba.conf; };
           exec \$B/postgres -D \$D -c listen_addresses=* -k /tmp")
@@ -322,17 +368,31 @@ verify_debian_services() {
     docker rm "$c" >/dev/null
     [[ $out == 42 ]] || die "postgres answered '$out'"
     say "  postgres $pgv (one-liner) ok: pg_isready, psql, clean stop"
-    # 2. postgres, the baked-in helper, on a volume, reached over the bridge network
+    # 2. postgres, the baked-in helper, on a volume, reached over the bridge
+    #    network; docker stop with a client still connected is fast and clean;
+    #    a restart reuses the data dir.
     c=$(docker run -d --label org.stackctl.test=verify -v /var/lib/postgresql/data "$DEBIAN_IMAGE" stackctl-postgres)
     if ! wait_cmd 30 docker exec "$c" pg_isready -h 127.0.0.1 -q; then
         docker logs "$c" >&2 || true; docker rm -f -v "$c" >/dev/null; die "postgres (stackctl-postgres) did not become ready"
     fi
-    local ip
+    local ip t
     ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$c")
-    out=$(docker run --rm "$DEBIAN_IMAGE" psql -h "$ip" -U postgres -tAc 'select 1') || true
+    out=$(docker run --rm "$DEBIAN_IMAGE" psql -h "$ip" -U postgres -qtAc 'create table t(x int); insert into t values (7); select x from t') || true
+    [[ $out == 7 ]] || { docker rm -f -v "$c" >/dev/null; die "postgres (stackctl-postgres) over the network answered '$out'"; }
+    docker exec -d "$c" psql -h 127.0.0.1 -U postgres -c 'select pg_sleep(60)'
+    sleep 1
+    t=$SECONDS
+    docker stop -t 20 "$c" >/dev/null
+    t=$((SECONDS - t))
+    if ((t > 8)) || ! docker logs "$c" 2>&1 | grep -q 'database system is shut down'; then
+        docker logs "$c" >&2; docker rm -f -v "$c" >/dev/null; die "stackctl-postgres did not shut down fast and clean (${t}s)"
+    fi
+    docker start "$c" >/dev/null
+    wait_cmd 30 docker exec "$c" pg_isready -h 127.0.0.1 -q || { docker logs "$c" >&2; docker rm -f -v "$c" >/dev/null; die "stackctl-postgres did not restart"; }
+    out=$(docker exec "$c" psql -h 127.0.0.1 -U postgres -tAc 'select x from t') || true
     docker rm -f -v "$c" >/dev/null
-    [[ $out == 1 ]] || die "postgres (stackctl-postgres) over the network answered '$out'"
-    say "  postgres (stackctl-postgres helper, volume, reached from another container) ok"
+    [[ $out == 7 ]] || die "stackctl-postgres lost its data across a restart ('$out')"
+    say "  postgres (stackctl-postgres helper: volume, network, stop with client in ${t}s, restart) ok"
     # 3. nginx in the foreground
     c=$(docker run -d --label org.stackctl.test=verify "$DEBIAN_IMAGE" nginx -g 'daemon off;')
     if ! wait_cmd 20 docker exec "$c" curl -fsS http://127.0.0.1/; then
@@ -378,5 +438,5 @@ else
     fi
 fi
 
-docker image ls --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' | grep ' stackctl-test/\|^  stackctl-test/' >&2 || true
+docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^stackctl-test/' | sed 's/^/    /' >&2 || true
 say "test images ready in $((SECONDS - T0))s"

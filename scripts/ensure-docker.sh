@@ -21,6 +21,10 @@
 # Idempotent: safe to run any number of times; the second run takes < 1 s.
 set -euo pipefail
 
+# dockerd, iptables and runc live in /usr/sbin; make sure we find them.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin ;; esac
+export PATH
+
 LOG=${STACKCTL_DOCKERD_LOG:-/var/log/stackctl-dockerd.log}
 PIDFILE=${STACKCTL_DOCKERD_PIDFILE:-/run/stackctl-dockerd.pid}
 WAIT=${STACKCTL_DOCKERD_WAIT:-60}
@@ -101,25 +105,31 @@ apt_install() {
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
-# docker.io does not pull these with --no-install-recommends, but dockerd wants them.
-[[ -x /usr/bin/containerd || -x /usr/sbin/containerd ]] || command -v containerd >/dev/null 2>&1 || need+=(containerd)
+# docker.io depends on these (and tini = docker-init for `docker run --init`);
+# listed in case someone removed them while keeping docker.io.
+command -v containerd >/dev/null 2>&1 || need+=(containerd)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 if ((${#need[@]})); then
-    # The docker.io postinst tries to start the service; without systemd/sysv
-    # that just warns. Block it anyway so the install never hangs.
+    # Without a policy-rc.d the docker.io postinst may start its own dockerd
+    # through /etc/init.d (untracked, other log).  Forbid that during install.
     policy=/usr/sbin/policy-rc.d
-    made_policy=0
     if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; made_policy=1
+        printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
-    apt_install "${need[@]}" || true
-    [[ $made_policy -eq 1 ]] && rm -f "$policy"
+    apt_install "${need[@]}"
+    if [[ -n $(trap -p EXIT) ]]; then rm -f "$policy"; trap - EXIT; fi
 fi
 command -v dockerd >/dev/null 2>&1 || die "dockerd still missing after installing docker.io"
 command -v docker >/dev/null 2>&1 || die "no docker CLI (docker.io should provide /usr/bin/docker)"
 
 # --- is a dockerd already starting/running? -------------------------------
-pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+# Alive = exists and is not a zombie (a killed dockerd whose parent does not
+# reap it stays in /proc as a zombie and still answers kill -0).
+pid_alive() {
+    [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
+    ! grep -qE '^State:[[:space:]]+[ZX]' "/proc/$1/status" 2>/dev/null
+}
 
 wait_for_engine() {
     local pid=${1:-} deadline=$((SECONDS + WAIT))
@@ -141,8 +151,10 @@ elif [[ -f /var/run/docker.pid ]] && pid_alive "$(cat /var/run/docker.pid)" \
 fi
 if [[ -n $existing ]]; then
     say "dockerd (pid ${existing}) is already running but not answering yet; waiting up to ${WAIT}s"
-    if wait_for_engine "$existing"; then report_ok; exit 0; fi
-    die "dockerd pid ${existing} is running but does not answer on ${HOST}; see ${LOG} (stop it and re-run)"
+    rc=0; wait_for_engine "$existing" || rc=$?
+    if [[ $rc -eq 0 ]]; then report_ok; exit 0; fi
+    [[ $rc -eq 2 ]] || die "dockerd pid ${existing} is running but does not answer on ${HOST}; see ${LOG} (stop it and re-run)"
+    say "dockerd pid ${existing} exited; starting a new one"
 fi
 
 # --- iptables backend -----------------------------------------------------
@@ -170,6 +182,19 @@ if [[ -n ${STACKCTL_DOCKERD_ARGS:-} ]]; then
 fi
 
 # --- start dockerd --------------------------------------------------------
+# A dockerd/containerd killed with the previous session leaves pidfiles behind;
+# if such a pid now belongs to some other process, dockerd refuses to start (or
+# waits for a "running" containerd that is not there).  Drop those.
+clear_stale_pidfile() {  # $1 file, $2 expected process name
+    local f=$1 p
+    [[ -f $f ]] || return 0
+    p=$(cat "$f" 2>/dev/null || true)
+    if [[ -z $p ]] || ! pid_alive "$p" || [[ $(cat "/proc/$p/comm" 2>/dev/null) != "$2" ]]; then
+        rm -f "$f"
+    fi
+}
+clear_stale_pidfile /var/run/docker.pid dockerd
+clear_stale_pidfile /var/run/docker/containerd/containerd.pid containerd
 mkdir -p "$(dirname "$LOG")" "$(dirname "$PIDFILE")" "$(dirname "$SOCK")"
 # A dead dockerd may have left its socket/pidfile behind; dockerd refuses to
 # start over a live pidfile only, but a stale socket confuses our wait loop.
@@ -189,7 +214,6 @@ start_dockerd() {
 start=$SECONDS
 start_dockerd
 rc=0; wait_for_engine "$DPID" || rc=$?
-if [[ $rc -ne 0 && ${#DOCKERD_EXTRA[@]} -eq 0 ]] && pid_alive "$DPID" ; then :; fi
 if [[ $rc -eq 2 ]] && ! printf '%s\n' "${DOCKERD_EXTRA[@]:-}" | grep -q -- '--iptables=false' \
    && tail -n 30 "$LOG" | grep -qiE 'iptables|nat|bridge'; then
     say "dockerd exited with an iptables/bridge error; retrying with --iptables=false"
