@@ -26,6 +26,7 @@ def _register() -> None:
     from stackctl.cli import (  # noqa: F401
         apply_cmd,
         destroy_cmd,
+        graph_cmd,
         plan_cmd,
         status_cmd,
         validate_cmd,
@@ -53,14 +54,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # click usage errors and the like
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            return e.exit_code
+    except Exception as e:
+        if _is_usage_error(e):
+            e.show()  # type: ignore[attr-defined]
+            return int(e.exit_code)  # type: ignore[attr-defined]
+        print(
+            "stackctl hit a bug (this is not your fault). Please report it with the "
+            "traceback below:",
+            file=sys.stderr,
+        )
         raise
     return result if isinstance(result, int) else 0
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """A bad option or unknown command (typer may bundle its own copy of click)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return "ClickException" in names and hasattr(exc, "show")
 
 
 def entry() -> None:

@@ -21,7 +21,9 @@ Engine = Annotated[str, typer.Option("--engine", help="Engine to deploy to: dock
 
 def console(stderr: bool = False) -> Console:
     """Colour on a terminal, plain text when piped (NO_COLOR honoured by rich)."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200  # piped: no wrapping at 80 columns
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def print_warnings(warnings: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:

@@ -1,0 +1,328 @@
+"""The shipped stacks: examples/matrix (the reference homelab as typed Python) and stacks/.
+
+Two ways in: each ``stack.py`` run on its own (what the file itself promises), and the
+project's loader (what ``stackctl validate examples/matrix`` sees, interpolation included).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stackctl import Condition, Mount, Secret, Service, Stack
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "matrix"
+STACKS = ROOT / "stacks"
+# shared/ sits beside the repo checkout (locally and in CI); only the mirror test needs it.
+REFERENCE = ROOT.parent / "shared" / "reference"
+
+EXAMPLE_FILES = {
+    "traefik": EXAMPLES / "traefik" / "stack.py",
+    "matrix": EXAMPLES / "matrix" / "stack.py",
+}
+STACK_FILES = {
+    "traefik": STACKS / "traefik" / "stack.py",
+    "whoami": STACKS / "whoami" / "stack.py",
+    "proxy": STACKS / "proxy" / "stack.py",
+    "hostgw": STACKS / "hostgw" / "stack.py",
+}
+ALL_FILES = [*EXAMPLE_FILES.values(), *STACK_FILES.values()]
+
+BRIDGES = ("mautrix-telegram", "matrix-gmessage", "mautrix-discord")
+
+
+def run_stack(path: Path) -> Stack:
+    """Execute a stack.py the way a person would, and return its ``stack``."""
+    namespace = runpy.run_path(str(path))
+    stack = namespace.get("stack")
+    assert isinstance(stack, Stack), f"{path} must define a module-level `stack`"
+    return stack
+
+
+def binds(service: Service) -> dict[str, Mount]:
+    """Bind mounts of a service by container target."""
+    return {m.target: m for m in service.volumes if m.type == "bind"}
+
+
+def env_value(value: str | Secret) -> str:
+    return value.value if isinstance(value, Secret) else value
+
+
+# --------------------------------------------------------------------------- every file
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_stack_file_is_consistent(path: Path) -> None:
+    stack = run_stack(path)
+    assert stack.name == path.parent.name
+    for service in stack.services.values():
+        assert service.networks, f"{service.name} names its networks explicitly"
+        for key in service.networks:
+            assert key in stack.networks, f"{service.name} joins undeclared network {key}"
+        for dep_name, dependency in service.depends_on.items():
+            assert dep_name in stack.services, f"{service.name} depends on unknown {dep_name}"
+            if dependency.condition is Condition.HEALTHY:
+                check = stack.services[dep_name].healthcheck
+                assert check is not None and not check.disabled, (
+                    f"{service.name} waits for {dep_name} to be healthy; it needs a check"
+                )
+        sock = binds(service).get("/var/run/docker.sock")
+        if sock is not None:
+            assert sock.read_only, f"{service.name}: mount the docker socket read-only"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_config_files_that_are_mounted_exist(path: Path) -> None:
+    """Config and placeholder folders ship with the stack; runtime data (./Matrix/<svc>)
+    is made by the containers. A missing file source would become an empty directory."""
+    stack = run_stack(path)
+    for service in stack.services.values():
+        for mount in binds(service).values():
+            source = mount.source or ""
+            if not source.startswith("./"):
+                continue
+            runtime_data = source.startswith("./Matrix/") and not source.endswith(".sh")
+            if not runtime_data:
+                assert (path.parent / source).exists(), f"{service.name}: {source} missing"
+
+
+# --------------------------------------------------------------------------- examples/matrix
+
+
+def test_example_traefik_owns_traefik_default() -> None:
+    stack = run_stack(EXAMPLE_FILES["traefik"])
+    assert list(stack.networks) == ["default"]
+    assert not stack.networks["default"].external
+    assert stack.network_name("default") == "traefik_default"
+
+    traefik = stack.services["traefik"]
+    assert traefik.container_name == "traefik"
+    assert traefik.restart == "always"
+    assert traefik.command == ["--api.insecure=true", "--providers.docker"]
+    assert [(p.published, p.target) for p in traefik.ports] == [(80, 80), (443, 443)]
+    assert set(binds(traefik)) == {"/var/run/docker.sock", "/etc/traefik", "/letsencrypt"}
+    assert traefik.deploy is not None and traefik.deploy.resources is not None
+    limits = traefik.deploy.resources.limits
+    assert limits is not None
+    assert (limits.cpus, limits.memory) == (0.5, "2048M")
+
+
+def test_example_matrix_networks_are_external() -> None:
+    stack = run_stack(EXAMPLE_FILES["matrix"])
+    assert set(stack.networks) == {"traefik_default", "matrix_network"}
+    for key in ("traefik_default", "matrix_network"):
+        assert stack.networks[key].external
+        assert stack.network_name(key) == key
+    # Postgres stays off the edge network.
+    assert list(stack.services["postgres"].networks) == ["matrix_network"]
+
+
+def test_example_matrix_dependencies_and_health_checks() -> None:
+    stack = run_stack(EXAMPLE_FILES["matrix"])
+    services = stack.services
+
+    synapse = services["synapse"]
+    assert synapse.depends_on["postgres"].condition is Condition.HEALTHY
+    for bridge in BRIDGES:
+        assert services[bridge].depends_on["postgres"].condition is Condition.HEALTHY
+    assert services["matrix-wechat"].depends_on["synapse"].condition is Condition.HEALTHY
+
+    pg_check = services["postgres"].healthcheck
+    assert pg_check is not None
+    assert pg_check.test == ["CMD-SHELL", "pg_isready -U synapse_user"]
+    assert (pg_check.interval, pg_check.timeout, pg_check.retries) == ("5s", "5s", 5)
+
+    syn_check = synapse.healthcheck
+    assert syn_check is not None
+    assert syn_check.test == ["CMD-SHELL", "curl -fsS http://localhost:8008/health || exit 1"]
+    assert (syn_check.interval, syn_check.timeout) == ("15s", "5s")
+    assert (syn_check.retries, syn_check.start_period) == (3, "30s")
+
+
+def test_example_matrix_password_comes_from_the_environment() -> None:
+    stack = run_stack(EXAMPLE_FILES["matrix"])
+    env = stack.services["postgres"].environment
+    assert env["POSTGRES_USER"] == "synapse_user"
+    # Raw, before the loader interpolates it: never a literal password in the repo.
+    assert env["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
+
+
+def test_example_matrix_readme_says_how_to_make_matrix_network() -> None:
+    readme = (EXAMPLES / "README.md").read_text()
+    assert "docker network create matrix_network" in readme
+    assert "stackctl validate examples/matrix" in readme
+    assert "stackctl plan examples/matrix" in readme
+
+
+def test_example_nginx_conf_is_the_reference_one() -> None:
+    reference = REFERENCE / "matrix" / "nginx.conf"
+    if not reference.exists():
+        pytest.skip("shared/reference is not beside this checkout")
+    assert (EXAMPLES / "matrix" / "nginx.conf").read_text() == reference.read_text()
+
+
+def _reference_services(name: str) -> dict[str, Any]:
+    path = REFERENCE / name / "compose.yaml"
+    if not path.exists():
+        pytest.skip("shared/reference is not beside this checkout")
+    services: dict[str, Any] = yaml.safe_load(path.read_text())["services"]
+    return services
+
+
+@pytest.mark.parametrize("name", ["traefik", "matrix"])
+def test_example_mirrors_the_reference_compose(name: str) -> None:
+    """Same services, images, names, restart policies, networks and dependencies."""
+    stack = run_stack(EXAMPLE_FILES[name])
+    reference = _reference_services(name)
+    assert set(stack.services) == set(reference)
+    for svc_name, ref in reference.items():
+        service = stack.services[svc_name]
+        assert service.image == ref["image"], svc_name
+        assert service.container_name == ref.get("container_name"), svc_name
+        assert service.hostname == ref.get("hostname"), svc_name
+        assert service.restart == ref.get("restart", "no"), svc_name
+        if "networks" in ref:
+            assert list(service.networks) == ref["networks"], svc_name
+        expected_deps = {
+            dep: spec["condition"] for dep, spec in (ref.get("depends_on") or {}).items()
+        }
+        actual_deps = {dep: d.condition.value for dep, d in service.depends_on.items()}
+        assert actual_deps == expected_deps, svc_name
+        targets = {v.split(":")[1] for v in ref.get("volumes", [])}
+        assert {m.target for m in service.volumes} == targets, svc_name
+
+
+# --------------------------------------------------------------------------- stacks/
+
+
+def test_stacks_whoami_joins_the_network_traefik_defines() -> None:
+    traefik = run_stack(STACK_FILES["traefik"])
+    whoami = run_stack(STACK_FILES["whoami"])
+
+    assert not traefik.networks["default"].external
+    assert traefik.network_name("default") == "traefik_default"
+    assert traefik.services["traefik"].image == "traefik:v3.1"
+
+    assert whoami.networks["traefik_default"].external
+    assert whoami.network_name("traefik_default") == "traefik_default"
+    service = whoami.services["whoami"]
+    assert service.image == "traefik/whoami:v1.10"
+    assert service.ports == []  # Traefik reaches it; nothing is published
+    assert service.labels["traefik.enable"] == "true"
+    assert service.labels["traefik.docker.network"] == "traefik_default"
+    assert "Host(" in service.labels["traefik.http.routers.whoami.rule"]
+
+
+def test_stacks_external_networks_are_all_provided_in_the_repo() -> None:
+    stacks = [run_stack(p) for p in STACK_FILES.values()]
+    owned = {s.network_name(key) for s in stacks for key, n in s.networks.items() if not n.external}
+    used = {s.network_name(key) for s in stacks for key, n in s.networks.items() if n.external}
+    assert used <= owned, f"no stack in stacks/ defines {sorted(used - owned)}"
+
+
+def test_stacks_proxy_reaches_web_by_name() -> None:
+    stack = run_stack(STACK_FILES["proxy"])
+    web, nginx = stack.services["web"], stack.services["nginx"]
+    assert stack.network_name("default") == "proxy_default"
+    assert list(web.networks) == list(nginx.networks) == ["default"]
+    assert web.image == "hashicorp/http-echo:1.0"
+    assert web.command == ["-listen=:8080", "-text=hello"]
+    assert web.ports == []
+    assert [(p.host_ip, p.published, p.target) for p in nginx.ports] == [("127.0.0.1", 8080, 80)]
+    assert binds(nginx)["/etc/nginx/nginx.conf"].read_only
+    assert "proxy_pass http://web:8080;" in (STACKS / "proxy" / "nginx.conf").read_text()
+
+
+def test_stacks_hostgw_has_a_fixed_subnet_gateway_and_address() -> None:
+    stack = run_stack(STACK_FILES["hostgw"])
+    net = stack.networks["default"]
+    assert net.ipam is not None
+    (pool,) = net.ipam.config
+    assert (pool.subnet, pool.gateway) == ("172.18.0.0/16", "172.18.0.1")
+
+    nginx = stack.services["nginx"]
+    address = nginx.networks["default"].ipv4_address
+    assert address == "172.18.0.2"
+    assert ipaddress.ip_address(address) in ipaddress.ip_network("172.18.0.0/16")
+    assert [(p.host_ip, p.published, p.target) for p in nginx.ports] == [("127.0.0.1", 8081, 80)]
+    conf = (STACKS / "hostgw" / "nginx.conf").read_text()
+    assert "proxy_pass http://172.18.0.1:8080;" in conf
+
+
+@pytest.mark.parametrize("path", STACK_FILES.values(), ids=lambda p: p.parent.name)
+def test_stacks_pin_images_and_keep_ports_local(path: Path) -> None:
+    stack = run_stack(path)
+    for service in stack.services.values():
+        _, _, tag = service.image.rpartition(":")
+        assert ":" in service.image and tag != "latest", f"{service.name}: pin the image"
+        for port in service.ports:
+            if service.name != "traefik":  # the edge listens everywhere on purpose
+                assert port.host_ip == "127.0.0.1", f"{service.name}: bind to 127.0.0.1"
+
+
+def test_stacks_repo_keeps_env_out_of_git() -> None:
+    assert ".env" in (STACKS / ".gitignore").read_text().split()
+    # .env is read from beside each stack.py; whoami is the stack that uses one.
+    assert (STACKS / "whoami" / ".env.example").exists()
+    assert (EXAMPLES / "matrix" / ".env.example").exists()
+    assert ".env" in (EXAMPLES / "matrix" / ".gitignore").read_text().split()
+    assert "traefik" in (STACKS / "README.md").read_text()
+
+
+# --------------------------------------------------------------------------- the loader
+
+
+def _load(path: Path) -> dict[str, Stack]:
+    load = pytest.importorskip("stackctl.load")
+    stacks = load.load_paths([path])
+    by_name = {s.name: s for s in stacks}
+    assert len(by_name) == len(stacks)
+    return by_name
+
+
+def test_loader_reads_example_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTGRES_PASSWORD", "s3cret-for-test")
+    stacks = _load(EXAMPLES)
+    assert set(stacks) == {"traefik", "matrix"}
+
+    matrix = stacks["matrix"]
+    assert matrix.networks["traefik_default"].external
+    assert matrix.networks["matrix_network"].external
+    assert matrix.services["synapse"].depends_on["postgres"].condition is Condition.HEALTHY
+    password = matrix.services["postgres"].environment["POSTGRES_PASSWORD"]
+    assert env_value(password) == "s3cret-for-test"
+
+    traefik = stacks["traefik"]
+    assert traefik.network_name("default") == "traefik_default"
+    # The loaded stacks equal the files run on their own, interpolation aside.
+    assert traefik.model_dump() == run_stack(EXAMPLE_FILES["traefik"]).model_dump()
+    assert traefik.origin == EXAMPLE_FILES["traefik"]
+
+
+def test_loader_stops_on_missing_postgres_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POSTGRES_PASSWORD", raising=False)
+    if (EXAMPLES / "matrix" / ".env").exists():
+        pytest.skip("a local .env provides POSTGRES_PASSWORD")
+    from stackctl.errors import StackctlError
+
+    with pytest.raises(StackctlError, match="set POSTGRES_PASSWORD"):
+        _load(EXAMPLES)
+
+
+def test_loader_reads_stacks_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WHOAMI_HOST", raising=False)
+    if (STACKS / "whoami" / ".env").exists():
+        pytest.skip("a local .env may set WHOAMI_HOST")
+    stacks = _load(STACKS)
+    assert set(stacks) == set(STACK_FILES)
+    assert stacks["traefik"].network_name("default") == "traefik_default"
+    whoami = stacks["whoami"]
+    assert whoami.networks["traefik_default"].external
+    rule = whoami.services["whoami"].labels["traefik.http.routers.whoami.rule"]
+    assert rule == "Host(`whoami.localhost`)"

@@ -1,0 +1,560 @@
+"""Semantic validation: one stack (or set of stacks) per rule, each breaking only that rule.
+
+Every case says which rule fires, in which stack's file, at which attribute path; the
+stacks get an origin and a line for that path, so the diagnostic must carry both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from stackctl import (
+    Deploy,
+    Healthcheck,
+    Mount,
+    Network,
+    Secret,
+    SecretSource,
+    Service,
+    Stack,
+    Volume,
+    completed,
+    healthy,
+    started,
+)
+from stackctl.errors import Diagnostic, InvalidStackError
+from stackctl.validate import (
+    RULES,
+    ensure_valid,
+    has_errors,
+    looks_like_inline_secret,
+    validate,
+)
+
+LINE = 42
+SOCK = "/var/run/docker.sock"
+EDGE = Network("edge", external=True)
+PG = Healthcheck.shell("pg_isready", interval="5s")
+
+
+def origin(name: str) -> Path:
+    return Path(f"/srv/stacks/{name}/stack.yaml")
+
+
+def located(stacks: list[Stack], path: str) -> list[Stack]:
+    """Give every stack a file, and line LINE for ``path``."""
+    return [s.with_origin(origin(s.name), {"name": 1, path: LINE}) for s in stacks]
+
+
+def svc(name: str, image: str = "nginx:1.25", **kw: object) -> Service:
+    return Service(name, image=image, **kw)
+
+
+def net(key: str, subnet: str | None = None, **kw: object) -> Network:
+    if subnet is not None:
+        gateway = {"gateway": kw.pop("gateway")} if "gateway" in kw else {}
+        kw["ipam"] = {"subnet": subnet, **gateway}
+    return Network(key, **kw)
+
+
+def stack(name: str, *services: Service, **kw: object) -> Stack:
+    return Stack(name, services=list(services), **kw)
+
+
+def fixed(key: str, address: str) -> dict[str, dict[str, str]]:
+    return {key: {"ipv4_address": address}}
+
+
+Build = Callable[[], list[Stack]]
+
+# (rule id, severity, blamed stack, attribute path, words the message or hint must hold, stacks)
+CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
+    (
+        "unknown-network", "error", "app", "services.web.networks.bakend",
+        ("bakend", "did you mean 'backend'"),
+        lambda: [stack("app", svc("web", networks=["bakend"]), networks=[net("backend")])],
+    ),
+    (
+        "unknown-volume", "error", "app", "services.db.volumes.0",
+        ("pgdata", "did you mean 'pg_data'"),
+        lambda: [stack("app", svc("db", volumes=["pgdata:/var/lib/postgresql/data"]),
+                       volumes=[Volume("pg_data")])],
+    ),
+    (
+        "unknown-volume", "error", "app", "services.web.volumes.0",
+        ("'data/html'", "./data/html"),
+        lambda: [stack("app", svc("web", volumes=["data/html:/usr/share/nginx/html"]))],
+    ),
+    (
+        "unknown-secret", "error", "app", "services.db.secrets.0",
+        ("db_pass", "did you mean 'db_password'"),
+        lambda: [stack("app", svc("db", secrets=["db_pass"]),
+                       secrets=[SecretSource("db_password", file="./pw")])],
+    ),
+    (
+        "unknown-service", "error", "app", "services.app.depends_on.postgress",
+        ("postgress", "did you mean 'postgres'"),
+        lambda: [stack("app", svc("app", depends_on={"postgress": started}),
+                       svc("postgres", "postgres:16"))],
+    ),
+    (
+        "dependency-cycle", "error", "app", "services.a.depends_on.b",
+        ("a -> b -> a",),
+        lambda: [stack("app", svc("a", depends_on=["b"]), svc("b", depends_on=["a"]))],
+    ),
+    (
+        "dependency-cycle", "error", "app", "services.a.depends_on.a",
+        ("a -> a",),
+        lambda: [stack("app", svc("a", depends_on=["a"]))],
+    ),
+    (
+        "healthcheck-missing", "error", "app", "services.synapse.depends_on.postgres",
+        ("healthy", "is not defined", "add a healthcheck to 'postgres'"),
+        lambda: [stack("app", svc("synapse", depends_on={"postgres": healthy}),
+                       svc("postgres", "postgres:16"))],
+    ),
+    (
+        "healthcheck-missing", "error", "app", "services.synapse.depends_on.postgres",
+        ("is disabled",),
+        lambda: [stack("app", svc("synapse", depends_on={"postgres": healthy}),
+                       svc("postgres", "postgres:16", healthcheck=Healthcheck.none()))],
+    ),
+    (
+        "invalid-address", "error", "app", "services.web.networks.lan.ipv4_address",
+        ("172.18.0.300", "not an IPv4 address"),
+        lambda: [stack("app", svc("web", networks=fixed("lan", "172.18.0.300")),
+                       networks=[net("lan", "172.18.0.0/16")])],
+    ),
+    (
+        "address-without-subnet", "error", "app", "services.web.networks.lan.ipv4_address",
+        ("no IPv4 subnet", "ipam"),
+        lambda: [stack("app", svc("web", networks=fixed("lan", "172.18.0.2")),
+                       networks=[net("lan")])],
+    ),
+    (
+        "address-outside-subnet", "error", "app", "services.web.networks.lan.ipv4_address",
+        ("172.19.0.2", "172.18.0.0/16"),
+        lambda: [stack("app", svc("web", networks=fixed("lan", "172.19.0.2")),
+                       networks=[net("lan", "172.18.0.0/16")])],
+    ),
+    (
+        "address-outside-subnet", "error", "app", "services.web.networks.lan.ipv4_address",
+        ("not a host address",),
+        lambda: [stack("app", svc("web", networks=fixed("lan", "172.18.255.255")),
+                       networks=[net("lan", "172.18.0.0/16")])],
+    ),
+    (
+        "address-is-gateway", "error", "app", "services.web.networks.lan.ipv4_address",
+        ("gateway", "first host address of 172.18.0.0/16"),
+        lambda: [stack("app", svc("web", networks=fixed("lan", "172.18.0.1")),
+                       networks=[net("lan", "172.18.0.0/16")])],
+    ),
+    (
+        "address-is-gateway", "error", "app", "services.web.networks.lan.ipv4_address",
+        ("the network's gateway",),
+        lambda: [stack("app", svc("web", networks=fixed("lan", "172.18.0.254")),
+                       networks=[net("lan", "172.18.0.0/16", gateway="172.18.0.254")])],
+    ),
+    (
+        "duplicate-address", "error", "app", "services.b.networks.lan.ipv4_address",
+        ("172.18.0.5", "already taken by service 'a'"),
+        lambda: [stack("app", svc("a", networks=fixed("lan", "172.18.0.5")),
+                       svc("b", networks=fixed("lan", "172.18.0.5")),
+                       networks=[net("lan", "172.18.0.0/16")])],
+    ),
+    (
+        # across stacks: proxy joins edge's network as external and takes the same address
+        "duplicate-address", "error", "proxy", "services.nginx.networks.edge_lan.ipv4_address",
+        ("already taken by service 'traefik' of stack 'edge'",),
+        lambda: [
+            stack("edge", svc("traefik", networks=fixed("lan", "10.5.0.2")),
+                  networks=[net("lan", "10.5.0.0/24")]),
+            stack("proxy", svc("nginx", networks=fixed("edge_lan", "10.5.0.2")),
+                  networks=[Network("edge_lan", external=True)]),
+        ],
+    ),
+    (
+        # the provider's subnet applies to the external user
+        "address-outside-subnet", "error", "proxy",
+        "services.nginx.networks.edge_lan.ipv4_address",
+        ("10.6.0.2", "defined by stack 'edge'"),
+        lambda: [
+            stack("edge", svc("traefik"), networks=[net("lan", "10.5.0.0/24")]),
+            stack("proxy", svc("nginx", networks=fixed("edge_lan", "10.6.0.2")),
+                  networks=[Network("edge_lan", external=True)]),
+        ],
+    ),
+    (
+        "duplicate-address", "error", "app", "services.web.networks.lan.ipv4_address",
+        ("3 replicas",),
+        lambda: [stack("app", svc("web", replicas=3, networks=fixed("lan", "172.18.0.5")),
+                       networks=[net("lan", "172.18.0.0/16")])],
+    ),
+    (
+        "invalid-ipam", "error", "app", "networks.lan.ipam.config.0.subnet",
+        ("'172.18.0/33'", "not a network"),
+        lambda: [stack("app", svc("web", networks=["lan"]), networks=[net("lan", "172.18.0/33")])],
+    ),
+    (
+        "invalid-ipam", "error", "app", "networks.lan.ipam.config.0.subnet",
+        ("host bits", "write 172.18.0.0/16"),
+        lambda: [stack("app", svc("web", networks=["lan"]),
+                       networks=[net("lan", "172.18.0.1/16")])],
+    ),
+    (
+        "invalid-ipam", "error", "app", "networks.lan.ipam.config.0.gateway",
+        ("gateway 10.0.0.1 is outside the subnet 172.18.0.0/16",),
+        lambda: [stack("app", svc("web", networks=["lan"]),
+                       networks=[net("lan", "172.18.0.0/16", gateway="10.0.0.1")])],
+    ),
+    (
+        "invalid-ipam", "error", "app", "networks.lan.ipam.config.0.ip_range",
+        ("ip_range 172.19.0.0/24 is not inside",),
+        lambda: [stack("app", svc("web", networks=["lan"]), networks=[Network(
+            "lan", ipam={"config": [{"subnet": "172.18.0.0/16", "ip_range": "172.19.0.0/24"}]})])],
+    ),
+    (
+        "invalid-ipam", "error", "app", "networks.lan.ipam.config.0",
+        ("needs a subnet",),
+        lambda: [stack("app", svc("web", networks=["lan"]),
+                       networks=[Network("lan", ipam={"config": [{"gateway": "10.0.0.1"}]})])],
+    ),
+    (
+        "ipam-not-allowed", "error", "app", "networks.hostnet.ipam",
+        ("driver 'host'",),
+        lambda: [stack("app", svc("web", networks=["hostnet"]),
+                       networks=[net("hostnet", "10.0.0.0/24", driver="host")])],
+    ),
+    (
+        "overlapping-subnets", "error", "b", "networks.lan.ipam.config.0.subnet",
+        ("10.1.0.0/24 of network 'lan' overlaps 10.1.0.0/16", "stack 'a'"),
+        lambda: [
+            stack("a", svc("web", networks=["lan"]), networks=[net("lan", "10.1.0.0/16")]),
+            stack("b", svc("web", networks=["lan"]), networks=[net("lan", "10.1.0.0/24")]),
+        ],
+    ),
+    (
+        "duplicate-network", "error", "b", "networks.shared",
+        ("Docker network 'shared'", "stack 'a'"),
+        lambda: [
+            stack("a", svc("web", networks=["shared"]), networks=[net("shared", name="shared")]),
+            stack("b", svc("api", networks=["shared"]), networks=[net("shared", name="shared")]),
+        ],
+    ),
+    (
+        "duplicate-host-port", "error", "b", "services.web.ports.0",
+        ("host port 80/tcp", "service 'proxy' of stack 'a'", "/srv/stacks/a/stack.yaml"),
+        lambda: [stack("a", svc("proxy", ports=["80:80"])),
+                 stack("b", svc("web", ports=["80:8080"]))],
+    ),
+    (
+        "duplicate-host-port", "error", "app", "services.b.ports.0",
+        ("127.0.0.1:8080/tcp",),
+        lambda: [stack("app", svc("a", ports=["0.0.0.0:8080:80"]),
+                       svc("b", ports=["127.0.0.1:8080:80"]))],
+    ),
+    (
+        "duplicate-host-port", "error", "app", "services.web.ports.0",
+        ("2 replicas",),
+        lambda: [stack("app", svc("web", ports=["8080:80"], deploy=Deploy(replicas=2)))],
+    ),
+    (
+        "duplicate-container-name", "error", "b", "services.web.container_name",
+        ("'nginx'", "stack 'a'"),
+        lambda: [stack("a", svc("proxy", container_name="nginx")),
+                 stack("b", svc("web", container_name="nginx"))],
+    ),
+    (
+        # default names can clash too: a-b + c and a + b-c both give a-b-c-1
+        "duplicate-container-name", "error", "a", "services.b-c",
+        ("'a-b-c-1'",),
+        lambda: [stack("a-b", svc("c")), stack("a", svc("b-c"))],
+    ),
+    (
+        "container-name-with-replicas", "error", "app", "services.web.container_name",
+        ("3 replicas",),
+        lambda: [stack("app", svc("web", container_name="web", replicas=3))],
+    ),
+    (
+        "invalid-extra-host", "error", "app", "services.web.extra_hosts.db",
+        ("'db.local'", "host-gateway"),
+        lambda: [stack("app", svc("web", extra_hosts={"db": "db.local"}))],
+    ),
+    (
+        "invalid-dns", "error", "app", "services.web.dns.1",
+        ("'dns.google'",),
+        lambda: [stack("app", svc("web", dns=["1.1.1.1", "dns.google"]))],
+    ),
+    (
+        "duplicate-stack", "error", "app", "name",
+        ("'app'", "/srv/stacks/app/stack.yaml"),
+        lambda: [stack("app", svc("web", networks=["edge"]), networks=[EDGE]),
+                 stack("app", svc("api", networks=["edge"]), networks=[EDGE])],
+    ),
+    (
+        "missing-env-file", "error", "app", "services.web.env_file.0",
+        ("./web.env", "/srv/stacks/app/web.env"),
+        lambda: [stack("app", svc("web", env_file="./web.env"))],
+    ),
+    (
+        "stack-cycle", "error", "a", "networks.b_default",
+        ("a -> b -> a", "a uses network 'b_default' that b defines"),
+        lambda: [
+            stack("a", svc("web", networks=["default", "b_default"]),
+                  networks=[Network("default"), Network("b_default", external=True)]),
+            stack("b", svc("web", networks=["default", "a_default"]),
+                  networks=[Network("default"), Network("a_default", external=True)]),
+        ],
+    ),
+    # warnings
+    (
+        "docker-socket", "warning", "app", "services.traefik.volumes.0",
+        ("read-write", "socket proxy"),
+        lambda: [stack("app", svc("traefik", volumes=[f"/var/run/docker.sock:{SOCK}"]))],
+    ),
+    (
+        "docker-socket", "warning", "app", "services.traefik.volumes.0",
+        ("read-only",),
+        lambda: [stack("app", svc("traefik", volumes=[f"/run/docker.sock:{SOCK}:ro"]))],
+    ),
+    (
+        "privileged", "warning", "app", "services.web.privileged",
+        ("privileged", "cap_add"),
+        lambda: [stack("app", svc("web", privileged=True))],
+    ),
+    (
+        "exposed-database-port", "warning", "app", "services.db.ports.0",
+        ("5432", "127.0.0.1:5432:5432"),
+        lambda: [stack("app", svc("db", "postgres:16", ports=["5432:5432"]))],
+    ),
+    (
+        "exposed-database-port", "warning", "app", "services.cache.ports.0",
+        ("16379",),
+        lambda: [stack("app", svc("cache", "redis:7", ports=["0.0.0.0:16379:6379"]))],
+    ),
+    (
+        "unpinned-image", "warning", "app", "services.web.image",
+        ("has no tag",),
+        lambda: [stack("app", svc("web", "nginx"))],
+    ),
+    (
+        "unpinned-image", "warning", "app", "services.web.image",
+        ("uses :latest",),
+        lambda: [stack("app", svc("web", "ghcr.io/owner/web:latest"))],
+    ),
+    (
+        "inline-secret", "warning", "app", "services.db.environment.POSTGRES_PASSWORD",
+        ("POSTGRES_PASSWORD", "Secret.env('POSTGRES_PASSWORD')"),
+        lambda: [stack("app", svc("db", "postgres:16",
+                                  environment={"POSTGRES_PASSWORD": "hunter2"}))],
+    ),
+]  # fmt: skip
+
+
+def _find(diagnostics: list[Diagnostic], code: str, path: str) -> Diagnostic:
+    for d in diagnostics:
+        if d.code == code and d.path == path:
+            return d
+    shown = "\n".join(f"  {d.code} {d.path}: {d.message}" for d in diagnostics)
+    raise AssertionError(f"no {code} at {path}; got:\n{shown}")
+
+
+@pytest.mark.parametrize(
+    ("code", "severity", "blamed", "path", "words", "build"),
+    CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)],
+)
+def test_rule_fires_with_file_line_and_path(
+    code: str, severity: str, blamed: str, path: str, words: tuple[str, ...], build: Build
+) -> None:
+    diagnostics = validate(located(build(), path))
+    d = _find(diagnostics, code, path)
+    assert d.severity == severity
+    assert d.file == str(origin(blamed))
+    assert d.line == LINE
+    text = d.format()
+    assert f"{origin(blamed)}:{LINE}: {path}: " in text
+    for word in words:
+        assert word in text
+    # each case breaks one rule only (warnings about the test's own images aside)
+    assert {x.code for x in diagnostics if x.severity == "error"} <= {code}
+
+
+def test_every_rule_has_a_case() -> None:
+    covered = {case[0] for case in CASES}
+    assert {r.code for r in RULES} | {"stack-cycle"} <= covered
+
+
+def test_rule_ids_are_unique_and_severities_known() -> None:
+    codes = [r.code for r in RULES]
+    assert len(codes) == len(set(codes))
+    assert {r.severity for r in RULES} == {"error", "warning"}
+
+
+# --------------------------------------------------------------------------- no false alarms
+
+
+def homelab() -> list[Stack]:
+    """A clean set: pinned images, health checks, addresses that fit, local-only db port."""
+    edge = stack(
+        "traefik",
+        svc("traefik", "traefik:v3.1", ports=["80:80", "443:443"]),
+    )
+    matrix = stack(
+        "matrix",
+        svc(
+            "postgres",
+            "postgres:16.2",
+            healthcheck=PG,
+            networks=["matrix"],
+            ports=["127.0.0.1:5432:5432"],
+            environment={
+                "POSTGRES_PASSWORD": Secret("x"),
+                "POSTGRES_PASSWORD_FILE": "/run/s",
+                "POSTGRES_USER": "synapse",
+                "EMPTY_TOKEN": "",
+            },
+        ),
+        svc(
+            "synapse",
+            "matrixdotorg/synapse:v1.99.0",
+            networks=["matrix", "traefik_default"],
+            depends_on={"postgres": healthy, "migrate": completed},
+            healthcheck=Healthcheck.cmd("curl", "-f", "http://localhost:8008/health"),
+        ),
+        svc("migrate", "matrixdotorg/synapse:v1.99.0", networks=["matrix"]),
+        svc(
+            "nginx",
+            "nginx@sha256:" + "a" * 64,
+            networks={"matrix": {"ipv4_address": "172.30.0.10"}, "traefik_default": None},
+            extra_hosts={"host.docker.internal": "host-gateway", "v6": "::1"},
+            dns=["1.1.1.1", "2606:4700:4700::1111"],
+            ports=["127.0.0.1:8080:80", "192.168.1.2:8080:80", "8080:80/udp"],
+        ),
+        networks=[
+            net("matrix", "172.30.0.0/24", gateway="172.30.0.1"),
+            Network("traefik_default", external=True),
+            Network("dashboard", external=True),
+        ],
+        volumes=[Volume("pgdata")],
+        secrets=[SecretSource("db", file="./db.txt")],
+    )
+    return [edge, matrix]
+
+
+def test_clean_homelab_has_no_findings() -> None:
+    assert validate(homelab()) == []
+
+
+def test_ensure_valid_returns_warnings_and_raises_on_errors() -> None:
+    warn = [stack("app", svc("web", "nginx"))]
+    assert [d.code for d in ensure_valid(warn)] == ["unpinned-image"]
+    bad = [stack("app", svc("web", networks=["nope"]))]
+    with pytest.raises(InvalidStackError) as info:
+        ensure_valid(bad)
+    assert info.value.error_count == 1
+
+
+def test_all_findings_are_collected_not_only_the_first() -> None:
+    s = stack(
+        "app",
+        svc("web", "nginx", networks=["nope"], privileged=True, depends_on=["ghost"]),
+    )
+    codes = {d.code for d in validate([s])}
+    assert {"unknown-network", "unknown-service", "privileged", "unpinned-image"} <= codes
+    assert has_errors(validate([s]))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        # an external network made by hand: its subnet is unknown, so no address rule fires
+        lambda: stack(
+            "app",
+            svc("web", networks=fixed("lan", "10.9.9.1")),
+            networks=[Network("lan", external=True)],
+        ),
+        # ports on different host addresses or protocols do not clash
+        lambda: stack(
+            "app",
+            svc("a", ports=["127.0.0.1:80:80"]),
+            svc("b", ports=["192.168.1.2:80:80", "80:80/udp"]),
+        ),
+        # no host port: Docker picks one
+        lambda: stack("app", svc("a", ports=["80"], replicas=3)),
+        # service_healthy on a service with a health check
+        lambda: stack("app", svc("a", depends_on={"b": healthy}), svc("b", healthcheck=PG)),
+        # an anonymous volume and a tmpfs need no declaration
+        lambda: stack("app", svc("a", volumes=["/cache", Mount.tmpfs("/run")])),
+    ],
+)
+def test_no_false_alarm(build: Callable[[], Stack]) -> None:
+    assert validate([build()]) == []
+
+
+def test_several_cycles_are_all_reported() -> None:
+    s = stack(
+        "app",
+        svc("a", depends_on=["b"]), svc("b", depends_on=["a"]),
+        svc("c", depends_on=["d"]), svc("d", depends_on=["c"]),
+    )  # fmt: skip
+    cycles = [d.message for d in validate([s]) if d.code == "dependency-cycle"]
+    assert len(cycles) == 2
+
+
+def test_env_file_relative_to_stack_folder(tmp_path: Path) -> None:
+    (tmp_path / "web.env").write_text("A=1\n")
+    s = stack("app", svc("web", env_file=["./web.env", "missing.env"]))
+    s.with_origin(tmp_path / "stack.yaml")
+    found = [d for d in validate([s]) if d.code == "missing-env-file"]
+    assert [d.path for d in found] == ["services.web.env_file.1"]
+
+
+def test_stack_without_origin_names_the_attribute() -> None:
+    d = validate([stack("app", svc("web", networks=["nope"]))])[0]
+    assert d.file is None and d.line is None
+    assert d.format().startswith("error: services.web.networks.nope: ")
+
+
+def test_line_falls_back_to_the_nearest_parent() -> None:
+    s = stack("app", svc("db", "postgres:16", ports=["5432:5432"]))
+    s.with_origin(origin("app"), {"services.db.ports": 7})
+    [d] = validate([s])
+    assert (d.path, d.line) == ("services.db.ports.0", 7)
+
+
+def test_list_form_keys_take_the_line_of_their_item() -> None:
+    # networks: [front, bakend] -> the loader knows networks.1, not networks.bakend
+    s = stack("app", svc("web", networks=["front", "bakend"]), networks=[net("front")])
+    s.with_origin(origin("app"), {"services.web.networks": 5, "services.web.networks.1": 7})
+    [d] = validate([s])
+    assert (d.path, d.line) == ("services.web.networks.bakend", 7)
+
+
+def test_diagnostics_come_in_file_and_line_order() -> None:
+    s = stack("app", svc("a", networks=["x"]), svc("b", networks=["y"]))
+    s.with_origin(origin("app"), {"services.a.networks.x": 9, "services.b.networks.y": 3})
+    assert [d.line for d in validate([s])] == [3, 9]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "flagged"),
+    [
+        ("POSTGRES_PASSWORD", "hunter2", True),
+        ("GITHUB_TOKEN", "ghp_x", True),
+        ("AWS_SECRET_ACCESS_KEY", "x", True),
+        ("api_key", "x", True),
+        ("SSH_PRIVATE", "x", True),
+        ("DB_PASSWD", "x", True),
+        ("POSTGRES_PASSWORD", "", False),
+        ("POSTGRES_PASSWORD", "${POSTGRES_PASSWORD:?set it}", False),
+        ("POSTGRES_PASSWORD", Secret("hunter2"), False),
+        ("POSTGRES_PASSWORD_FILE", "/run/secrets/db", False),
+        ("POSTGRES_USER", "synapse", False),
+    ],
+)
+def test_inline_secret_heuristic(key: str, value: str | Secret, flagged: bool) -> None:
+    assert looks_like_inline_secret(key, value) is flagged
