@@ -892,9 +892,9 @@ class Stack(_Model):
     volumes: Annotated[dict[str, Volume], BeforeValidator(_keyed("volume", "key"))] = Field(
         default_factory=dict
     )
-    secrets: Annotated[
-        dict[str, SecretSource], BeforeValidator(_keyed("secret", "key"))
-    ] = Field(default_factory=dict)
+    secrets: Annotated[dict[str, SecretSource], BeforeValidator(_keyed("secret", "key"))] = Field(
+        default_factory=dict
+    )
     engine: Literal["docker", "swarm"] | None = None
 
     _origin: Path | None = PrivateAttr(default=None)
@@ -925,6 +925,12 @@ class Stack(_Model):
             object.__setattr__(self, "networks", nets)
         return self
 
+    def __eq__(self, other: object) -> bool:
+        """Equal content is an equal stack: where it was loaded from (origin, lines) is not."""
+        if not isinstance(other, Stack):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
     # ----------------------------------------------------------------- helpers
 
     @property
@@ -935,7 +941,7 @@ class Stack(_Model):
     @property
     def base_dir(self) -> Path:
         """The folder relative bind-mount paths and env files are resolved against."""
-        return self._origin.parent if self._origin else Path.cwd()
+        return self._origin.resolve().parent if self._origin else Path.cwd()
 
     def line_of(self, path: str) -> int | None:
         """Source line of an attribute path such as ``services.db.ports`` (best match)."""
