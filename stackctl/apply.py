@@ -21,7 +21,7 @@ from stackctl.desired import (
     DesiredVolume,
     temp_name,
 )
-from stackctl.errors import StackctlError
+from stackctl.errors import StackctlError, WaitCancelled
 from stackctl.model import Condition
 from stackctl.plan import Kind, Operation, Plan
 
@@ -91,6 +91,7 @@ class Executor:
 
     def run(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
+        self.cancel.clear()
         t0 = time.monotonic()
         ops = {op.id: op for op in plan.operations}
         waiting = {op.id: {d for d in op.depends_on if d in ops} for op in plan.operations}
@@ -124,16 +125,19 @@ class Executor:
                         result.done.append(op)
                         for deps in waiting.values():
                             deps.discard(op.id)
+                    elif isinstance(error, WaitCancelled):
+                        result.not_started.append(op)  # gave up because apply is stopping
                     else:
                         message = str(error) if isinstance(error, StackctlError) else repr(error)
                         result.failed.append((op, message))
                         self.reporter.failed(op, message)
                         stopping = True
+                        self.cancel.set()  # waits in flight give up; other operations finish
         finally:
             self.cancel.set()
             pool.shutdown(wait=True)
             waits.shutdown(wait=True)
-        result.not_started = [ops[i] for i in order if i in waiting]
+        result.not_started += [ops[i] for i in order if i in waiting]
         result.seconds = time.monotonic() - t0
         self.reporter.finish(result)
         return result

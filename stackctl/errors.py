@@ -104,6 +104,10 @@ class WaitError(StackctlError):
     """A dependency condition was not met in time, or failed."""
 
 
+class WaitCancelled(WaitError):
+    """A wait given up because apply is stopping (another failure, or Ctrl-C)."""
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:
     """A 'did you mean ...?' hint for a misspelt name, or None."""
     import difflib

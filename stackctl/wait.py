@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from stackctl.errors import DaemonUnavailableError, WaitError
+from stackctl.errors import DaemonUnavailableError, WaitCancelled, WaitError
 from stackctl.model import Condition
 
 
@@ -106,7 +106,7 @@ class EventWaiter:
                     hint=f"raise --wait-timeout, or check the service with docker logs {container}",
                 )
             if self.cancel.is_set():
-                raise WaitError(f"stopped waiting for {container} to be {verb}")
+                raise WaitCancelled(f"stopped waiting for {container} to be {verb}")
             progress(f"waiting for {verb} {now - start:.0f}s")
             try:
                 for _event in self.engine.events(

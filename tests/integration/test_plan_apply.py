@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import docker
 import pytest
 
 from stackctl import Healthcheck, Network, Service, Stack, Volume, completed, healthy
@@ -36,14 +35,20 @@ def small(name: str, env: str = "1", extra: list[Service] | None = None) -> Stac
         depends_on={db: healthy},
         environment={"MODE": env},
     )
-    return Stack(name, services=[db, web, *(extra or [])], networks=[back], volumes=[Volume("data")])
+    return Stack(
+        name, services=[db, web, *(extra or [])], networks=[back], volumes=[Volume("data")]
+    )
 
 
 def test_empty_daemon_plans_every_create_in_a_valid_order(engine, stack_name) -> None:
     p = make_plan(engine, [small(stack_name)])
     ids = [op.id for op in p.operations]
     assert [op.kind for op in p.operations] == [
-        Kind.CREATE_NETWORK, Kind.CREATE_VOLUME, Kind.CREATE, Kind.WAIT, Kind.CREATE,
+        Kind.CREATE_NETWORK,
+        Kind.CREATE_VOLUME,
+        Kind.CREATE,
+        Kind.WAIT,
+        Kind.CREATE,
     ]
     for i, op in enumerate(p.operations):
         assert all(ids.index(d) < i for d in op.depends_on)
@@ -59,10 +64,10 @@ def test_apply_then_plan_has_no_changes_and_second_apply_writes_nothing(engine, 
 
 
 def test_one_changed_env_var_replaces_one_container_and_keeps_volume_data(
-    engine, stack_name
+    engine, stack_name, docker_client
 ) -> None:
     converge(engine, [small(stack_name)])
-    client = docker.from_env()
+    client = docker_client
     db = client.containers.get(f"{stack_name}-db-1")
     db.exec_run(["sh", "-c", "echo kept > /data/file"])
     web_id = client.containers.get(f"{stack_name}-web-1").id
@@ -78,9 +83,9 @@ def test_one_changed_env_var_replaces_one_container_and_keeps_volume_data(
     assert out.output.strip() == b"kept"
 
 
-def test_volume_survives_a_replacement_of_its_container(engine, stack_name) -> None:
+def test_volume_survives_a_replacement_of_its_container(engine, stack_name, docker_client) -> None:
     converge(engine, [small(stack_name)])
-    client = docker.from_env()
+    client = docker_client
     client.containers.get(f"{stack_name}-db-1").exec_run(["sh", "-c", "echo kept > /data/f"])
     stack = small(stack_name)
     db = stack.services["db"].model_copy(update={"labels": {"v": "2"}})
@@ -90,17 +95,17 @@ def test_volume_survives_a_replacement_of_its_container(engine, stack_name) -> N
     assert out.output.strip() == b"kept"
 
 
-def test_container_stopped_by_hand_plans_a_start(engine, stack_name) -> None:
+def test_container_stopped_by_hand_plans_a_start(engine, stack_name, docker_client) -> None:
     converge(engine, [small(stack_name)])
-    docker.from_env().containers.get(f"{stack_name}-web-1").stop(timeout=2)
+    docker_client.containers.get(f"{stack_name}-web-1").stop(timeout=2)
     p = make_plan(engine, [small(stack_name)])
     starts = [op for op in p.operations if op.kind == Kind.START]
     assert [op.resource for op in starts] == [f"{stack_name}-web-1"]
     assert starts[0].reason in ("stopped", "exited with code 143", "exited with code 137")
 
 
-def test_unmanaged_container_holding_a_name_is_refused(engine, stack_name) -> None:
-    client = docker.from_env()
+def test_unmanaged_container_holding_a_name_is_refused(engine, stack_name, docker_client) -> None:
+    client = docker_client
     client.containers.create(BUSYBOX, name=f"{stack_name}-web-1", command=LOOP)
     with pytest.raises(PlanError, match=f"container '{stack_name}-web-1'.*belongs to nobody"):
         make_plan(engine, [small(stack_name)])
@@ -108,12 +113,14 @@ def test_unmanaged_container_holding_a_name_is_refused(engine, stack_name) -> No
 
 def test_missing_external_network_is_an_error(engine, stack_name) -> None:
     ext = Network(f"{stack_name}_edge", external=True)
-    stack = Stack(stack_name, services=[Service("s", image=BUSYBOX, networks=[ext])], networks=[ext])
+    stack = Stack(
+        stack_name, services=[Service("s", image=BUSYBOX, networks=[ext])], networks=[ext]
+    )
     with pytest.raises(PlanError, match=f"external network '{stack_name}_edge'"):
         make_plan(engine, [stack])
 
 
-def test_orphan_warned_then_pruned(engine, stack_name) -> None:
+def test_orphan_warned_then_pruned(engine, stack_name, docker_client) -> None:
     extra = Service("extra", image=BUSYBOX, command=LOOP)
     converge(engine, [small(stack_name, extra=[extra])])
     p = make_plan(engine, [small(stack_name)])
@@ -123,12 +130,12 @@ def test_orphan_warned_then_pruned(engine, stack_name) -> None:
     assert [(op.kind, op.resource) for op in p.operations if op.kind == Kind.REMOVE] == [
         (Kind.REMOVE, f"{stack_name}-extra-1")
     ]
-    names = [c.name for c in docker.from_env().containers.list(all=True)]
+    names = [c.name for c in docker_client.containers.list(all=True, filters={"name": stack_name})]
     assert f"{stack_name}-extra-1" not in names
 
 
 def test_dependency_that_never_becomes_healthy_fails_and_dependents_never_start(
-    engine, stack_name
+    engine, stack_name, docker_client
 ) -> None:
     sick = Service(
         "sick",
@@ -143,7 +150,7 @@ def test_dependency_that_never_becomes_healthy_fails_and_dependents_never_start(
     (failed, message) = result.failed[0]
     assert failed.kind == Kind.WAIT and "sick" in message and "database not ready" in message
     assert [op.resource for op in result.not_started] == [f"{stack_name}-app-1"]
-    names = [c.name for c in docker.from_env().containers.list(all=True)]
+    names = [c.name for c in docker_client.containers.list(all=True, filters={"name": stack_name})]
     assert f"{stack_name}-app-1" not in names
 
 
@@ -156,20 +163,28 @@ def test_completed_successfully_waits_for_exit_zero(engine, stack_name) -> None:
     assert not p.has_changes  # the one-shot that exited 0 has done its job
 
 
-def test_destroy_removes_containers_and_networks_keeps_volumes(engine, stack_name) -> None:
+def test_destroy_removes_containers_and_networks_keeps_volumes(
+    engine, stack_name, docker_client
+) -> None:
     stack = small(stack_name)
     converge(engine, [stack])
     destroy(engine, [stack])
-    client = docker.from_env()
-    assert not client.containers.list(all=True, filters={"label": f"io.stackctl.stack={stack_name}"})
+    client = docker_client
+    assert not client.containers.list(
+        all=True, filters={"label": f"io.stackctl.stack={stack_name}"}
+    )
     assert not client.networks.list(filters={"label": f"io.stackctl.stack={stack_name}"})
-    assert [v.name for v in client.volumes.list(filters={"label": f"io.stackctl.stack={stack_name}"})] == [f"{stack_name}_data"]
+    assert [
+        v.name for v in client.volumes.list(filters={"label": f"io.stackctl.stack={stack_name}"})
+    ] == [f"{stack_name}_data"]
     assert not destroy(engine, [stack]).has_changes  # a second destroy does nothing
     destroy(engine, [stack], volumes=True)
     assert not client.volumes.list(filters={"label": f"io.stackctl.stack={stack_name}"})
 
 
-def test_no_change_plan_costs_the_same_api_calls_for_5_and_50_services(engine, stack_names) -> None:
+def test_no_change_plan_costs_the_same_api_calls_for_5_and_50_services(
+    engine, stack_names, docker_host
+) -> None:
     from stackctl.engine import DockerEngine
 
     counts = []
@@ -177,7 +192,7 @@ def test_no_change_plan_costs_the_same_api_calls_for_5_and_50_services(engine, s
         services = [Service(f"s{i}", image=BUSYBOX, command=LOOP) for i in range(n)]
         stack = Stack(name, services=services)
         converge(engine, [stack])
-        fresh = DockerEngine()
+        fresh = DockerEngine(base_url=docker_host)
         before = sum(fresh.call_counts().values())
         p = make_plan(fresh, [stack])
         assert not p.has_changes
