@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from stackctl.desired import (
     ContainerNetwork,
@@ -24,6 +24,9 @@ from stackctl.desired import (
 from stackctl.errors import StackctlError, WaitCancelled
 from stackctl.model import Condition
 from stackctl.plan import Kind, Operation, Plan
+
+if TYPE_CHECKING:
+    from stackctl.swarm.desired import SwarmService
 
 
 class Writer(Protocol):
@@ -42,6 +45,26 @@ class Writer(Protocol):
     def stop(self, container: str, timeout: int = 10) -> None: ...
     def remove_container(self, container: str) -> None: ...
     def rename(self, container: str, name: str) -> None: ...
+
+
+class ServiceWriter(Protocol):
+    """The swarm engine's service writes (stackctl/engine/swarm.py); each waits for its
+    rollout to converge (or fail) before ``deadline``."""
+
+    def create_service(
+        self, svc: SwarmService, deadline: float, progress: Callable[[str], None]
+    ) -> str: ...
+    def update_service(
+        self,
+        svc: SwarmService,
+        service_id: str,
+        version: int | None,
+        deadline: float,
+        progress: Callable[[str], None],
+    ) -> None: ...
+    def remove_service(
+        self, ref: str, deadline: float, progress: Callable[[str], None]
+    ) -> None: ...
 
 
 class Waiter(Protocol):
@@ -201,6 +224,21 @@ class Executor:
                 deadline = time.time() + self.wait_timeout
                 for name in op.wait_for:
                     self.waiter.wait_for(name, op.condition, deadline, say)
+            case Kind.CREATE_SERVICE | Kind.UPDATE_SERVICE | Kind.REMOVE_SERVICE:
+                self._service(op, say)
+
+    def _service(self, op: Operation, say: Callable[[str], None]) -> None:
+        """Swarm services: create/update wait for the rollout, bounded by --wait-timeout."""
+        e = cast(ServiceWriter, self.engine)
+        deadline = time.time() + self.wait_timeout
+        if op.kind == Kind.REMOVE_SERVICE:
+            e.remove_service(op.target_id or op.resource, deadline, say)
+            return
+        assert op.swarm is not None
+        if op.kind == Kind.CREATE_SERVICE:
+            e.create_service(op.swarm, deadline, say)
+        else:
+            e.update_service(op.swarm, op.target_id or op.resource, op.version, deadline, say)
 
     def _replace(self, op: Operation, say: Callable[[str], None]) -> None:
         """New container under a temporary name first: a failed create leaves the old running."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from stackctl import units
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Secret, Service, ServiceNetwork, Stack
+from stackctl.secrets import looks_secret
 
 LABEL_STACK = "io.stackctl.stack"
 LABEL_SERVICE = "io.stackctl.service"
@@ -37,14 +37,6 @@ TEMP_SUFFIX = "_stackctl-new"
 def temp_name(name: str) -> str:
     """The name a replacement container has until the old one is gone."""
     return f"{name}{TEMP_SUFFIX}"
-
-
-_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|TOKEN|SECRET|(^|_)KEY($|_)|API_?KEY|PRIVATE", re.I)
-
-
-def looks_secret(name: str) -> bool:
-    """An environment variable name that by convention holds a secret."""
-    return bool(_SECRET_NAME.search(name))
 
 
 def canonical_json(data: Any) -> str:
@@ -341,6 +333,8 @@ def _container(
             entry["source"] = _abs_source(stack, m.source)
             if m.create_host_path:
                 binds.append(entry["source"])
+            else:
+                entry["create_host_path"] = False  # a missing source is an error, not a new dir
         elif m.type == "volume" and m.source:
             entry["source"] = stack.volume_name(m.source) if m.source in stack.volumes else m.source
             volumes.append(entry["source"])

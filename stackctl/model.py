@@ -304,7 +304,9 @@ class Port(_Model):
 
 
 def _parse_port_short(spec: str) -> list[dict[str, Any]]:
-    m = _PORT_RE.match(spec.strip())
+    # The longest real spec ("[v6]:65535-65535:65535-65535/sctp") is ~75 characters; the
+    # regex backtracks cubically on long junk, so that is refused before it runs.
+    m = _PORT_RE.match(spec.strip()) if len(spec) <= 128 else None
     if not m:
         raise ValueError(
             f"malformed port {spec!r}; use 'TARGET', 'HOST:TARGET' or 'IP:HOST:TARGET[/PROTO]'"
@@ -818,9 +820,15 @@ class Service(_Model):
         if isinstance(data, Mapping) and "tmpfs" in data:
             data = dict(data)
             tmpfs = data.pop("tmpfs")
-            paths = [tmpfs] if isinstance(tmpfs, str) else list(tmpfs or [])
+            paths = [tmpfs] if isinstance(tmpfs, str) else tmpfs or []
             mounts = _mounts(data.get("volumes")) or []
+            if not isinstance(paths, list | tuple):
+                raise ValueError(f"tmpfs takes a path or a list of paths, got {tmpfs!r}")
+            if not isinstance(mounts, list):
+                return data  # bad volumes: their own validator reports them
             for p in paths:
+                if not isinstance(p, str):
+                    raise ValueError(f"tmpfs takes paths such as '/run:size=64m', got {p!r}")
                 target, _, opts = p.partition(":")
                 size = None
                 for opt in opts.split(","):

@@ -24,19 +24,25 @@ from stackctl.validate import validate
 class Loaded:
     stacks: tuple[Stack, ...]  # in apply order
     warnings: tuple[Diagnostic, ...]
+    engine: str = "docker"  # resolved from --engine and the stacks' own `engine:`
 
 
-def load(paths: Sequence[Path], *, strict: bool = False) -> Loaded:
+def load(paths: Sequence[Path], *, strict: bool = False, engine: str = "docker") -> Loaded:
     """Load and validate; raises InvalidStackError with every finding when invalid."""
     from stackctl.load import load_paths
+    from stackctl.swarm.validate import resolve_engine, validate_swarm
 
     stacks = load_paths(list(paths))
     diagnostics = validate(stacks)
+    engine, conflicts = resolve_engine(engine, stacks)
+    diagnostics = [*diagnostics, *conflicts]
+    if engine == "swarm":  # fields Swarm cannot honour, by name
+        diagnostics += validate_swarm(stacks)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors or (strict and diagnostics):
         raise InvalidStackError(diagnostics)
     ordered = order_stacks(stacks)
-    return Loaded(stacks=tuple(ordered.stacks), warnings=tuple(diagnostics))
+    return Loaded(stacks=tuple(ordered.stacks), warnings=tuple(diagnostics), engine=engine)
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,17 @@ def make_plan(
     destroy: bool = False,
     volumes: bool = False,
 ) -> Planned:
-    desired = desire(stacks)
-    observed = observe(engine)
+    from stackctl.engine.swarm import SwarmEngine
+
+    desired: DesiredState
+    observed: ObservedState
+    if isinstance(engine, SwarmEngine):  # services on a swarm: stackctl/swarm/
+        from stackctl.swarm.desired import desire_swarm
+        from stackctl.swarm.observe import observe_swarm
+
+        desired, observed = desire_swarm(stacks), observe_swarm(engine)
+    else:
+        desired, observed = desire(stacks), observe(engine)
     if destroy:
         return Planned(desired, observed, plan_destroy(desired, observed, volumes=volumes))
     return Planned(desired, observed, plan(desired, observed, prune=prune))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackctl.desired import (
     TEMP_SUFFIX,
@@ -23,6 +23,9 @@ from stackctl.desired import (
 from stackctl.errors import PlanError
 from stackctl.model import Condition
 from stackctl.observe import ObservedContainer, ObservedState, fingerprint
+
+if TYPE_CHECKING:
+    from stackctl.swarm.desired import SwarmService
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 
@@ -39,12 +42,16 @@ class Kind(StrEnum):
     START = "start"
     REMOVE = "remove"
     WAIT = "wait"
+    # swarm services (--engine swarm): see stackctl/swarm/plan.py
+    CREATE_SERVICE = "create-service"
+    UPDATE_SERVICE = "update-service"
+    REMOVE_SERVICE = "remove-service"
 
 
-ADDS = {Kind.CREATE, Kind.CREATE_NETWORK, Kind.CREATE_VOLUME}
-CHANGES = {Kind.START}
+ADDS = {Kind.CREATE, Kind.CREATE_NETWORK, Kind.CREATE_VOLUME, Kind.CREATE_SERVICE}
+CHANGES = {Kind.START, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
-DESTROYS = {Kind.REMOVE, Kind.REMOVE_NETWORK, Kind.REMOVE_VOLUME}
+DESTROYS = {Kind.REMOVE, Kind.REMOVE_NETWORK, Kind.REMOVE_VOLUME, Kind.REMOVE_SERVICE}
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class Operation:
     condition: Condition | None = None  # wait: what it waits for
     wait_for: tuple[str, ...] = ()  # wait: container names
     reconnect: tuple[tuple[str, ContainerNetwork], ...] = ()  # replace-network
+    swarm: SwarmService | None = None  # create-/update-service: the desired service
+    version: int | None = None  # update-service: the spec version it was planned against
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,12 @@ def _reason(changes: Sequence[Change]) -> str:
 
 def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False) -> Plan:
     """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot."""
+    from stackctl.swarm.desired import SwarmDesiredState
+
+    if isinstance(desired, SwarmDesiredState):  # --engine swarm: services, not containers
+        from stackctl.swarm.plan import plan_swarm
+
+        return plan_swarm(desired, observed, prune=prune)
     b = _Builder()
     ours = set(desired.stacks)
 
@@ -169,6 +184,7 @@ def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False)
     _plan_waits(b, desired, observed, container_ops)
     _plan_orphans(b, desired, observed, ours, prune)
     _fix_network_replacements(b, observed)
+    _check_addresses(b, desired, observed)
 
     if b.problems:
         raise PlanError(b.problems)
@@ -388,7 +404,9 @@ def _existing(
         change = Change("image_id", obs.image_id[:19], current[:19])
         return _container_op(dc, deps, Kind.REPLACE, "image updated", (change,), obs.id)
     wanted_nets = {n.name for n in dc.networks}
-    if obs.state != "created" and set(obs.networks) != wanted_nets:
+    # Created but never started counts too: an apply killed between the create and the
+    # connects (below API 1.44) leaves a container on its first network only.
+    if set(obs.networks) != wanted_nets:
         missing = sorted(wanted_nets - set(obs.networks))
         extra = sorted(set(obs.networks) - wanted_nets)
         detail = "; ".join(
@@ -468,18 +486,24 @@ def _plan_orphans(
         if obs.stack not in ours or obs.name in wanted_containers:
             continue
         if obs.name.endswith(TEMP_SUFFIX):
-            removed.append(
-                b.add(
-                    Operation(
-                        f"remove:{obs.name}",
-                        Kind.REMOVE,
-                        obs.name,
-                        obs.stack,
-                        "leftover of an interrupted replace",
-                        target_id=obs.id,
-                    )
+            leftover = b.add(
+                Operation(
+                    f"remove:{obs.name}",
+                    Kind.REMOVE,
+                    obs.name,
+                    obs.stack,
+                    "leftover of an interrupted replace",
+                    target_id=obs.id,
                 )
             )
+            removed.append(leftover)
+            # A replace of the same container makes a new one under this name: not before
+            # the leftover is gone (run side by side, its create lost the race for the name).
+            base = f"container:{obs.name.removesuffix(TEMP_SUFFIX)}"
+            b.ops[:] = [
+                _replace_deps(op, (*op.depends_on, leftover)) if op.id == base else op
+                for op in b.ops
+            ]
             continue
         if prune:
             removed.append(
@@ -534,6 +558,34 @@ def _plan_orphans(
             )
 
 
+def _check_addresses(b: _Builder, desired: DesiredState, observed: ObservedState) -> None:
+    """A fixed address that a container outside the plan holds: the daemon would refuse
+    the start only after a replaced container's old one is gone. Say so now instead."""
+    wanted = {c.name for c in desired.containers}
+    leaving = {op.resource for op in b.ops if op.kind == Kind.REMOVE}
+    held = {
+        (net, ip): c
+        for c in observed.containers
+        if c.name not in wanted and c.name not in leaving
+        for net, ip in c.networks.items()
+        if ip
+    }
+    for op in b.ops:
+        if op.kind not in (Kind.CREATE, Kind.REPLACE) or op.container is None:
+            continue
+        for n in op.container.networks:
+            holder = held.get((n.name, n.ipv4_address or ""))
+            if holder is None:
+                continue
+            owner = f"of stack {holder.stack!r}" if holder.stack else "not made by stackctl"
+            b.problems.append(
+                f"container {op.resource!r} needs the address {n.ipv4_address} on network "
+                f"{n.name!r}, which container {holder.name!r} ({owner}) holds.\n  hint: "
+                f"free it (docker network disconnect {n.name} {holder.name}) or give the "
+                "service another ipv4_address"
+            )
+
+
 def _fix_network_replacements(b: _Builder, observed: ObservedState) -> None:
     """A replaced network: foreign containers make it an error; ours get reconnected."""
     replacing = [op for op in b.ops if op.kind == Kind.REPLACE_NETWORK]
@@ -578,6 +630,12 @@ def _desired_named(b: _Builder, name: str) -> list[DesiredContainer]:
 def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: bool = False) -> Plan:
     """Remove what the stacks made: containers (dependents first), networks, and volumes
     only when asked. External networks and anything not ours are never touched."""
+    from stackctl.swarm.desired import SwarmDesiredState
+
+    if isinstance(desired, SwarmDesiredState):  # --engine swarm
+        from stackctl.swarm.plan import plan_swarm_destroy
+
+        return plan_swarm_destroy(desired, observed, volumes=volumes)
     b = _Builder()
     ours = set(desired.stacks)
     dependents: dict[tuple[str, str], set[str]] = {}

@@ -28,6 +28,9 @@ SYMBOLS: dict[Kind, tuple[str, str]] = {
     Kind.REMOVE_NETWORK: ("-", "red"),
     Kind.REMOVE_VOLUME: ("-", "red"),
     Kind.WAIT: ("…", "blue"),
+    Kind.CREATE_SERVICE: ("+", "green"),
+    Kind.UPDATE_SERVICE: ("~", "yellow"),
+    Kind.REMOVE_SERVICE: ("-", "red"),
 }
 
 NOUNS: dict[Kind, str] = {
@@ -42,6 +45,9 @@ NOUNS: dict[Kind, str] = {
     Kind.REMOVE_NETWORK: "network",
     Kind.REMOVE_VOLUME: "volume",
     Kind.WAIT: "wait",
+    Kind.CREATE_SERVICE: "service",
+    Kind.UPDATE_SERVICE: "service",
+    Kind.REMOVE_SERVICE: "service",
 }
 
 VERBS: dict[Kind, str] = {
@@ -56,6 +62,9 @@ VERBS: dict[Kind, str] = {
     Kind.REMOVE_NETWORK: "remove",
     Kind.REMOVE_VOLUME: "remove",
     Kind.WAIT: "wait",
+    Kind.CREATE_SERVICE: "create",
+    Kind.UPDATE_SERVICE: "update (rolling)",
+    Kind.REMOVE_SERVICE: "remove",
 }
 
 
@@ -152,6 +161,11 @@ def operation_json(op: Operation) -> dict[str, Any]:
         data["config_hash"] = op.container.config_hash
     if op.network is not None:
         data["config_hash"] = op.network.config_hash
+    if op.swarm is not None:
+        data["resource"]["service"] = op.swarm.service
+        data["config_hash"] = op.swarm.config_hash
+    if op.version is not None:
+        data["version"] = op.version
     if op.kind == Kind.WAIT:
         data["wait"] = {
             "service": op.service,

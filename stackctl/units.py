@@ -24,9 +24,7 @@ def parse_duration(text: str) -> int:
         raise ValueError("empty duration; use e.g. '5s', '1m30s', '500ms'")
     pos = 0
     total = 0.0
-    for m in _DURATION_PART.finditer(s):
-        if m.start() != pos:
-            break
+    while m := _DURATION_PART.match(s, pos):  # anchored at pos: linear, unlike finditer
         total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
         pos = m.end()
     if pos != len(s):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import graphlib
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -679,6 +680,36 @@ def _duplicate_container_names(stacks: Sequence[Stack]) -> Iterator[Finding]:
                 )
 
 
+_DOCKER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+_NAME_HINT = "use letters, digits, '_', '.' and '-', starting with a letter or digit"
+
+
+def _invalid_names(stack: Stack) -> Iterator[Finding]:
+    """Container and local volume names the daemon refuses (``my web``, ``wéb``, ``v:x``);
+    the default names carry the service and volume keys."""
+    for svc in stack.services.values():
+        for name in stack.container_names(svc):
+            if not _DOCKER_NAME.fullmatch(name):
+                own = bool(svc.container_name)
+                yield Finding(
+                    stack,
+                    f"services.{svc.name}.container_name" if own else f"services.{svc.name}",
+                    f"container name '{name}' of service '{svc.name}' is not a name Docker "
+                    "accepts",
+                    _NAME_HINT if own else f"rename the service: {_NAME_HINT}",
+                )
+                break
+    for key, vol in stack.volumes.items():
+        name = stack.volume_name(key)
+        if vol.driver in (None, "local") and not _DOCKER_NAME.fullmatch(name):
+            yield Finding(
+                stack,
+                f"volumes.{key}.name" if vol.name else f"volumes.{key}",
+                f"volume name '{name}' is not a name Docker accepts",
+                _NAME_HINT if vol.name else f"rename the volume: {_NAME_HINT}",
+            )
+
+
 def _container_name_with_replicas(stack: Stack) -> Iterator[Finding]:
     """A fixed container_name cannot be shared by several replicas."""
     for svc in stack.services.values():
@@ -746,6 +777,33 @@ def _missing_env_files(stack: Stack) -> Iterator[Finding]:
                     f"env file '{name}' of service '{svc.name}' does not exist (looked for {full})",
                     "create it, or fix the path (relative paths start at the stack's folder)",
                 )
+
+
+def _binds_outside_stack(stack: Stack) -> Iterator[Finding]:
+    """A relative bind source that climbs out of the stack's folder (``../../etc``).
+
+    Relative paths promise "beside the stack"; one that leaves the folder is most likely a
+    mistake, and one that reaches ``/etc`` is a surprise in review. The check is on the
+    text (no symlinks followed: the source may not exist yet). Absolute and ``~`` paths
+    say what they mean and are allowed.
+    """
+    base = os.path.abspath(stack.base_dir)
+    for svc in stack.services.values():
+        for i, mount in enumerate(svc.volumes):
+            source = mount.source or ""
+            if mount.type != "bind" or source.startswith(("/", "~")):
+                continue
+            full = os.path.normpath(os.path.join(base, source))
+            if full == base or full.startswith(base.rstrip("/") + "/"):
+                continue
+            yield Finding(
+                stack,
+                f"services.{svc.name}.volumes.{i}",
+                f"bind mount source '{source}' of service '{svc.name}' resolves to {full}, "
+                f"outside the stack's folder {base}",
+                f"use an absolute path ('{full}') if you really mean a host path, or keep "
+                "the data inside the stack's folder",
+            )
 
 
 # --------------------------------------------------------------------------- warnings
@@ -907,11 +965,15 @@ RULES: tuple[Rule, ...] = (
          _duplicate_container_names),
     Rule("container-name-with-replicas", ERROR, "container_name with several replicas",
          _each_stack(_container_name_with_replicas)),
+    Rule("invalid-name", ERROR, "container or volume name Docker refuses",
+         _each_stack(_invalid_names)),
     Rule("invalid-extra-host", ERROR, "extra_hosts value not an IP or host-gateway",
          _each_stack(_invalid_extra_hosts)),
     Rule("invalid-dns", ERROR, "dns entry not an IP", _each_stack(_invalid_dns)),
     Rule("duplicate-stack", ERROR, "two stacks with one name", _duplicate_stack_names),
     Rule("missing-env-file", ERROR, "env_file does not exist", _each_stack(_missing_env_files)),
+    Rule("bind-outside-stack", ERROR, "relative bind source outside the stack's folder",
+         _each_stack(_binds_outside_stack)),
     # warnings
     Rule("docker-socket", WARNING, "Docker socket mounted", _each_stack(_docker_socket)),
     Rule("privileged", WARNING, "privileged container", _each_stack(_privileged)),

@@ -1,11 +1,13 @@
-"""Shared fixtures. Integration tests use the real Docker engine (scripts/test.sh starts one)
-and only ever touch resources of stacks they named themselves (prefix ``sct``)."""
+"""Shared fixtures. Integration tests use real Docker engines (scripts/test.sh starts them;
+tests/engines.py picks them: ``--engines=host,engine26``) and only ever touch resources of
+stacks they named themselves (prefix ``sct``)."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import docker
 import pytest
@@ -13,18 +15,27 @@ import pytest
 from stackctl.desired import LABEL_STACK
 from stackctl.engine import DockerEngine
 
+if TYPE_CHECKING:
+    from tests.engines import EngineTarget
+
+# --engines, the engine_target / docker_host / docker_client fixtures, one run per engine.
+pytest_plugins = ["tests.engines"]
+
 BUSYBOX = "stackctl-test/busybox:1"
 DEBIAN = "stackctl-test/debian:bookworm"
 
 
-def _client() -> docker.APIClient:
+def _client(base_url: str | None = None) -> docker.APIClient:
+    if base_url is not None:
+        return docker.APIClient(base_url=base_url, version="auto")
     return docker.APIClient(version="auto", **docker.utils.kwargs_from_env())
 
 
-def cleanup(names: list[str]) -> None:
+def cleanup(names: list[str], base_url: str | None = None) -> None:
     """Remove every container, network and volume labelled with one of the stacks ``names``,
-    or named with one of them as prefix (things the tests made by hand)."""
-    client = _client()
+    or named with one of them as prefix (things the tests made by hand), on the engine at
+    ``base_url`` (default: DOCKER_HOST, or the default socket)."""
+    client = _client(base_url)
     for c in client.containers(all=True):
         labels = c.get("Labels") or {}
         cname = (c.get("Names") or ["/"])[0].lstrip("/")
@@ -47,24 +58,25 @@ def cleanup(names: list[str]) -> None:
 
 
 @pytest.fixture
-def stack_name() -> Iterator[str]:
+def stack_name(engine_target: EngineTarget) -> Iterator[str]:
     """A unique stack name; everything of that stack is removed afterwards, even on failure."""
     name = f"sct{uuid.uuid4().hex[:8]}"
     yield name
-    cleanup([name])
+    cleanup([name], engine_target.base_url)
 
 
 @pytest.fixture
-def stack_names() -> Iterator[list[str]]:
+def stack_names(engine_target: EngineTarget) -> Iterator[list[str]]:
     """Several unique stack names (``stack_names[i]``), all cleaned up afterwards."""
     base = f"sct{uuid.uuid4().hex[:6]}"
     names = [f"{base}{chr(ord('a') + i)}" for i in range(6)]
     yield names
-    cleanup(names)
+    cleanup(names, engine_target.base_url)
 
 
 @pytest.fixture
-def engine() -> Iterator[DockerEngine]:
-    eng = DockerEngine()
+def engine(engine_target: EngineTarget) -> Iterator[DockerEngine]:
+    """stackctl's engine seam on the test's engine (one test per selected engine)."""
+    eng = DockerEngine(base_url=engine_target.base_url)
     yield eng
     eng.close()

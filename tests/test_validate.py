@@ -309,6 +309,21 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
                   networks=[Network("default"), Network("a_default", external=True)]),
         ],
     ),
+    (
+        "bind-outside-stack", "error", "app", "services.web.volumes.1",
+        ("'../../etc'", "outside the stack's folder", "use an absolute path"),
+        lambda: [stack("app", svc("web", volumes=["./data:/data", "../../etc:/host-etc:ro"]))],
+    ),
+    (
+        "invalid-name", "error", "app", "services.wéb",
+        ("'app-wéb-1'", "not a name Docker accepts", "rename the service"),
+        lambda: [stack("app", svc("wéb"))],
+    ),
+    (
+        "invalid-name", "error", "app", "volumes.v:x",
+        ("'app_v:x'", "rename the volume"),
+        lambda: [stack("app", svc("web"), volumes=[Volume("v:x")])],
+    ),
     # warnings
     (
         "docker-socket", "warning", "app", "services.traefik.volumes.0",

@@ -27,7 +27,9 @@ def _register() -> None:
         apply_cmd,
         destroy_cmd,
         graph_cmd,
+        import_cmd,
         plan_cmd,
+        schema_cmd,
         status_cmd,
         validate_cmd,
     )

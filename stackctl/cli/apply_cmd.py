@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from stackctl import lock, pipeline, planfile
-from stackctl.apply import ApplyResult, Executor, Reporter
+from stackctl.apply import ApplyResult, Executor, Reporter, Waiter
 from stackctl.cli import app
 from stackctl.cli.common import Engine, Paths, Strict, confirm, console, print_warnings
 from stackctl.engine import DockerEngine, connect
@@ -49,6 +50,15 @@ def reporter(as_json: bool) -> Reporter:
     return PlainReporter()
 
 
+def waiter_for(engine: DockerEngine, cancel: threading.Event | None = None) -> Waiter:
+    """The dependency waiter of ``engine``: container events, or swarm service tasks."""
+    from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
+
+    if isinstance(engine, SwarmEngine):
+        return SwarmWaiter(engine, cancel)
+    return EventWaiter(engine, cancel)
+
+
 def execute(
     plan: Plan,
     engine: DockerEngine,
@@ -61,12 +71,12 @@ def execute(
     out = reporter(as_json)
     executor = Executor(
         engine=engine,
-        waiter=EventWaiter(engine),
+        waiter=waiter_for(engine),
         reporter=out,
         parallelism=parallelism,
         wait_timeout=wait_timeout,
     )
-    executor.waiter = EventWaiter(engine, executor.cancel)
+    executor.waiter = waiter_for(engine, executor.cancel)
     pulls = tuple(op for op in plan.operations if op.kind == Kind.PULL)
     if pulls:
         result = executor.run(replace(plan, operations=pulls))
@@ -74,7 +84,7 @@ def execute(
             return result
         out = reporter(as_json)
         executor = replace(executor, reporter=out)
-        executor.waiter = EventWaiter(engine, executor.cancel)
+        executor.waiter = waiter_for(engine, executor.cancel)
     rest = tuple(op for op in plan.operations if op.kind != Kind.PULL)
     return executor.run(replace(plan, operations=rest))
 
@@ -120,9 +130,9 @@ def apply(
         saved = planfile.load(paths[0])
         paths = [Path(p) for p in saved["sources"]]
         prune = bool(saved.get("options", {}).get("prune", False))
-    loaded = pipeline.load(paths, strict=strict)
+    loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
-    eng = connect(engine)
+    eng = connect(loaded.engine)
     with lock.hold(daemon_id(), [s.name for s in loaded.stacks], lock_timeout):
         planned = pipeline.make_plan(loaded.stacks, eng, prune=prune)
         if saved is not None:

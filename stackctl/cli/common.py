@@ -16,7 +16,14 @@ Paths = Annotated[
     typer.Argument(help="Stack files or folders (a folder of stacks plans them together)."),
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
-Engine = Annotated[str, typer.Option("--engine", help="Engine to deploy to: docker.")]
+Engine = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="Engine to deploy to: docker (one host) or swarm (services on the swarm manager "
+        "at DOCKER_HOST). Stacks that all say `engine: swarm` use swarm.",
+    ),
+]
 
 
 def console(stderr: bool = False) -> Console:

@@ -29,8 +29,8 @@ def destroy(
 ) -> int:
     """Remove the stacks' containers (dependents first) and networks. External networks and
     anything stackctl does not own are never touched."""
-    loaded = pipeline.load(paths)
-    eng = connect(engine)
+    loaded = pipeline.load(paths, engine=engine)
+    eng = connect(loaded.engine)
     with lock.hold(daemon_id(), [s.name for s in loaded.stacks], lock_timeout):
         planned = pipeline.make_plan(loaded.stacks, eng, destroy=True, volumes=volumes)
         if as_json:

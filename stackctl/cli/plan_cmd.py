@@ -32,9 +32,9 @@ def plan(
     engine: Engine = "docker",
 ) -> int:
     """Show what apply would do: + create, ~ start, -/+ replace, - remove, … wait."""
-    loaded = pipeline.load(paths, strict=strict)
+    loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
-    planned = pipeline.make_plan(loaded.stacks, connect(engine), prune=prune)
+    planned = pipeline.make_plan(loaded.stacks, connect(loaded.engine), prune=prune)
     if as_json:
         print(json.dumps(plan_json(planned.plan), indent=2, ensure_ascii=False))
     else:

@@ -25,7 +25,11 @@ def status(
     engine: Engine = "docker",
 ) -> int:
     """Show each service: state, health, image, ports, and in sync / drifted / missing."""
-    loaded = pipeline.load(paths)
+    loaded = pipeline.load(paths, engine=engine)
+    if loaded.engine == "swarm":  # services and replicas per node: stackctl/swarm/status.py
+        from stackctl.swarm.status import print_status
+
+        return print_status(loaded.stacks, connect("swarm"), as_json)
     desired = desire(loaded.stacks)
     observed = observe(connect(engine))
     reasons: dict[str, str] = {}

@@ -9,7 +9,10 @@ that still reports active endpoints) are retried with tenacity, bounded; real re
 
 from __future__ import annotations
 
+import atexit
 import os
+import signal
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -44,12 +47,27 @@ class _CountingClient(docker.APIClient):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
+        # TEST-ONLY fault injection (tests/integration/test_faults.py): SIGKILL this process
+        # right after its k-th write request (any method but GET) has been answered.
+        self._kill_after_writes = int(os.environ.get("STACKCTL_TEST_KILL_AFTER_WRITES") or 0)
+        self._writes = 0
         super().__init__(*args, **kwargs)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         with self._calls_lock:
             self.calls[method.upper()] += 1
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        if self._kill_after_writes and method.upper() != "GET":
+            self._test_kill_hook(method, url)
+        return response
+
+    def _test_kill_hook(self, method: str, url: str) -> None:  # TEST-ONLY, see __init__
+        with self._calls_lock:
+            self._writes += 1
+            if self._writes == self._kill_after_writes:
+                path = url.split("://", 1)[-1].partition("/")[2]
+                os.write(2, f"STACKCTL_TEST_KILL_AFTER_WRITES: {method} /{path}\n".encode())
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -70,6 +88,12 @@ def _daemon_error(action: str, exc: Exception) -> DaemonError:
     api = isinstance(exc, docker.errors.APIError)
     detail = str(exc.explanation or exc) if api else str(exc)  # type: ignore[attr-defined]
     return DaemonError(f"{action}: {detail}")
+
+
+def _lost(action: str) -> DaemonUnavailableError:
+    return DaemonUnavailableError(
+        f"lost the Docker daemon at {describe_target()} while trying to {action}"
+    )
 
 
 def describe_target() -> str:
@@ -97,6 +121,8 @@ class DockerEngine:
                 "DOCKER_HOST at one",
             ) from e
         self._version = str(self.client.api_version)
+        if os.environ.get("STACKCTL_COUNT_CALLS") == "1":
+            atexit.register(self._print_counts)
 
     # ------------------------------------------------------------------ reads
 
@@ -109,6 +135,13 @@ class DockerEngine:
 
     def call_counts(self) -> Counter[str]:
         return Counter(self.client.calls)
+
+    def _print_counts(self) -> None:
+        """``STACKCTL_COUNT_CALLS=1``: one line of Engine API calls per method on stderr."""
+        counts = self.call_counts()
+        methods = ["GET", "POST", "DELETE", *sorted(set(counts) - {"GET", "POST", "DELETE"})]
+        text = " ".join(f"{m}={counts[m]}" for m in methods)
+        print(f"api-calls: {text} total={sum(counts.values())}", file=sys.stderr, flush=True)
 
     def _read(self, action: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -217,6 +250,8 @@ class DockerEngine:
                     "it, and the next stackctl run finishes the job",
                 ) from e
             raise _daemon_error(f"remove network {name}", e) from e
+        except requests.exceptions.ConnectionError as e:
+            raise _lost(f"remove network {name}") from e
 
     def connect(self, container: str, net: ContainerNetwork) -> None:
         self._write(
@@ -251,6 +286,8 @@ class DockerEngine:
             return
         except docker.errors.APIError as e:
             raise _daemon_error(f"remove volume {name}", e) from e
+        except requests.exceptions.ConnectionError as e:
+            raise _lost(f"remove volume {name}") from e
 
     def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None:
         repo, tag, digest = units.split_image(image)
@@ -294,6 +331,8 @@ class DockerEngine:
             return
         except docker.errors.APIError as e:
             raise _daemon_error(f"stop {container}", e) from e
+        except requests.exceptions.ConnectionError as e:
+            raise _lost(f"stop {container}") from e
 
     def remove_container(self, container: str) -> None:
         try:
@@ -304,6 +343,8 @@ class DockerEngine:
             if "is already in progress" in str(e.explanation):
                 return
             raise _daemon_error(f"remove container {container}", e) from e
+        except requests.exceptions.ConnectionError as e:
+            raise _lost(f"remove container {container}") from e
 
     def rename(self, container: str, name: str) -> None:
         self._write(f"rename {container} to {name}", lambda: self.client.rename(container, name))
@@ -312,15 +353,17 @@ class DockerEngine:
         self, filters: dict[str, list[str]], since: float, until: float
     ) -> Iterator[dict[str, Any]]:
         """Daemon events matching ``filters`` from ``since`` to ``until`` (wall-clock seconds)."""
-        stream = self.client.events(
-            since=f"{since:.9f}", until=f"{until:.9f}", filters=filters, decode=True
-        )
-        try:
+        stream = None
+        try:  # opening the stream fails too while the daemon is down (restarting)
+            stream = self.client.events(
+                since=f"{since:.9f}", until=f"{until:.9f}", filters=filters, decode=True
+            )
             yield from stream
         except requests.exceptions.ConnectionError as e:
             raise DaemonUnavailableError("lost the Docker daemon while waiting") from e
         finally:
-            stream.close()
+            if stream is not None:
+                stream.close()
 
     def close(self) -> None:
         self.client.close()
@@ -337,8 +380,19 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
     binds: list[str] = []
     mounts: list[dict[str, Any]] = []
     for m in cfg.get("mounts", []):
-        if m["type"] == "bind":
+        if m["type"] == "bind" and m.get("create_host_path", True):
+            # The legacy Binds form: the daemon creates a missing source folder.
             binds.append(f"{m['source']}:{m['target']}:{'ro' if m.get('read_only') else 'rw'}")
+        elif m["type"] == "bind":
+            # Mounts form: a missing source fails the create instead of becoming a folder.
+            mounts.append(
+                {
+                    "Type": "bind",
+                    "Source": m["source"],
+                    "Target": m["target"],
+                    "ReadOnly": bool(m.get("read_only")),
+                }
+            )
         elif m["type"] == "volume":
             mount: dict[str, Any] = {
                 "Type": "volume",

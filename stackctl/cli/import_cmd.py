@@ -1,0 +1,73 @@
+"""``stackctl import FILE [-o OUT] [--force]``: a compose or stack file as typed Python.
+
+``${VAR}`` templates in free-text values (environment, labels, command, entrypoint,
+health check test) are kept as written, so a password stays a variable rather than
+becoming a value in the source; everything else is expanded as when loading.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stackctl.cli import app
+from stackctl.codegen import to_python
+from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
+from stackctl.load import Kind, discover, load_source
+
+
+def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
+    """The Python source for the one stack in ``source``, and the warnings on the way."""
+    sources, diagnostics = discover(source)
+    if diagnostics:
+        raise InvalidStackError(diagnostics)
+    if len(sources) != 1:
+        names = ", ".join(str(s.path) for s in sources)
+        raise StackctlError(
+            f"{source} holds {len(sources)} stacks ({names})",
+            hint="import one stack at a time: name its file",
+        )
+    keep = sources[0].kind not in (Kind.PYTHON, Kind.PACKAGE)
+    outcome = load_source(sources[0], keep_templates=keep)
+    if outcome.failed:
+        raise InvalidStackError(outcome.diagnostics)
+    if len(outcome.stacks) != 1:
+        raise StackctlError(
+            f"{source} defines {len(outcome.stacks)} stacks",
+            hint="import a file that defines one stack",
+        )
+    code = to_python(outcome.stacks[0], keep_templates=keep, source=str(source))
+    return code, outcome.diagnostics
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[
+        Path, typer.Argument(help="A compose file, a stack YAML/JSON file or a stack folder.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the Python to FILE instead of stdout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Convert a compose (or stack YAML) file to a typed Python stack."""
+    code, warnings = import_stack(source)
+    for d in warnings:
+        print(d.format(), file=sys.stderr)
+    if output is None:
+        sys.stdout.write(code)
+        return
+    if output.exists() and not force:
+        raise StackctlError(
+            f"{output} exists; nothing was written", hint="pass --force to replace it"
+        )
+    output.write_text(code, encoding="utf-8")
+    note = f"wrote {output}; check it with `stackctl validate {output}`"
+    src_folder = source if source.is_dir() else source.parent
+    if output.resolve().parent == src_folder.resolve():
+        note += f", then remove {source} (a folder holding two stack definitions is ambiguous)"
+    typer.echo(note, err=True)

@@ -1,0 +1,103 @@
+"""Three ways in, one model out: load Python, stack YAML/JSON and Compose files as Stacks.
+
+    from stackctl.load import load_paths
+    stacks = load_paths([Path("stacks/")])   # raises InvalidStackError with every problem
+
+Which files are stacks, and of which kind, is decided by name (see
+:mod:`stackctl.load.discover`): ``*.py`` is Python; ``compose*.y[a]ml``,
+``docker-compose*.y[a]ml`` and ``*.compose.y[a]ml`` are Compose; every other ``.yaml``,
+``.yml`` or ``.json`` file is the stack format (``stackctl schema``). A folder holding one
+of ``compose.yaml``, ``stack.yaml``, ``stack.py``, ``__init__.py`` ... is one stack;
+any other folder is a folder of stacks, loaded one level deep.
+
+String values are interpolated as Compose does (``${VAR:-default}``, ``${VAR:?message}``,
+``$$`` for a literal ``$``; see :mod:`stackctl.load.interpolate`), with values from the
+process environment, then the ``.env`` file beside the stack. This holds for Python stacks
+too (except Secret values), so a literal ``$`` in a Python string is written ``$$``.
+
+Every returned Stack knows its origin file and the line of its attribute paths
+(``stack.line_of("services.db.ports")``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stackctl.errors import Diagnostic, InvalidStackError
+from stackctl.load.discover import Kind, Source, discover, kind_of_file
+from stackctl.load.documents import Outcome, load_document
+from stackctl.load.pyfile import load_python
+from stackctl.model import Stack
+
+__all__ = [
+    "Kind",
+    "LoadResult",
+    "Source",
+    "discover",
+    "kind_of_file",
+    "load",
+    "load_paths",
+    "load_source",
+]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Loaded stacks and the warnings found on the way (errors raise instead)."""
+
+    stacks: list[Stack]
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def load_source(source: Source, *, keep_templates: bool = False) -> Outcome:
+    """Load one discovered source. ``keep_templates``: see :func:`load`."""
+    if source.kind in (Kind.PYTHON, Kind.PACKAGE):
+        return load_python(source.path)
+    return load_document(
+        source.path, compose=source.kind == Kind.COMPOSE, keep_templates=keep_templates
+    )
+
+
+def load(paths: Sequence[Path], *, keep_templates: bool = False) -> LoadResult:
+    """Load every stack under ``paths``; raise InvalidStackError listing every error found.
+
+    ``keep_templates=True`` (for ``stackctl import``) keeps ``${VAR}`` templates in free-text
+    values of YAML and Compose input (environment, labels, command, entrypoint, health check
+    test) instead of expanding them, so the generated source still reads the variable.
+    """
+    stacks: list[Stack] = []
+    diagnostics: list[Diagnostic] = []
+    origins: dict[str, Path | None] = {}
+    for path in paths:
+        sources, found = discover(Path(path))
+        diagnostics += found
+        for source in sources:
+            outcome = load_source(source, keep_templates=keep_templates)
+            diagnostics += outcome.diagnostics
+            for stack in outcome.stacks:
+                if stack.name in origins:
+                    diagnostics.append(
+                        Diagnostic(
+                            "error",
+                            f"stack {stack.name!r} is defined twice "
+                            f"(also in {origins[stack.name]})",
+                            file=str(stack.origin),
+                            line=stack.line_of("name"),
+                            path="name",
+                            hint="give each stack its own name",
+                        )
+                    )
+                    continue
+                origins[stack.name] = stack.origin
+                stacks.append(stack)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise InvalidStackError(diagnostics)
+    return LoadResult(stacks, diagnostics)
+
+
+def load_paths(paths: Sequence[Path]) -> list[Stack]:
+    """Load every stack under ``paths`` (files or folders); see :func:`load`."""
+    return load(paths).stacks

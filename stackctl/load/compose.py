@@ -1,0 +1,218 @@
+"""Map a Compose file (already interpolated and schema-checked) onto the stack format.
+
+Compose keys that mean the same thing in stackctl pass through unchanged (the model's
+validators read Compose's short and long forms). ``scale`` becomes ``replicas``; the old
+``external: {name: x}`` form becomes ``external: true`` plus ``name: x``; ``version`` is
+ignored, as Compose does; ``x-*`` extensions are ignored. Every other key is reported by
+name with a hint, never dropped silently: stackctl would not do what the file says.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackctl.model import Service
+
+PathT = tuple[str | int, ...]
+
+_REMOVE = "remove it; stackctl does not support it yet"
+_LIMITS = "set it under deploy.resources.limits ({what})"
+
+SERVICE_HINTS: dict[str, str] = {
+    "build": "build the image first (docker build -t NAME .) and reference it with `image:`",
+    "network_mode": "join networks with `networks:`; network modes are not supported",
+    "profiles": "put the profile's services in a stack of their own",
+    "links": "services on a shared network reach each other by service name; use `networks:`"
+    " (and aliases)",
+    "external_links": "join the other stack's network (declared `external: true`) and use "
+    "its container name",
+    "extends": "copy the settings in, or share them with a YAML anchor (x-common: &common)",
+    "configs": "mount the file with a bind volume instead (./file:/path/in/container:ro)",
+    "mem_limit": _LIMITS.format(what="memory: 512m"),
+    "memswap_limit": _REMOVE,
+    "mem_reservation": "set it under deploy.resources.reservations (memory: 256m)",
+    "cpus": _LIMITS.format(what="cpus: 0.5"),
+    "cpu_count": _LIMITS.format(what="cpus"),
+    "cpu_percent": _LIMITS.format(what="cpus"),
+    "cpu_quota": _LIMITS.format(what="cpus"),
+    "cpu_period": _LIMITS.format(what="cpus"),
+    "cpu_shares": _LIMITS.format(what="cpus"),
+    "pids_limit": _LIMITS.format(what="pids: 100"),
+    "ulimits": _REMOVE,
+    "develop": "remove it; stackctl deploys images, it does not watch sources",
+    "env_file_format": _REMOVE,
+    "label_file": "write the labels under `labels:`",
+    "volumes_from": "mount the same volumes by name under `volumes:`",
+    "post_start": _REMOVE,
+    "pre_stop": _REMOVE,
+    "platform": "pull the image for the platform you need and pin it by digest",
+}
+
+TOP_LEVEL_HINTS: dict[str, str] = {
+    "include": "load the included files as stacks of their own (stackctl apply a/ b/)",
+    "configs": "mount config files with bind volumes (./file:/path/in/container:ro)",
+    "models": _REMOVE,
+}
+
+_PASS_THROUGH = frozenset(Service.model_fields) - {"name", "replicas", "engine"} | {"tmpfs"}
+_FREE_MAPS = frozenset(
+    {"environment", "labels", "sysctls", "extra_hosts", "driver_opts", "options", "aux_addresses"}
+)
+
+
+@dataclass
+class Unsupported:
+    """A key stackctl cannot honour, with where it is and what to do instead."""
+
+    path: PathT
+    message: str
+    hint: str
+
+
+@dataclass
+class Mapped:
+    data: dict[str, Any]
+    problems: list[Unsupported] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)  # stack path -> compose path
+
+
+def project_name(folder_name: str) -> str:
+    """Compose's project name from a folder name: lowercase, only ``[a-z0-9_-]``."""
+    name = re.sub(r"[^a-z0-9_-]", "", folder_name.lower())
+    return name.lstrip("_-") or "default"
+
+
+def compose_to_stack(data: Mapping[str, Any], *, default_name: str) -> Mapped:
+    """The stack-format data for a compose document, plus the keys stackctl cannot honour."""
+    out = Mapped({"name": data.get("name") or project_name(default_name)})
+    for key, value in data.items():
+        if key in ("name", "version") or str(key).startswith("x-"):
+            continue
+        if key in TOP_LEVEL_HINTS:
+            if value:
+                out.problems.append(
+                    Unsupported(
+                        (key,), f"`{key}` is not supported by stackctl", TOP_LEVEL_HINTS[key]
+                    )
+                )
+            continue
+        if not isinstance(value, Mapping):
+            out.data[key] = value  # the schema has reported it
+        elif key == "services":
+            out.data["services"] = {
+                name: _service(svc, ("services", name), out) if isinstance(svc, Mapping) else svc
+                for name, svc in value.items()
+            }
+        elif key in ("networks", "volumes", "secrets"):
+            out.data[key] = {k: _top_item(v) for k, v in value.items()}
+    return out
+
+
+def _service(svc: Mapping[str, Any], path: PathT, out: Mapped) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in svc.items():
+        if key.startswith("x-"):
+            continue
+        if key in _PASS_THROUGH:
+            result[key] = _strip_extensions(value, key)
+        elif key == "scale":
+            result["replicas"] = value
+            out.renamed[".".join(str(p) for p in (*path, "replicas"))] = ".".join(
+                str(p) for p in (*path, "scale")
+            )
+        elif key in _compose_service_keys():  # other keys: the Compose schema reports them
+            hint = SERVICE_HINTS.get(key) or _REMOVE
+            out.problems.append(
+                Unsupported((*path, key), f"`{key}` is not supported by stackctl", hint)
+            )
+    if "env_file" in result:
+        result["env_file"] = _env_files(result["env_file"], (*path, "env_file"), out)
+    if isinstance(result.get("devices"), list):
+        result["devices"] = [_device(d) for d in result["devices"]]
+    return result
+
+
+@functools.cache
+def _compose_service_keys() -> frozenset[str]:
+    from stackctl.schema import compose_validator
+
+    schema = compose_validator().schema
+    return frozenset(schema["definitions"]["service"]["properties"])
+
+
+def _strip_extensions(value: Any, key: str | int = "") -> Any:
+    """Drop ``x-*`` keys from Compose objects (not from free maps such as labels)."""
+    if isinstance(value, Mapping):
+        if key in _FREE_MAPS:
+            return dict(value)
+        return {
+            k: _strip_extensions(v, k)
+            for k, v in value.items()
+            if not (isinstance(k, str) and k.startswith("x-"))
+        }
+    if isinstance(value, list):
+        return [_strip_extensions(v) for v in value]
+    return value
+
+
+def _external(item: dict[str, Any]) -> dict[str, Any]:
+    ext = item.get("external")
+    if isinstance(ext, Mapping):  # the old form: external: {name: x}
+        item["external"] = True
+        if "name" in ext and "name" not in item:
+            item["name"] = ext["name"]
+    return item
+
+
+def _top_item(value: Any) -> Any:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return _external(_strip_extensions(value))
+    return value
+
+
+def _env_files(value: Any, path: PathT, out: Mapped) -> Any:
+    if not isinstance(value, str | Mapping | list):
+        return value  # the schema has reported it
+    items = value if isinstance(value, list) else [value]
+    files: list[Any] = []
+    for i, item in enumerate(items):
+        if isinstance(item, Mapping):
+            extra = [k for k in item if k not in ("path", "required")]
+            if item.get("required", True) in (False, "false") or extra:
+                what = "required: false" if not extra else f"`{extra[0]}`"
+                out.problems.append(
+                    Unsupported(
+                        (*path, i),
+                        f"env_file with {what} is not supported by stackctl",
+                        "list the file as a plain path (it must exist)",
+                    )
+                )
+                continue
+            files.append(item.get("path"))
+        else:
+            files.append(item)
+    return files
+
+
+def _device(value: Any) -> Any:
+    if isinstance(value, Mapping) and "source" in value:
+        parts = [str(value["source"]), str(value.get("target") or value["source"])]
+        if value.get("permissions"):
+            parts.append(str(value["permissions"]))
+        return ":".join(parts)
+    return value
+
+
+def unsupported_wording(path: PathT, key: str, known: Sequence[str]) -> tuple[str, str]:
+    """How a nested compose key that the model rejects is reported (after mapping).
+
+    The Compose schema has already refused typos, so such a key is valid Compose that
+    stackctl cannot honour: no "did you mean" here.
+    """
+    return f"`{key}` is not supported by stackctl", SERVICE_HINTS.get(key) or _REMOVE

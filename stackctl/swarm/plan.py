@@ -1,0 +1,466 @@
+"""The swarm half of the pure planner: services, overlay networks, waits, orphans, destroy.
+
+``stackctl.plan.plan`` dispatches here when the desired state is a swarm one, so there is
+still one entry point and the same Operation/Plan types. No I/O and no clock.
+
+- A missing service is created; a changed one is one in-place rolling update
+  (UPDATE_SERVICE, carrying the spec version it was planned against so a concurrent
+  change is refused by the daemon) with its field-level diff.
+- A dependent is created or updated only after its dependencies meet their conditions:
+  the same ``wait:<stack>/<service>:<condition>`` operations as on one host.
+- A changed overlay network is replaced: the stack's services on it are removed first
+  and created again after it (Swarm cannot detach a network in use); a service of
+  someone else on it makes that a plan-time error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from stackctl.errors import PlanError
+from stackctl.model import Condition
+from stackctl.observe import ObservedState
+from stackctl.plan import (
+    Change,
+    Kind,
+    Operation,
+    Plan,
+    _Builder,
+    _network_config,
+    _ordered,
+    _reason,
+    diff_config,
+)
+from stackctl.swarm.desired import SwarmDesiredState, SwarmService
+from stackctl.swarm.observe import ObservedService, SwarmObservedState, swarm_fingerprint
+
+STACK_NAMESPACE = "com.docker.stack.namespace"  # the label `docker stack deploy` sets
+
+VERBS = {
+    Condition.STARTED: "running",
+    Condition.HEALTHY: "healthy",
+    Condition.COMPLETED: "completed successfully",
+}
+
+
+def _as_swarm(observed: ObservedState) -> SwarmObservedState:
+    if isinstance(observed, SwarmObservedState):
+        return observed
+    return SwarmObservedState(
+        networks=observed.networks, volumes=observed.volumes, api_version=observed.api_version
+    )
+
+
+def _attached(obs: SwarmObservedState, service: ObservedService) -> set[str]:
+    return {obs.network_by_ref(ref) for ref in service.networks}
+
+
+def plan_swarm(desired: SwarmDesiredState, observed: ObservedState, *, prune: bool = False) -> Plan:
+    obs = _as_swarm(observed)
+    b = _Builder()
+    ours = set(desired.stacks)
+    net_ops = _networks(b, desired, obs)
+    replaced = {op.resource: op.id for op in b.ops if op.kind == Kind.REPLACE_NETWORK}
+    removed_first = _services_off_replaced_networks(b, desired, obs, ours, replaced, prune)
+    service_ops = _services(b, desired, obs, net_ops, removed_first)
+    _waits(b, desired, service_ops)
+    _orphans(b, desired, obs, ours, prune, removed_first)
+    for vol in desired.volumes:
+        b.unchanged.append(f"volume {vol.name} (made on each node by the tasks that use it)")
+    if b.problems:
+        raise PlanError(b.problems)
+    names = [
+        *(s.name for s in desired.services),
+        *(n.name for n in desired.networks),
+        *(e.name for e in desired.external_networks),
+    ]
+    return Plan(
+        operations=_ordered(b.ops),
+        stacks=desired.stacks,
+        fingerprint=swarm_fingerprint(obs, desired.stacks, names),
+        api_version=obs.api_version,
+        unchanged=tuple(b.unchanged),
+        warnings=tuple(b.warnings),
+    )
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def _networks(b: _Builder, desired: SwarmDesiredState, obs: SwarmObservedState) -> dict[str, str]:
+    ready: dict[str, str] = {}
+    for net in desired.networks:
+        found = obs.network(net.name)
+        op_id = f"network:{net.name}"
+        if found is None:
+            ready[net.name] = b.add(
+                Operation(op_id, Kind.CREATE_NETWORK, net.name, net.stack, "missing", network=net)
+            )
+        elif found.stack != net.stack:
+            owner = f"stack {found.stack!r}" if found.stack else "nobody (not made by stackctl)"
+            b.problems.append(
+                f"network {net.name!r} already exists and belongs to {owner}; stackctl "
+                f"will not take it over.\n  hint: remove it (docker network rm {net.name}), "
+                "give the stack's network another `name:`, or declare it `external: true` "
+                "to use it as it is"
+            )
+        elif found.config_hash != net.config_hash or found.scope != "swarm":
+            changes = diff_config(_network_config(found.labels), net.config)
+            if found.scope != "swarm" and not any(c.path == "scope" for c in changes):
+                changes = (*changes, Change("scope", found.scope, "swarm"))
+            ready[net.name] = b.add(
+                Operation(
+                    op_id,
+                    Kind.REPLACE_NETWORK,
+                    net.name,
+                    net.stack,
+                    "network changed: " + ", ".join(c.path for c in changes),
+                    changes=changes,
+                    network=net,
+                    target_id=found.id,
+                )
+            )
+        else:
+            b.unchanged.append(f"network {net.name}")
+    for ext in desired.external_networks:
+        found = obs.network(ext.name)
+        users = ", ".join(ext.used_by)
+        if found is None:
+            if any(n.name == ext.name for n in desired.networks):
+                continue  # created by a stack of this plan, before its users
+            b.problems.append(
+                f"external network {ext.name!r} (used by {users}) does not exist.\n  hint: "
+                "apply the stack that defines it first, or create it: docker network create "
+                f"-d overlay --attachable {ext.name}"
+            )
+        elif found.scope != "swarm":
+            b.problems.append(
+                f"external network {ext.name!r} (used by {users}) is a {found.scope}-scoped "
+                f"{found.driver} network; swarm services can only join swarm-scoped networks."
+                f"\n  hint: use an overlay network: docker network create -d overlay "
+                f"--attachable {ext.name} (after removing the {found.driver} one)"
+            )
+    return ready
+
+
+def _services_off_replaced_networks(
+    b: _Builder,
+    desired: SwarmDesiredState,
+    obs: SwarmObservedState,
+    ours: set[str],
+    replaced: Mapping[str, str],
+    prune: bool,
+) -> dict[str, str]:
+    """Services on a network being replaced are removed before it: name -> remove op id."""
+    removed: dict[str, str] = {}
+    if not replaced:
+        return removed
+    wanted = {s.name for s in desired.services}
+    for i, op in enumerate(list(b.ops)):
+        if op.kind != Kind.REPLACE_NETWORK:
+            continue
+        on_it = [s for s in obs.services if op.resource in _attached(obs, s)]
+        foreign = sorted(s.name for s in on_it if s.stack not in ours)
+        if foreign:
+            b.problems.append(
+                f"network {op.resource!r} must be replaced ({op.reason}) but services that "
+                f"stack {op.stack!r} does not own use it: {', '.join(foreign)}.\n  hint: "
+                f"remove them from it (docker service update --network-rm {op.resource} NAME) "
+                "or revert the network change"
+            )
+            continue
+        deps: list[str] = []
+        for s in on_it:
+            if s.name not in removed:
+                reason = f"network {op.resource} is replaced; created again after it"
+                if s.name not in wanted:
+                    reason = "orphan on a replaced network" if prune else reason
+                removed[s.name] = b.add(
+                    Operation(
+                        f"remove-service:{s.name}",
+                        Kind.REMOVE_SERVICE,
+                        s.name,
+                        s.stack,
+                        reason,
+                        target_id=s.id,
+                    )
+                )
+            deps.append(removed[s.name])
+        idx = next(j for j, o in enumerate(b.ops) if o.id == op.id)
+        b.ops[idx] = replace(op, depends_on=(*op.depends_on, *deps))
+        del i
+    return removed
+
+
+# --------------------------------------------------------------------------- services
+
+
+def _clash(name: str, found: ObservedService, ds: SwarmService) -> str:
+    namespace = found.labels.get(STACK_NAMESPACE)
+    if found.stack:
+        owner = f"stack {found.stack!r} (service {found.service!r})"
+        hint = "rename one of the services, or destroy the other stack first"
+    elif namespace:
+        owner = f"`docker stack deploy` stack {namespace!r}, not stackctl"
+        hint = f"remove it with `docker stack rm {namespace}` (volumes are kept), then apply again"
+    else:
+        owner = "nobody (it has no stackctl labels)"
+        hint = f"remove it (docker service rm {name}) or rename the service"
+    return (
+        f"service {name!r} wanted by stack {ds.stack!r} already exists and belongs to "
+        f"{owner}; stackctl will not take it over.\n  hint: {hint}"
+    )
+
+
+def _services(
+    b: _Builder,
+    desired: SwarmDesiredState,
+    obs: SwarmObservedState,
+    net_ops: Mapping[str, str],
+    removed_first: Mapping[str, str],
+) -> dict[tuple[str, str], str]:
+    """(stack, service) -> id of the operation that brings the service to its spec."""
+    out: dict[tuple[str, str], str] = {}
+    for ds in desired.services:
+        deps = [net_ops[n] for n in ds.networks if n in net_ops]
+        deps += [f"wait:{ds.stack}/{svc}:{cond.value}" for svc, cond in ds.depends_on.items()]
+        found = obs.service(ds.name)
+        op_id = f"service:{ds.name}"
+        if found is not None and (found.stack != ds.stack or found.service != ds.service):
+            b.problems.append(_clash(ds.name, found, ds))
+            continue
+        if found is None or ds.name in removed_first:
+            if ds.name in removed_first:
+                deps.append(removed_first[ds.name])
+                reason = "its network is replaced"
+            else:
+                reason = "missing"
+            out[(ds.stack, ds.service)] = b.add(
+                Operation(
+                    op_id,
+                    Kind.CREATE_SERVICE,
+                    ds.name,
+                    ds.stack,
+                    reason,
+                    depends_on=tuple(deps),
+                    swarm=ds,
+                )
+            )
+            continue
+        if found.config_hash != ds.config_hash:
+            changes = diff_config(found.config, ds.config, ds.sensitive)
+            reason = _reason(changes)
+            if found.update_state in ("rollback_completed", "rollback_paused"):
+                reason += f" (the last rollout was rolled back: {found.update_message})"
+            out[(ds.stack, ds.service)] = b.add(
+                Operation(
+                    op_id,
+                    Kind.UPDATE_SERVICE,
+                    ds.name,
+                    ds.stack,
+                    reason,
+                    depends_on=tuple(deps),
+                    changes=changes,
+                    swarm=ds,
+                    target_id=found.id,
+                    version=found.version,
+                )
+            )
+            continue
+        if found.update_state in ("paused", "rollback_paused"):
+            b.warnings.append(
+                f"service {ds.name}: its last rollout is {found.update_state} "
+                f"({found.update_message}); see `docker service ps {ds.name}`"
+            )
+        b.unchanged.append(f"service {ds.name}")
+    return out
+
+
+def _waits(
+    b: _Builder, desired: SwarmDesiredState, service_ops: Mapping[tuple[str, str], str]
+) -> None:
+    active = {op.swarm.key for op in b.ops if op.swarm is not None}
+    needed: dict[str, tuple[str, str, Condition]] = {}
+    for ds in desired.services:
+        if ds.key not in active:
+            continue
+        for svc, cond in ds.depends_on.items():
+            needed[f"wait:{ds.stack}/{svc}:{cond.value}"] = (ds.stack, svc, cond)
+    for wait_id, (stack, svc, cond) in needed.items():
+        target = desired.service(stack, svc)
+        if target is None:
+            continue  # reported by validation
+        own = service_ops.get((stack, svc))
+        b.add(
+            Operation(
+                wait_id,
+                Kind.WAIT,
+                svc,
+                stack,
+                f"a dependent needs {svc} {VERBS[cond]}",
+                depends_on=(own,) if own else (),
+                service=svc,
+                condition=cond,
+                wait_for=(target.name,),
+            )
+        )
+    existing = {op.id for op in b.ops}
+    b.ops[:] = [
+        op
+        if all(d in existing for d in op.depends_on)
+        else replace(op, depends_on=tuple(d for d in op.depends_on if d in existing))
+        for op in b.ops
+    ]
+
+
+def _orphans(
+    b: _Builder,
+    desired: SwarmDesiredState,
+    obs: SwarmObservedState,
+    ours: set[str],
+    prune: bool,
+    removed_first: Mapping[str, str],
+) -> None:
+    wanted = {s.name for s in desired.services}
+    removed: dict[str, str] = dict(removed_first)
+    for s in obs.services:
+        if s.stack not in ours or s.name in wanted or s.name in removed_first:
+            continue
+        if prune:
+            removed[s.name] = b.add(
+                Operation(
+                    f"remove-service:{s.name}",
+                    Kind.REMOVE_SERVICE,
+                    s.name,
+                    s.stack,
+                    f"orphan: service {s.service!r} is no longer in the stack",
+                    target_id=s.id,
+                )
+            )
+        else:
+            b.warnings.append(
+                f"service {s.name} (service {s.service!r} of stack {s.stack!r}) is no longer "
+                "in the stack; run with --prune to remove it"
+            )
+    wanted_nets = {n.name for n in desired.networks}
+    for net in obs.networks:
+        if net.stack not in ours or net.name in wanted_nets:
+            continue
+        if not prune:
+            b.warnings.append(
+                f"network {net.name} of stack {net.stack!r} is no longer in the stack; run with "
+                "--prune to remove it"
+            )
+            continue
+        users = [s for s in obs.services if net.name in _attached(obs, s)]
+        kept = sorted(s.name for s in users if s.name not in removed)
+        if kept:
+            b.warnings.append(
+                f"network {net.name} is no longer in the stack but services use it "
+                f"({', '.join(kept)}); it is kept"
+            )
+            continue
+        b.add(
+            Operation(
+                f"remove-network:{net.name}",
+                Kind.REMOVE_NETWORK,
+                net.name,
+                net.stack,
+                "orphan: network is no longer in the stack",
+                depends_on=tuple(removed[s.name] for s in users),
+                target_id=net.id,
+            )
+        )
+
+
+# --------------------------------------------------------------------------- destroy
+
+
+def plan_swarm_destroy(
+    desired: SwarmDesiredState, observed: ObservedState, *, volumes: bool = False
+) -> Plan:
+    """Remove the stacks' services (dependents first) and networks; volumes only when asked
+    (and only those on the node stackctl talks to: Swarm has no cluster-wide volumes)."""
+    obs = _as_swarm(observed)
+    b = _Builder()
+    ours = set(desired.stacks)
+    dependents: dict[tuple[str, str], set[str]] = {}
+    for ds in desired.services:
+        for svc in ds.depends_on:
+            dependents.setdefault((ds.stack, svc), set()).add(ds.service)
+    mine = [s for s in obs.services if s.stack in ours]
+    for s in mine:
+        deps = tuple(
+            f"remove-service:{o.name}"
+            for o in mine
+            if o.stack == s.stack
+            and o.service in dependents.get((s.stack or "", s.service or ""), set())
+        )
+        b.add(
+            Operation(
+                f"remove-service:{s.name}",
+                Kind.REMOVE_SERVICE,
+                s.name,
+                s.stack,
+                "destroy",
+                deps,
+                target_id=s.id,
+            )
+        )
+    for net in obs.networks:
+        if net.stack not in ours:
+            continue
+        users = [s for s in obs.services if net.name in _attached(obs, s)]
+        foreign = sorted(s.name for s in users if s.stack not in ours)
+        if foreign:
+            b.problems.append(
+                f"network {net.name!r} of stack {net.stack!r} is used by services of others: "
+                f"{', '.join(foreign)}.\n  hint: remove it from them first (docker service "
+                f"update --network-rm {net.name} NAME)"
+            )
+            continue
+        b.add(
+            Operation(
+                f"remove-network:{net.name}",
+                Kind.REMOVE_NETWORK,
+                net.name,
+                net.stack,
+                "destroy",
+                tuple(f"remove-service:{s.name}" for s in users),
+                target_id=net.id,
+            )
+        )
+    for vol in obs.volumes:
+        if vol.stack not in ours:
+            continue
+        if volumes:
+            b.add(
+                Operation(
+                    f"remove-volume:{vol.name}",
+                    Kind.REMOVE_VOLUME,
+                    vol.name,
+                    vol.stack,
+                    "destroy --volumes (this node; other nodes keep their copy)",
+                    tuple(f"remove-service:{s.name}" for s in mine),
+                )
+            )
+        else:
+            b.unchanged.append(f"volume {vol.name} (kept; --volumes removes it)")
+    if volumes and desired.volumes:
+        b.warnings.append(
+            "swarm volumes live on each node that ran a task using them; --volumes removes "
+            "those on the node stackctl talks to only (docker volume rm on the others)"
+        )
+    if b.problems:
+        raise PlanError(b.problems)
+    names = [s.name for s in mine] + [n.name for n in obs.networks if n.stack in ours]
+    return Plan(
+        operations=_ordered(b.ops),
+        stacks=desired.stacks,
+        fingerprint=swarm_fingerprint(obs, desired.stacks, names),
+        api_version=obs.api_version,
+        unchanged=tuple(b.unchanged),
+        warnings=tuple(b.warnings),
+        destroy=True,
+    )

@@ -1,0 +1,134 @@
+"""The three-node swarm test-bed (scripts/swarm-testbed.sh), up for the session and torn
+down by a finalizer even when tests fail.
+
+These tests run only with STACKCTL_SWARM_TESTS=1 (scripts/test.sh sets it for its swarm
+step): they need root, network namespaces and ~10 s to start three dockerds, and two
+test runs at once would share the test-bed's fixed names. The HOST engine is never put
+into swarm mode: the nodes are separate dockerds on their own sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import docker
+import pytest
+
+from stackctl.apply import ApplyResult, Executor
+from stackctl.desired import LABEL_STACK
+from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
+from stackctl.model import Stack
+from stackctl.plan import Plan, plan, plan_destroy
+from stackctl.progress import PlainReporter
+from stackctl.swarm.desired import desire_swarm
+from stackctl.swarm.observe import observe_swarm
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "swarm-testbed.sh"
+
+pytestmark = pytest.mark.integration
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("STACKCTL_SWARM_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="swarm test-bed tests run with STACKCTL_SWARM_TESTS=1")
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def testbed(request: pytest.FixtureRequest) -> list[str]:
+    """The node sockets, manager first."""
+    request.addfinalizer(
+        lambda: subprocess.run(["bash", str(SCRIPT), "down"], check=False, timeout=300)
+    )
+    out = subprocess.run(
+        ["bash", str(SCRIPT), "up"], check=True, capture_output=True, text=True, timeout=300
+    )
+    sockets = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("node")]
+    assert len(sockets) == 3, out.stdout + out.stderr
+    return sockets
+
+
+@pytest.fixture
+def swarm(testbed: list[str]) -> Iterator[SwarmEngine]:
+    eng = SwarmEngine(base_url=testbed[0])
+    yield eng
+    eng.close()
+
+
+def client(testbed: Sequence[str], node: int = 0) -> docker.APIClient:
+    return docker.APIClient(base_url=testbed[node], version="auto")
+
+
+def cleanup(sock: str, name: str) -> None:
+    c = docker.APIClient(base_url=sock, version="auto")
+    for s in c.services():
+        spec = s.get("Spec") or {}
+        if (spec.get("Labels") or {}).get(LABEL_STACK) == name or spec.get("Name", "").startswith(
+            name
+        ):
+            with contextlib.suppress(docker.errors.APIError):
+                c.remove_service(s["ID"])
+    for _ in range(60):
+        nets = [
+            n
+            for n in c.networks()
+            if (n.get("Labels") or {}).get(LABEL_STACK) == name or n["Name"].startswith(name)
+        ]
+        for n in nets:
+            with contextlib.suppress(docker.errors.APIError):
+                c.remove_network(n["Id"])
+        if not nets:
+            break
+        import time
+
+        time.sleep(0.5)
+    c.close()
+
+
+@pytest.fixture
+def swarm_stack(testbed: list[str]) -> Iterator[str]:
+    name = f"scw{uuid.uuid4().hex[:6]}"
+    yield name
+    cleanup(testbed[0], name)
+
+
+def make_plan(engine: SwarmEngine, stacks: Sequence[Stack], **kw: bool) -> Plan:
+    return plan(desire_swarm(stacks), observe_swarm(engine), **kw)
+
+
+def run(engine: SwarmEngine, p: Plan, wait_timeout: float = 120) -> tuple[ApplyResult, str]:
+    out = io.StringIO()
+    ex = Executor(engine, SwarmWaiter(engine), PlainReporter(out), wait_timeout=wait_timeout)
+    ex.waiter = SwarmWaiter(engine, ex.cancel)
+    return ex.run(p), out.getvalue()
+
+
+def converge(
+    engine: SwarmEngine, stacks: Sequence[Stack], wait_timeout: float = 120, **kw: bool
+) -> tuple[Plan, ApplyResult]:
+    p = make_plan(engine, stacks, **kw)
+    result, log = run(engine, p, wait_timeout)
+    assert result.ok, log
+    return p, result
+
+
+def destroy(engine: SwarmEngine, stacks: Sequence[Stack]) -> Plan:
+    p = plan_destroy(desire_swarm(stacks), observe_swarm(engine))
+    result, log = run(engine, p)
+    assert result.ok, log
+    return p
+
+
+def writes(engine: SwarmEngine) -> int:
+    calls = engine.call_counts()
+    return calls["POST"] + calls["DELETE"] + calls["PUT"]
