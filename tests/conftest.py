@@ -5,6 +5,7 @@ stacks they named themselves (prefix ``sct``)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 
 # --engines, the engine_target / docker_host / docker_client fixtures, one run per engine.
 pytest_plugins = ["tests.engines"]
+
+# The swarm suite needs its three-node test-bed and runs as a pytest session of its own
+# (scripts/test.sh sets STACKCTL_SWARM_TESTS=1 for it); other sessions do not collect it.
+collect_ignore = [] if os.environ.get("STACKCTL_SWARM_TESTS") == "1" else ["integration/swarm"]
 
 BUSYBOX = "stackctl-test/busybox:1"
 DEBIAN = "stackctl-test/debian:bookworm"

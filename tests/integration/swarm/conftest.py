@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
@@ -32,16 +31,6 @@ from stackctl.swarm.observe import observe_swarm
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "swarm-testbed.sh"
 
 pytestmark = pytest.mark.integration
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("STACKCTL_SWARM_TESTS") == "1":
-        return
-    skip = pytest.mark.skip(reason="swarm test-bed tests run with STACKCTL_SWARM_TESTS=1")
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
