@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -131,6 +131,38 @@ def _kv_map(value: Any) -> Any:
 
 StrMap = Annotated[dict[str, Scalar], BeforeValidator(_kv_map)]
 
+if TYPE_CHECKING:
+    # The friendly input forms the before-validators accept, as the type checker sees them
+    # in the constructors of Service, Network, Volume, Stack, Secret and SecretSource (their
+    # runtime ``__init__`` takes ``**data``, which would hide the pydantic plugin's checks).
+    from collections.abc import ItemsView
+    from typing import Protocol, TypeAlias, TypeVar
+
+    _K_co = TypeVar("_K_co", covariant=True)
+    _V_co = TypeVar("_V_co", covariant=True)
+
+    class _MappingIn(Protocol[_K_co, _V_co]):
+        """A mapping argument whose keys may be objects or names: ``{db: healthy}``.
+
+        ``Mapping`` is invariant in its keys, so a ``dict[Service, Condition]`` held in a
+        variable is no ``Mapping[Service | str, ...]``; and a union of several Mapping types
+        stops mypy from inferring a dict literal such as ``{db: healthy, "cache": None}``.
+        Only reading the items, this is covariant in both. (The validators take any Mapping.)
+        """
+
+        def items(self) -> ItemsView[_K_co, _V_co]: ...
+
+    _DurationIn: TypeAlias = str | int | float
+    _SizeIn: TypeAlias = str | int
+    _ScalarIn: TypeAlias = str | int | float | bool
+    _CommandIn: TypeAlias = str | Sequence[str]
+    _StrListIn: TypeAlias = str | Sequence[str]
+    _StrMapIn: TypeAlias = Mapping[str, _ScalarIn] | Sequence[str]
+    _T = TypeVar("_T")
+    _KeyedIn: TypeAlias = (
+        Sequence[_T | Mapping[str, Any]] | Mapping[str, _T | Mapping[str, Any] | None]
+    )
+
 
 # --------------------------------------------------------------------------- secrets
 
@@ -144,10 +176,16 @@ class Secret(_Model):
 
     value: str = Field(repr=False)
 
-    def __init__(self, value: str | None = None, /, **data: Any) -> None:
-        if value is not None:
-            data["value"] = value
-        super().__init__(**data)
+    if TYPE_CHECKING:
+
+        def __init__(self, value: str) -> None: ...
+
+    else:
+
+        def __init__(self, value: str | None = None, /, **data: Any) -> None:
+            if value is not None:
+                data["value"] = value
+            super().__init__(**data)
 
     @classmethod
     def env(cls, name: str, default: str | None = None) -> Secret:
@@ -515,10 +553,29 @@ class Network(_Model):
     ipam: Ipam | None = None
     labels: StrMap = Field(default_factory=dict)
 
-    def __init__(self, key: str | None = None, /, **data: Any) -> None:
-        if key is not None:
-            data["key"] = key
-        super().__init__(**data)
+    if TYPE_CHECKING:
+        # Positional or keyword; the rest keyword-only. The type checker's view only.
+        def __init__(
+            self,
+            key: str,
+            *,
+            name: str | None = ...,
+            external: bool = ...,
+            driver: Literal["bridge", "overlay", "macvlan", "ipvlan", "host", "none"] | None = ...,
+            driver_opts: _StrMapIn = ...,
+            internal: bool = ...,
+            attachable: bool = ...,
+            enable_ipv6: bool = ...,
+            ipam: Ipam | Mapping[str, Any] | None = ...,
+            labels: _StrMapIn = ...,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, key: str | None = None, /, **data: Any) -> None:
+            if key is not None:
+                data["key"] = key
+            super().__init__(**data)
 
     def __hash__(self) -> int:
         return hash(("network", self.key))
@@ -587,10 +644,25 @@ class Volume(_Model):
     driver_opts: StrMap = Field(default_factory=dict)
     labels: StrMap = Field(default_factory=dict)
 
-    def __init__(self, key: str | None = None, /, **data: Any) -> None:
-        if key is not None:
-            data["key"] = key
-        super().__init__(**data)
+    if TYPE_CHECKING:
+        # Positional or keyword; the rest keyword-only. The type checker's view only.
+        def __init__(
+            self,
+            key: str,
+            *,
+            name: str | None = ...,
+            external: bool = ...,
+            driver: str | None = ...,
+            driver_opts: _StrMapIn = ...,
+            labels: _StrMapIn = ...,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, key: str | None = None, /, **data: Any) -> None:
+            if key is not None:
+                data["key"] = key
+            super().__init__(**data)
 
     def __hash__(self) -> int:
         return hash(("volume", self.key))
@@ -605,10 +677,24 @@ class SecretSource(_Model):
     external: bool = False
     name: str | None = None
 
-    def __init__(self, key: str | None = None, /, **data: Any) -> None:
-        if key is not None:
-            data["key"] = key
-        super().__init__(**data)
+    if TYPE_CHECKING:
+        # Positional or keyword; the rest keyword-only. The type checker's view only.
+        def __init__(
+            self,
+            key: str,
+            *,
+            file: str | None = ...,
+            environment: str | None = ...,
+            external: bool = ...,
+            name: str | None = ...,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, key: str | None = None, /, **data: Any) -> None:
+            if key is not None:
+                data["key"] = key
+            super().__init__(**data)
 
     def __hash__(self) -> int:
         return hash(("secret", self.key))
@@ -753,6 +839,18 @@ def _extra_hosts(value: Any) -> Any:
     return value
 
 
+if TYPE_CHECKING:
+    # Service's input forms (quoted "Service": it is defined below).
+    _EnvironmentIn: TypeAlias = Mapping[str, _ScalarIn | Secret | None] | Sequence[str]
+    _PortsIn: TypeAlias = Sequence[str | int | Port | Mapping[str, Any]]
+    _MountsIn: TypeAlias = Sequence[str | Mount | Mapping[str, Any]] | _MappingIn[Volume | str, str]
+    _AttachIn: TypeAlias = ServiceNetwork | Mapping[str, Any] | None
+    _NetworksIn: TypeAlias = Sequence[Network | str] | _MappingIn[Network | str, _AttachIn]
+    _DependencyIn: TypeAlias = Condition | str | Dependency | Mapping[str, Any] | None
+    _DependsOnIn: TypeAlias = Sequence["Service | str"] | _MappingIn["Service | str", _DependencyIn]
+    _SecretsIn: TypeAlias = Sequence[SecretSource | str | ServiceSecret | Mapping[str, Any]]
+
+
 class Service(_Model):
     """One service: one container on a host (``<stack>-<name>-1`` unless ``container_name``)."""
 
@@ -805,10 +903,60 @@ class Service(_Model):
     pull_policy: Literal["always", "never", "missing", "if_not_present"] | None = None
     engine: Literal["docker", "swarm"] | None = None
 
-    def __init__(self, name: str | None = None, /, **data: Any) -> None:
-        if name is not None:
-            data["name"] = name
-        super().__init__(**data)
+    if TYPE_CHECKING:
+        # Positional or keyword; the rest keyword-only. The type checker's view only.
+        def __init__(
+            self,
+            name: str,
+            *,
+            image: str,
+            container_name: str | None = ...,
+            hostname: str | None = ...,
+            command: _CommandIn | None = ...,
+            entrypoint: _CommandIn | None = ...,
+            environment: _EnvironmentIn | None = ...,
+            env_file: _StrListIn = ...,
+            ports: _PortsIn = ...,
+            expose: Sequence[str | int] = ...,
+            volumes: _MountsIn | None = ...,
+            networks: _NetworksIn | None = ...,
+            restart: str = ...,
+            depends_on: _DependsOnIn | None = ...,
+            healthcheck: Healthcheck | Mapping[str, Any] | None = ...,
+            deploy: Deploy | Mapping[str, Any] | None = ...,
+            replicas: int | None = ...,
+            labels: _StrMapIn = ...,
+            user: str | int | None = ...,
+            working_dir: str | None = ...,
+            cap_add: Sequence[str] = ...,
+            cap_drop: Sequence[str] = ...,
+            privileged: bool = ...,
+            read_only: bool = ...,
+            extra_hosts: Mapping[str, str] | Sequence[str] = ...,
+            dns: _StrListIn = ...,
+            dns_search: _StrListIn = ...,
+            stop_signal: str | None = ...,
+            stop_grace_period: _DurationIn | None = ...,
+            init: bool | None = ...,
+            logging: Logging | Mapping[str, Any] | None = ...,
+            secrets: _SecretsIn = ...,
+            devices: Sequence[str] = ...,
+            sysctls: _StrMapIn = ...,
+            security_opt: Sequence[str] = ...,
+            shm_size: _SizeIn | None = ...,
+            tty: bool = ...,
+            stdin_open: bool = ...,
+            pull_policy: Literal["always", "never", "missing", "if_not_present"] | None = ...,
+            engine: Literal["docker", "swarm"] | None = ...,
+            tmpfs: str | Sequence[str] | None = ...,  # not a field: folded into volumes
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, name: str | None = None, /, **data: Any) -> None:
+            if name is not None:
+                data["name"] = name
+            super().__init__(**data)
 
     def __hash__(self) -> int:
         return hash(("service", self.name))
@@ -908,10 +1056,25 @@ class Stack(_Model):
     _origin: Path | None = PrivateAttr(default=None)
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
-    def __init__(self, name: str | None = None, /, **data: Any) -> None:
-        if name is not None:
-            data["name"] = name
-        super().__init__(**data)
+    if TYPE_CHECKING:
+        # Positional or keyword; the rest keyword-only. The type checker's view only.
+        def __init__(
+            self,
+            name: str,
+            *,
+            services: _KeyedIn[Service] | None = ...,
+            networks: _KeyedIn[Network] | None = ...,
+            volumes: _KeyedIn[Volume] | None = ...,
+            secrets: _KeyedIn[SecretSource] | None = ...,
+            engine: Literal["docker", "swarm"] | None = ...,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, name: str | None = None, /, **data: Any) -> None:
+            if name is not None:
+                data["name"] = name
+            super().__init__(**data)
 
     @field_validator("name")
     @classmethod
