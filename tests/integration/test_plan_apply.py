@@ -145,7 +145,7 @@ def test_dependency_that_never_becomes_healthy_fails_and_dependents_never_start(
     )
     app = Service("app", image=BUSYBOX, command=LOOP, depends_on={sick: healthy})
     p = make_plan(engine, [Stack(stack_name, services=[sick, app])])
-    result, log = run(engine, p, wait_timeout=30)
+    result, _log = run(engine, p, wait_timeout=30)
     assert not result.ok
     (failed, message) = result.failed[0]
     assert failed.kind == Kind.WAIT and "sick" in message and "database not ready" in message
