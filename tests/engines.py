@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -179,6 +180,30 @@ def pytest_collection_modifyitems(
                 f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''} ({hint})",
                 returncode=pytest.ExitCode.USAGE_ERROR,
             )
+
+
+# ---------------------------------------------------------------------- engine quirks
+
+
+def wait_listed_state(
+    client: docker.DockerClient, name: str, state: str = "exited", timeout: float = 5
+) -> None:
+    """Wait until the container list (what stackctl observes) shows ``name`` in ``state``.
+
+    Docker 26.1 answers ``POST /containers/{id}/stop`` before its container list has caught
+    up: ``GET /containers/json`` may say "running" for some milliseconds more (inspect is
+    already right; Docker 20.10 never lags). A test that stops a container by hand and then
+    plans must wait for this, as a person would never notice.
+    """
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        listed = client.api.containers(all=True, filters={"name": f"^/{name}$"})
+        seen = [c["State"] for c in listed]
+        if seen == [state]:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"container {name}: listed as {seen} after {timeout}s, not {state!r}")
 
 
 # ---------------------------------------------------------------------- network namespace

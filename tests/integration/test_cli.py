@@ -15,6 +15,7 @@ import pytest
 
 from stackctl.cli import main
 from tests.conftest import BUSYBOX
+from tests.engines import wait_listed_state
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +93,7 @@ def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(
     write_stack(tmp_path / "s", stack_name, mode="2")
     assert main(["plan", "-o", str(stale), path]) == 0
     docker.from_env().containers.get(f"{stack_name}-web-1").stop(timeout=1)
+    wait_listed_state(docker.from_env(), f"{stack_name}-web-1")
     capsys.readouterr()
     assert main(["apply", str(stale)]) == 1
     assert "stale" in capsys.readouterr().err
@@ -118,6 +120,7 @@ def test_status_shows_sync_state(tmp_path, stack_name, capsys) -> None:
     path = str(write_stack(tmp_path / "s", stack_name))
     assert main(["apply", "--yes", path]) == 0
     docker.from_env().containers.get(f"{stack_name}-web-1").stop(timeout=1)
+    wait_listed_state(docker.from_env(), f"{stack_name}-web-1")
     capsys.readouterr()
     assert main(["status", "--json", path]) == 0
     rows = {r["service"]: r for r in json.loads(capsys.readouterr().out)["services"]}

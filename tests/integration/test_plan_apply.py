@@ -8,6 +8,7 @@ from stackctl import Healthcheck, Network, Service, Stack, Volume, completed, he
 from stackctl.errors import PlanError
 from stackctl.plan import Kind
 from tests.conftest import BUSYBOX
+from tests.engines import wait_listed_state
 from tests.support import converge, destroy, make_plan, run, writes
 
 pytestmark = pytest.mark.integration
@@ -98,6 +99,7 @@ def test_volume_survives_a_replacement_of_its_container(engine, stack_name, dock
 def test_container_stopped_by_hand_plans_a_start(engine, stack_name, docker_client) -> None:
     converge(engine, [small(stack_name)])
     docker_client.containers.get(f"{stack_name}-web-1").stop(timeout=2)
+    wait_listed_state(docker_client, f"{stack_name}-web-1")
     p = make_plan(engine, [small(stack_name)])
     starts = [op for op in p.operations if op.kind == Kind.START]
     assert [op.resource for op in starts] == [f"{stack_name}-web-1"]
