@@ -70,31 +70,8 @@ trap 'exit 143' TERM
 
 # --- 1. Python environment ------------------------------------------------
 section "python env (.venv)"
-PY=${STACKCTL_PYTHON:-python3}
 VENV=$ROOT/.venv
-STAMP=$VENV/.stackctl-installed
-[[ -f pyproject.toml ]] || die "pyproject.toml not found in $ROOT"
-
-if [[ -x $VENV/bin/python ]] && ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    echo "existing .venv is broken (its interpreter does not run); recreating"
-    rm -rf "$VENV"
-fi
-if [[ ! -x $VENV/bin/python ]]; then
-    echo "creating .venv with $(command -v "$PY") ($("$PY" --version 2>&1))"
-    "$PY" -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-fi
-# Reinstall when pyproject.toml or the interpreter changed.
-want=$( { sha256sum pyproject.toml; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
-have=$(cat "$STAMP" 2>/dev/null || true)
-if [[ $want != "$have" ]]; then
-    echo "pip install -e '.[dev]'"
-    rm -f "$STAMP"
-    "$VENV/bin/python" -m pip install --disable-pip-version-check -q -e '.[dev]' \
-        || die "pip install -e '.[dev]' failed"
-    echo "$want" >"$STAMP"
-else
-    echo "up to date ($("$VENV/bin/python" --version))"
-fi
+scripts/setup-python.sh || die "setting up .venv failed (see above)"
 export PATH=$VENV/bin:$PATH
 export VIRTUAL_ENV=$VENV
 took "python env"
