@@ -479,16 +479,7 @@ def desire(stacks: Sequence[Stack]) -> DesiredState:
             if vol.external:
                 external_volumes.add(name)
                 continue
-            volumes.append(
-                DesiredVolume(
-                    stack=stack.name,
-                    key=key,
-                    name=name,
-                    driver=vol.driver or "local",
-                    driver_opts=dict(vol.driver_opts),
-                    labels={**vol.labels, LABEL_STACK: stack.name, LABEL_VOLUME: key},
-                )
-            )
+            volumes.append(desired_volume(stack, key))
         for service in stack.services.values():
             for number, name in enumerate(stack.container_names(service), start=1):
                 containers.append(_container(stack, service, number, name, problems))
@@ -510,6 +501,19 @@ def desire(stacks: Sequence[Stack]) -> DesiredState:
         external_networks=externals,
         external_volumes=tuple(sorted(external_volumes)),
         images=images,
+    )
+
+
+def desired_volume(stack: Stack, key: str) -> DesiredVolume:
+    """A named volume of ``stack`` as stackctl creates it (labelled as the stack's)."""
+    vol = stack.volumes[key]
+    return DesiredVolume(
+        stack=stack.name,
+        key=key,
+        name=stack.volume_name(key),
+        driver=vol.driver or "local",
+        driver_opts=dict(vol.driver_opts),
+        labels={**vol.labels, LABEL_STACK: stack.name, LABEL_VOLUME: key},
     )
 
 

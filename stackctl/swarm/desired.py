@@ -32,6 +32,7 @@ from stackctl.desired import (
     _network_used,
     _secret_digest,
     canonical_json,
+    desired_volume,
     sha256,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
@@ -355,16 +356,7 @@ def desire_swarm(stacks: Sequence[Stack]) -> SwarmDesiredState:
             if vol.external:
                 external_volumes.add(name)
                 continue
-            volumes.append(
-                DesiredVolume(
-                    stack=stack.name,
-                    key=key,
-                    name=name,
-                    driver=vol.driver or "local",
-                    driver_opts=dict(vol.driver_opts),
-                    labels={**vol.labels, LABEL_STACK: stack.name, LABEL_VOLUME: key},
-                )
-            )
+            volumes.append(desired_volume(stack, key))
         for service in stack.services.values():
             services.append(_service(stack, service, problems))
     if problems:
