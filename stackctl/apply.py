@@ -3,15 +3,19 @@
 The first failure stops new operations from starting; those in flight finish; the result
 says what was done, what failed (with the daemon's message) and what never started.
 Ctrl-C behaves the same. Waits run beside the bounded pool so they never starve it.
+
+Of the operations ready at once, those that a wait depends on go first (critical path):
+the neighbour others wait for starts its health clock while the rest are still created.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING, Protocol, cast
 
 from stackctl.desired import (
@@ -87,6 +91,36 @@ class Reporter(Protocol):
     def finish(self, result: ApplyResult) -> None: ...
 
 
+WAIT_WEIGHT = 10  # a wait counts like this many operations on a critical path
+
+
+def priorities(operations: Sequence[Operation]) -> dict[str, tuple[int, int]]:
+    """Sort keys for ready operations: the longest path of dependents first (a wait weighs
+    WAIT_WEIGHT, any other operation 1), then the plan's order."""
+    ids = {op.id for op in operations}
+    dependents: dict[str, list[Operation]] = {}
+    for op in operations:
+        for dep in op.depends_on:
+            if dep in ids:
+                dependents.setdefault(dep, []).append(op)
+    try:
+        graph = {op.id: [d.id for d in dependents.get(op.id, [])] for op in operations}
+        leaves_first = list(TopologicalSorter(graph).static_order())
+    except CycleError:  # not a plan the planner makes; keep the plan's order
+        leaves_first = []
+    height: dict[str, int] = {}
+    kinds = {op.id: op.kind for op in operations}
+    for op_id in leaves_first:
+        height[op_id] = max(
+            (
+                height[d.id] + (WAIT_WEIGHT if kinds[d.id] == Kind.WAIT else 1)
+                for d in dependents.get(op_id, [])
+            ),
+            default=0,
+        )
+    return {op.id: (-height.get(op.id, 0), i) for i, op in enumerate(operations)}
+
+
 @dataclass
 class ApplyResult:
     done: list[Operation] = field(default_factory=list)
@@ -119,19 +153,30 @@ class Executor:
         ops = {op.id: op for op in plan.operations}
         waiting = {op.id: {d for d in op.depends_on if d in ops} for op in plan.operations}
         order = [op.id for op in plan.operations]
+        rank = priorities(plan.operations)
         running: dict[Future[None], Operation] = {}
+        busy = 0  # operations in the bounded pool (waits aside)
+        width = max(1, self.parallelism)
         stopping = False
-        pool = ThreadPoolExecutor(max_workers=max(1, self.parallelism), thread_name_prefix="op")
+        pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="op")
         waits = ThreadPoolExecutor(max_workers=64, thread_name_prefix="wait")
         try:
             while True:
                 if not stopping:
-                    for op_id in [i for i in order if i in waiting and not waiting[i]]:
-                        del waiting[op_id]
+                    # Submit no more than the pool runs at once, so an operation that becomes
+                    # ready later (after a wait) can still go before the rest of the queue.
+                    ready = sorted((i for i, d in waiting.items() if not d), key=rank.__getitem__)
+                    for op_id in ready:
                         op = ops[op_id]
+                        if op.kind != Kind.WAIT and busy >= width:
+                            continue
+                        del waiting[op_id]
                         self.reporter.started(op)
-                        target = waits if op.kind == Kind.WAIT else pool
-                        running[target.submit(self._timed, op)] = op
+                        if op.kind == Kind.WAIT:
+                            running[waits.submit(self._timed, op)] = op
+                        else:
+                            busy += 1
+                            running[pool.submit(self._timed, op)] = op
                 if not running:
                     break
                 try:
@@ -143,6 +188,8 @@ class Executor:
                     continue
                 for fut in finished:
                     op = running.pop(fut)
+                    if op.kind != Kind.WAIT:
+                        busy -= 1
                     error = fut.exception()
                     if error is None:
                         result.done.append(op)

@@ -105,6 +105,7 @@ class DesiredContainer:
     name: str
     image: str  # reference with tag, e.g. "postgres:14"
     config: dict[str, Any]  # canonical, secrets hashed: stored in a label, diffed by the plan
+    spec: dict[str, Any] = field(repr=False)  # the same with real values: for create only
     config_hash: str
     env: dict[str, str] = field(repr=False)  # real values, secrets included: for create only
     sensitive: frozenset[str]  # env keys whose values are never shown
@@ -134,6 +135,30 @@ class DesiredState:
 
 
 # --------------------------------------------------------------------------- env files
+
+
+MIN_REDACTED = 4  # shorter "secrets" would blank out ordinary text everywhere
+
+
+def redact(data: Any, secrets: set[str] | frozenset[str]) -> Any:
+    """``data`` with every occurrence of a secret value replaced by its digest."""
+    values = sorted((s for s in secrets if len(s) >= MIN_REDACTED), key=len, reverse=True)
+    if not values:
+        return data
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            for value in values:
+                if value in item:
+                    item = item.replace(value, _secret_digest(value))
+            return item
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(data)
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -419,6 +444,11 @@ def _container(
     }
     # Drop empty values so adding a new optional field later does not change old hashes.
     config = {k: v for k, v in config.items() if v not in (None, [], {}, False)}
+    # A secret's value can also sit inside a command, a label or a URL in another variable:
+    # wherever it appears, the stored and shown config carries its digest instead.
+    secret_values = {v for k, v in env.items() if k in sensitive} | stack.secret_values
+    spec = config
+    config = redact(config, secret_values)
     config_json = canonical_json(config)
     digest = sha256(config_json)
     oneshot = service.restart == "no"
@@ -440,6 +470,7 @@ def _container(
         name=name,
         image=image,
         config=config,
+        spec=spec,
         config_hash=digest,
         env=env,
         sensitive=sensitive,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -1055,6 +1055,7 @@ class Stack(_Model):
 
     _origin: Path | None = PrivateAttr(default=None)
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    _secret_values: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     if TYPE_CHECKING:
         # Positional or keyword; the rest keyword-only. The type checker's view only.
@@ -1126,10 +1127,23 @@ class Stack(_Model):
             parts.pop()
         return None
 
-    def with_origin(self, origin: Path | None, lines: Mapping[str, int] | None = None) -> Stack:
+    def with_origin(
+        self,
+        origin: Path | None,
+        lines: Mapping[str, int] | None = None,
+        secret_values: Iterable[str] = (),
+    ) -> Stack:
+        """Where the stack came from (for paths and messages), and the values the loader
+        filled in from secret-looking variables (hidden wherever they appear)."""
         self._origin = origin
         self._lines = dict(lines or {})
+        self._secret_values = frozenset(v for v in secret_values if v)
         return self
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        """Values of secret-looking variables used anywhere in the stack's source."""
+        return self._secret_values
 
     def network_name(self, key: str) -> str:
         net = self.networks[key]

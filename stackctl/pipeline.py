@@ -60,14 +60,14 @@ def make_plan(
     destroy: bool = False,
     volumes: bool = False,
 ) -> Planned:
-    from stackctl.engine.swarm import SwarmEngine
-
     desired: DesiredState
     observed: ObservedState
-    if isinstance(engine, SwarmEngine):  # services on a swarm: stackctl/swarm/
+    if engine.name == "swarm":  # services on a swarm: stackctl/swarm/ (imported only then)
+        from stackctl.engine.swarm import SwarmEngine
         from stackctl.swarm.desired import desire_swarm
         from stackctl.swarm.observe import observe_swarm
 
+        assert isinstance(engine, SwarmEngine)
         desired, observed = desire_swarm(stacks), observe_swarm(engine)
     else:
         desired, observed = desire(stacks), observe(engine)

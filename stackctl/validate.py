@@ -694,8 +694,7 @@ def _invalid_names(stack: Stack) -> Iterator[Finding]:
                 yield Finding(
                     stack,
                     f"services.{svc.name}.container_name" if own else f"services.{svc.name}",
-                    f"container name '{name}' of service '{svc.name}' is not a name Docker "
-                    "accepts",
+                    f"container name '{name}' of service '{svc.name}' is not a name Docker accepts",
                     _NAME_HINT if own else f"rename the service: {_NAME_HINT}",
                 )
                 break

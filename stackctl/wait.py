@@ -1,7 +1,8 @@
 """Waiting for a dependency's condition: started, healthy, or completed successfully.
 
 Driven by the daemon's events (health_status, die, start) rather than a tight poll: each
-round inspects the container once, then blocks on its events for up to two seconds. A
+round inspects the container once, then blocks on its events for up to two seconds; a
+"healthy" (or, for started, "start") event ends the wait without another inspect. A
 daemon that restarts meanwhile is waited out until the deadline.
 """
 
@@ -61,12 +62,49 @@ def judge(name: str, condition: Condition, info: dict[str, Any] | None) -> bool:
     return False
 
 
+RESTARTED_BY_DAEMON = ("always", "unless-stopped")
+
+# The container events that can change a verdict: not the exec_create/exec_start/exec_die
+# of every health check run, which woke a wait (an inspect, a new stream) for nothing.
+# "health_status" matches "health_status: healthy" and the others (a prefix match).
+EVENTS = ["start", "restart", "die", "destroy", "health_status"]
+
+
+def met_by(condition: Condition, event: dict[str, Any]) -> bool:
+    """An event that by itself says the condition is met (no inspect needed)."""
+    action = str(event.get("Action") or event.get("status") or "")
+    if condition == Condition.HEALTHY:
+        return action == "health_status: healthy"
+    return condition == Condition.STARTED and action == "start"
+
+
 class EventWaiter:
     """Waits on one daemon; ``cancel`` (Ctrl-C, a failed operation) ends every wait."""
 
     def __init__(self, engine: _Engine, cancel: threading.Event | None = None) -> None:
         self.engine = engine
         self.cancel = cancel or threading.Event()
+
+    def _restarted_by_daemon(
+        self, container: str, info: dict[str, Any] | None, deadline: float, grace: float = 2.0
+    ) -> bool:
+        """An exit the daemon undoes: a daemon that shuts down (an upgrade, a restart) stops
+        its containers first, and starts those with restart policy always or unless-stopped
+        again once it is back. Look again shortly: True if it is down, or the container runs
+        again; a stop by hand, or a crash without such a policy, stays a failure."""
+        state = (info or {}).get("State") or {}
+        policy = ((info or {}).get("HostConfig") or {}).get("RestartPolicy") or {}
+        if state.get("Status") != "exited" or policy.get("Name") not in RESTARTED_BY_DAEMON:
+            return False
+        if time.time() + grace >= deadline or self.cancel.wait(grace):
+            return False
+        try:
+            again = (self.engine.inspect_container(container) or {}).get("State") or {}
+        except DaemonUnavailableError:
+            return True
+        return bool(again.get("Running") or again.get("Restarting")) or (
+            again.get("StartedAt") != state.get("StartedAt")
+        )
 
     def wait_for(
         self,
@@ -94,6 +132,11 @@ class EventWaiter:
                 progress("daemon unavailable; retrying")
                 self.cancel.wait(1.0)
                 continue
+            except WaitError:
+                if not self._restarted_by_daemon(container, info, deadline):
+                    raise
+                progress("stopped by its daemon; waiting for it to start again")
+                continue
             now = time.time()
             if now >= deadline:
                 state = (info or {}).get("State") or {}
@@ -109,11 +152,13 @@ class EventWaiter:
                 raise WaitCancelled(f"stopped waiting for {container} to be {verb}")
             progress(f"waiting for {verb} {now - start:.0f}s")
             try:
-                for _event in self.engine.events(
-                    filters={"container": [container], "type": ["container"]},
+                for event in self.engine.events(
+                    filters={"container": [container], "type": ["container"], "event": EVENTS},
                     since=mark,
                     until=min(deadline, now + 2),
                 ):
+                    if met_by(condition, event):
+                        return
                     break
             except DaemonUnavailableError:
                 self.cancel.wait(1.0)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -33,6 +34,7 @@ from pathlib import Path
 import docker
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+PREFIX = "sctpd-"
 
 
 class PrivateDaemonError(RuntimeError):
@@ -41,7 +43,10 @@ class PrivateDaemonError(RuntimeError):
 
 class PrivateDaemon:
     def __init__(self) -> None:
-        self.id = f"sctpd-{uuid.uuid4().hex[:8]}"
+        reap_leftovers()
+        # The creator's pid is in the name, so a later run can tell a leftover of a run
+        # that was killed (SIGKILL skips every finalizer) from one still in use.
+        self.id = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:6]}"
         # Short paths: unix socket paths under --exec-root must stay below 108 bytes.
         self.root = Path(tempfile.mkdtemp(prefix=f"{self.id}.", dir="/tmp"))
         self.netns = self.id
@@ -114,6 +119,8 @@ class PrivateDaemon:
                 start_new_session=True,
             )
         self._wait_ready()
+        if not Path(f"{self.root}/exec/containerd/containerd.sock").exists():
+            raise PrivateDaemonError("private dockerd did not start a containerd of its own")
         for image in images:
             self._load(image, image_source)
 
@@ -128,7 +135,9 @@ class PrivateDaemon:
             if self.answers():
                 return
             time.sleep(0.2)
-        raise PrivateDaemonError(f"private dockerd did not answer in {timeout}s:\n{self.log_tail()}")
+        raise PrivateDaemonError(
+            f"private dockerd did not answer in {timeout}s:\n{self.log_tail()}"
+        )
 
     def answers(self) -> bool:
         if not Path(self.url.removeprefix("unix://")).exists():
@@ -184,32 +193,76 @@ class PrivateDaemon:
         """Tear down: the daemon, anything left in its namespace, the namespace, the files."""
         with contextlib.suppress(Exception):
             self.stop()
-        for pid in self._netns_pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
-        if Path(f"/var/run/netns/{self.netns}").exists():
-            subprocess.run(["ip", "netns", "del", self.netns], check=False)
-        for mount in reversed(_mounts_under(self.root)):
-            subprocess.run(["umount", "-l", mount], check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
-        for d in CGROUP_ROOT.glob(f"*/{self.id}"):
-            for sub in sorted(d.glob("**/"), key=lambda p: len(str(p)), reverse=True):
-                with contextlib.suppress(OSError):
-                    sub.rmdir()
+        _teardown(self.id, self.root)
 
     def _netns_pids(self) -> list[int]:
-        if not Path(f"/var/run/netns/{self.netns}").exists():
-            return []
-        out = subprocess.run(
-            ["ip", "netns", "pids", self.netns], capture_output=True, text=True, check=False
-        ).stdout
-        return [int(p) for p in out.split()]
+        return _netns_pids(self.netns)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def _netns_pids(netns: str) -> list[int]:
+    if not Path(f"/var/run/netns/{netns}").exists():
+        return []
+    out = subprocess.run(
+        ["ip", "netns", "pids", netns], capture_output=True, text=True, check=False
+    ).stdout
+    return [int(p) for p in out.split()]
+
+
+def _teardown(daemon_id: str, root: Path) -> None:
+    """Whatever is left of the daemon ``daemon_id``: processes in its network namespace
+    (only its dockerd, containerd, shims and containers live there), the namespace, its
+    files and mounts, its cgroups."""
+    pidfile = root / "docker.pid"
+    pid = pidfile.read_text().strip() if pidfile.exists() else ""
+    if pid.isdigit() and _is_our_dockerd(int(pid), root):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGTERM)  # it stops its containers on its way out
+            deadline = time.monotonic() + 30
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
+    in_cgroups = {
+        int(p)
+        for procs in CGROUP_ROOT.glob(f"*/{daemon_id}/**/cgroup.procs")
+        for p in procs.read_text().split()
+    }
+    for pid in {*_netns_pids(daemon_id), *in_cgroups}:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if Path(f"/var/run/netns/{daemon_id}").exists():
+        subprocess.run(["ip", "netns", "del", daemon_id], check=False)
+    for mount in reversed(_mounts_under(root)):
+        subprocess.run(["umount", "-l", mount], check=False)
+    shutil.rmtree(root, ignore_errors=True)
+    for d in CGROUP_ROOT.glob(f"*/{daemon_id}"):
+        for sub in sorted(d.glob("**/"), key=lambda p: len(str(p)), reverse=True):
+            with contextlib.suppress(OSError):
+                sub.rmdir()
+
+
+def _is_our_dockerd(pid: int, root: Path) -> bool:
+    """``pid`` is still the dockerd that ran from ``root`` (not a pid reused since)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return Path(cmdline[0].decode()).name == "dockerd" and f"{root}/data".encode() in cmdline
+
+
+def reap_leftovers() -> None:
+    """Tear down private daemons whose creating test process is gone (it was killed)."""
+    for ns in Path("/var/run/netns").glob(f"{PREFIX}*"):
+        creator = ns.name.removeprefix(PREFIX).split("-")[0]
+        if not creator.isdigit() or Path(f"/proc/{creator}").exists():
+            continue
+        for root in Path("/tmp").glob(f"{ns.name}.*"):
+            _teardown(ns.name, root)
+        _teardown(ns.name, Path("/nonexistent"))
 
 
 def _run(argv: list[str]) -> None:

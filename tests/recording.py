@@ -17,9 +17,11 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from stackctl.apply import ApplyResult, Executor
 from stackctl.desired import (
@@ -300,3 +302,24 @@ def cli(url: str, *args: str | Path, timeout: float = 120, **extra_env: str) -> 
         cwd=ROOT,
     )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+# --------------------------------------------------------------------------- the daemon's list
+
+
+def listed(api: Any, name: str) -> dict[str, Any] | None:
+    """The container list's entry for ``name`` (what stackctl observes), or None."""
+    found = api.containers(all=True, filters={"name": f"^/{name}$"})
+    return dict(found[0]) if found else None
+
+
+def settle(
+    api: Any, name: str, check: Callable[[dict[str, Any] | None], bool], timeout: float = 15
+) -> None:
+    """Wait until the container list shows ``check`` for ``name``. Docker 26 answers a
+    stop before its container list says so (the list is a copy the daemon updates a moment
+    later): a plan made at once after a change by hand may not see it yet."""
+    deadline = time.monotonic() + timeout
+    while not check(listed(api, name)):
+        assert time.monotonic() < deadline, f"the daemon's list never showed the change of {name}"
+        time.sleep(0.05)

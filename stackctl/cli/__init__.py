@@ -6,6 +6,7 @@ here, in ``main`` (codes in ``stackctl.errors``). Anything else is a bug and say
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -21,22 +22,36 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # Imported for their side effect: each module adds its command to ``app``.
-    from stackctl.cli import (  # noqa: F401
-        apply_cmd,
-        destroy_cmd,
-        graph_cmd,
-        import_cmd,
-        plan_cmd,
-        schema_cmd,
-        status_cmd,
-        validate_cmd,
-    )
+# The module that defines each command. Importing one adds its command to ``app``; a run
+# imports only the module of the command it runs (start-up time: ``stackctl plan`` does
+# not load the graph, import or schema machinery), and every module for help or a typo.
+COMMANDS = {
+    "apply": "apply_cmd",
+    "destroy": "destroy_cmd",
+    "graph": "graph_cmd",
+    "import": "import_cmd",
+    "plan": "plan_cmd",
+    "schema": "schema_cmd",
+    "status": "status_cmd",
+    "validate": "validate_cmd",
+}
+
+
+@app.callback()
+def _group() -> None:
+    # Keeps ``app`` a group of subcommands when only one of them is registered.
+    pass
+
+
+def _register(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    wanted = COMMANDS.get(args[0]) if args else None
+    for module in [wanted] if wanted else sorted(set(COMMANDS.values())):
+        importlib.import_module(f"stackctl.cli.{module}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    _register()
+    _register(argv)
     try:
         result = app(args=argv, standalone_mode=False)
     except InvalidStackError as e:

@@ -52,9 +52,10 @@ def reporter(as_json: bool) -> Reporter:
 
 def waiter_for(engine: DockerEngine, cancel: threading.Event | None = None) -> Waiter:
     """The dependency waiter of ``engine``: container events, or swarm service tasks."""
-    from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
+    if engine.name == "swarm":  # imported only then (start-up time)
+        from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
 
-    if isinstance(engine, SwarmEngine):
+        assert isinstance(engine, SwarmEngine)
         return SwarmWaiter(engine, cancel)
     return EventWaiter(engine, cancel)
 

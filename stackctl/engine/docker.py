@@ -58,15 +58,14 @@ class _CountingClient(docker.APIClient):  # type: ignore[misc]
             self.calls[method.upper()] += 1
         response = super().request(method, url, *args, **kwargs)
         if self._kill_after_writes and method.upper() != "GET":
-            self._test_kill_hook(method, url)
+            self._test_kill_hook(f"{method} {url} {kwargs.get('params') or ''}")
         return response
 
-    def _test_kill_hook(self, method: str, url: str) -> None:  # TEST-ONLY, see __init__
+    def _test_kill_hook(self, request: str) -> None:  # TEST-ONLY, see __init__
         with self._calls_lock:
             self._writes += 1
             if self._writes == self._kill_after_writes:
-                path = url.split("://", 1)[-1].partition("/")[2]
-                os.write(2, f"STACKCTL_TEST_KILL_AFTER_WRITES: {method} /{path}\n".encode())
+                os.write(2, f"STACKCTL_TEST_KILL_AFTER_WRITES: {request}\n".encode())
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -90,6 +89,11 @@ def _daemon_error(action: str, exc: Exception) -> DaemonError:
     return DaemonError(f"{action}: {detail}")
 
 
+def _ref(container: str) -> str:
+    """A container for a message: a full 64-digit id shortened as docker ps shows it."""
+    return container[:12] if len(container) == 64 else container
+
+
 def _lost(action: str) -> DaemonUnavailableError:
     return DaemonUnavailableError(
         f"lost the Docker daemon at {describe_target()} while trying to {action}"
@@ -107,7 +111,9 @@ class DockerEngine:
     name = "docker"
 
     def __init__(self, base_url: str | None = None, timeout: int = 120) -> None:
-        kwargs: dict[str, Any] = {"version": "auto", "timeout": timeout}
+        # A connection per concurrent request: the executor's pool plus its waits (the SDK's
+        # default of 10 would open and discard a connection per request beyond that).
+        kwargs: dict[str, Any] = {"version": "auto", "timeout": timeout, "max_pool_size": 80}
         try:
             if base_url is not None:
                 self.client = _CountingClient(base_url=base_url, **kwargs)
@@ -255,7 +261,7 @@ class DockerEngine:
 
     def connect(self, container: str, net: ContainerNetwork) -> None:
         self._write(
-            f"connect {container} to {net.name}",
+            f"connect {_ref(container)} to {net.name}",
             lambda: self.client.connect_container_to_network(
                 container,
                 net.name,
@@ -267,7 +273,7 @@ class DockerEngine:
 
     def disconnect(self, container: str, network: str) -> None:
         self._write(
-            f"disconnect {container} from {network}",
+            f"disconnect {_ref(container)} from {network}",
             lambda: self.client.disconnect_container_from_network(container, network, force=True),
         )
 
@@ -319,10 +325,10 @@ class DockerEngine:
         return cid
 
     def start(self, container: str) -> None:
-        self._write(f"start {container}", lambda: self.client.start(container))
+        self._write(f"start {_ref(container)}", lambda: self.client.start(container))
 
     def unpause(self, container: str) -> None:
-        self._write(f"unpause {container}", lambda: self.client.unpause(container))
+        self._write(f"unpause {_ref(container)}", lambda: self.client.unpause(container))
 
     def stop(self, container: str, timeout: int = 10) -> None:
         try:
@@ -330,9 +336,9 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
         except docker.errors.APIError as e:
-            raise _daemon_error(f"stop {container}", e) from e
+            raise _daemon_error(f"stop {_ref(container)}", e) from e
         except requests.exceptions.ConnectionError as e:
-            raise _lost(f"stop {container}") from e
+            raise _lost(f"stop {_ref(container)}") from e
 
     def remove_container(self, container: str) -> None:
         try:
@@ -342,12 +348,14 @@ class DockerEngine:
         except docker.errors.APIError as e:
             if "is already in progress" in str(e.explanation):
                 return
-            raise _daemon_error(f"remove container {container}", e) from e
+            raise _daemon_error(f"remove container {_ref(container)}", e) from e
         except requests.exceptions.ConnectionError as e:
-            raise _lost(f"remove container {container}") from e
+            raise _lost(f"remove container {_ref(container)}") from e
 
     def rename(self, container: str, name: str) -> None:
-        self._write(f"rename {container} to {name}", lambda: self.client.rename(container, name))
+        self._write(
+            f"rename {_ref(container)} to {name}", lambda: self.client.rename(container, name)
+        )
 
     def events(
         self, filters: dict[str, list[str]], since: float, until: float
@@ -376,7 +384,7 @@ def _short(exc: Exception) -> str:
 
 def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, Any]:
     """The Engine API body of ``POST /containers/create`` for ``dc``."""
-    cfg = dc.config
+    cfg = dc.spec  # real values (dc.config, stored in the label, has secrets as digests)
     binds: list[str] = []
     mounts: list[dict[str, Any]] = []
     for m in cfg.get("mounts", []):

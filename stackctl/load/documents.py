@@ -128,7 +128,7 @@ def _load(path: Path, file: str, *, compose: bool, keep_templates: bool) -> Outc
             return out
         raise
     if not out.failed:
-        out.stacks.append(stack.with_origin(path, lines))
+        out.stacks.append(stack.with_origin(path, lines, variables.secret_values))
     return out
 
 

@@ -256,10 +256,13 @@ class Variables:
     dotenv: dict[str, str] = field(default_factory=dict)
     dotenv_path: Path | None = None
 
+    secret_values: set[str] = field(default_factory=set)  # filled by lookups, see below
+
     def lookup(self, name: str) -> str | None:
-        if name in self.process:
-            return self.process[name]
-        return self.dotenv.get(name)
+        value = self.process[name] if name in self.process else self.dotenv.get(name)
+        if value and looks_secret(name):
+            self.secret_values.add(value)  # hidden wherever it lands (desired.py)
+        return value
 
     def where_to_set(self, name: str) -> str:
         """A hint for an unset variable: where a person can set it."""
@@ -320,7 +323,8 @@ def parse_dotenv(
         m = _KEY.match(raw)
         rest = raw[m.end() :].lstrip() if m else ""
         if not m or not rest.startswith("="):
-            problems.append(DotenvProblem(lineno, f"expected KEY=VALUE, got {raw!r}"))
+            # not echoed: the line may hold a secret value
+            problems.append(DotenvProblem(lineno, "expected KEY=VALUE"))
             continue
         key, value = m.group(0), rest[1:].lstrip()
         if value[:1] in ("'", '"'):
@@ -334,12 +338,18 @@ def parse_dotenv(
                 problems.append(DotenvProblem(lineno, f"unclosed {quote} quote in {key}"))
                 continue
             body = body[:end]
+            if "\0" in body:  # no environment can hold one
+                problems.append(DotenvProblem(lineno, f"{key} holds a NUL character"))
+                continue
             if quote == "'":
                 values[key] = body
                 continue
             value = re.sub(r"\\(.)", lambda mm: _ESCAPES.get(mm.group(1), mm.group(0)), body)
         else:
             value = re.split(r"\s#", value, maxsplit=1)[0].strip()
+            if "\0" in value:  # no environment can hold one
+                problems.append(DotenvProblem(lineno, f"{key} holds a NUL character"))
+                continue
         try:
             values[key] = interpolate(value, lookup)
         except InterpolationError as e:

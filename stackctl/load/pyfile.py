@@ -66,7 +66,7 @@ def load_python(path: Path, *, display: str | None = None) -> Outcome:
     for stack in stacks:
         final = _interpolate(stack, variables, file, lines, out)
         if final is not None:
-            out.stacks.append(final.with_origin(file_path, lines))
+            out.stacks.append(final.with_origin(file_path, lines, variables.secret_values))
     if out.failed:
         out.stacks.clear()
     return out
@@ -197,7 +197,10 @@ def _collect(namespace: Mapping[str, Any], file: str, out: Outcome) -> list[Stac
     if "stacks" in namespace:
         value = namespace["stacks"]
         if isinstance(value, list | tuple) and all(isinstance(s, Stack) for s in value):
-            return list(value)
+            if value:
+                return list(value)
+            out.diagnostics.append(Diagnostic("error", "`stacks` is empty", file, hint=hint))
+            return []
         out.diagnostics.append(
             Diagnostic("error", "`stacks` must be a list of Stack objects", file, hint=hint)
         )

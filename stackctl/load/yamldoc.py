@@ -124,6 +124,25 @@ class _TooComplex(Exception):
         self.problem = problem
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that stops composing past MAX_DEPTH: deeper nesting would overflow the
+    recursive composer, after the scanner spent quadratic time on it."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _TooComplex(_too_deep(_line(event.start_mark)))
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 class _Walker:
     """Turns a composed node tree into data, recording lines and duplicate keys."""
 
@@ -260,7 +279,9 @@ def _implicit_tag(text: str) -> str:
 def parse_yaml(text: str) -> Document:
     """Parse one YAML document. Syntax errors become problems with a line, never exceptions."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
+    except _TooComplex as e:
+        return Document(None, problems=[e.problem])
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = e.problem or e.context or "malformed YAML"

@@ -5,6 +5,7 @@ plan it executed (tests/recording.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import docker
 import pytest
@@ -13,7 +14,7 @@ from stackctl import Network, Service, Stack, Volume
 from stackctl.errors import PlanError
 from stackctl.plan import Kind, Plan
 from tests.conftest import BUSYBOX, DEBIAN
-from tests.recording import Recorded, cli, recorded_apply
+from tests.recording import Recorded, cli, recorded_apply, settle
 from tests.support import make_plan
 
 pytestmark = pytest.mark.integration
@@ -65,6 +66,10 @@ def changes(p: Plan) -> dict[str, tuple[Kind, str]]:
     return {op.resource: (op.kind, op.reason) for op in p.operations if op.kind != Kind.WAIT}
 
 
+def networks(listed: dict[str, Any]) -> set[str]:
+    return set((listed.get("NetworkSettings") or {}).get("Networks") or {})
+
+
 def state(client: docker.DockerClient, stack: str) -> dict[str, tuple[str, str]]:
     return {
         c.name: (c.id, c.status) for c in client.containers.list(all=True, filters={"name": stack})
@@ -83,6 +88,9 @@ def test_drift_is_planned_with_its_reason_and_repaired(
     client.containers.get(f"{s}-b-1").stop(timeout=5)  # stopped
     client.networks.get(f"{s}_front").disconnect(f"{s}-c-1")  # disconnected
     client.images.get(DEBIAN).tag(own_tag)  # the tag d runs now names another image
+    settle(client.api, f"{s}-a-1", lambda c: c is None)
+    settle(client.api, f"{s}-b-1", lambda c: c is not None and c["State"] == "exited")
+    settle(client.api, f"{s}-c-1", lambda c: c is not None and len(networks(c)) == 1)
 
     p = make_plan(engine, [drift_stack(s, own_tag)])
     assert changes(p) == {
@@ -124,6 +132,7 @@ def test_what_is_not_ours_is_refused_and_left_alone(
     client.containers.get(f"{s}-b-1").stop(timeout=5)
     client.containers.get(f"{s}-a-1").remove(force=True)
     client.containers.get(f"{s}-d-1").remove(force=True)
+    settle(client.api, f"{s}-b-1", lambda c: c is not None and c["State"] == "exited")
     bare = client.containers.create(BUSYBOX, LOOP, name=f"{s}-a-1")
     composed = client.containers.create(
         BUSYBOX, LOOP, name=f"{s}-d-1", labels={"com.docker.compose.project": s}

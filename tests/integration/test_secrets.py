@@ -271,3 +271,25 @@ def test_secret_is_hashed_in_the_config_label_and_changes_the_hash(
     for key in ("DATABASE_URL", "DB_PASSWORD"):
         assert env[names[2]][key].startswith("sha256:"), (key, env[names[2]])
     assert out.leaks(setup.secrets.every()) == []
+
+
+def test_secret_variable_in_a_command_stays_out_of_the_config_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stackctl.desired import desire
+    from stackctl.load import load_paths
+
+    token = _value("api-token")
+    monkeypatch.setenv("API_TOKEN", token)
+    path = tmp_path / "compose.yaml"
+    path.write_text(
+        "name: fz\n"
+        "services:\n"
+        "  poller:\n"
+        f"    image: {BUSYBOX}\n"
+        "    command: ['sh', '-c', 'wget --header \"Authorization: ${API_TOKEN}\" http://api']\n"
+    )
+    (container,) = desire(load_paths([path])).containers
+    assert token not in json.dumps(container.labels)
+    assert token not in json.dumps(container.config)
+    assert token in container.spec["command"][2]  # the container itself gets the real value
