@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stackctl import Healthcheck, Network, Service, Stack, Volume, healthy
+from stackctl import Healthcheck, Network, Service, ServiceNetwork, Stack, Volume, healthy
 from stackctl.desired import DesiredState, desire
 from stackctl.errors import PlanError
 from stackctl.observe import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
@@ -408,3 +408,51 @@ def test_destroy_never_touches_external_or_foreign_resources() -> None:
 def test_second_destroy_does_nothing() -> None:
     desired = desire([homelab()])
     assert plan_destroy(desired, ObservedState()).operations == ()
+
+
+def test_leftover_temporary_is_removed_before_the_replace_that_reuses_its_name() -> None:
+    before = desire([homelab()])
+    after = desire([homelab(labels={"x": "1"})])
+    state = applied(before)
+    leftover = replace(state.containers[0], id="tmp", name="lab-db-1_stackctl-new")
+    state = replace(state, containers=(*state.containers, leftover))
+    result = plan(after, state)
+    replace_op = result.by_id()["container:lab-db-1"]
+    assert "remove:lab-db-1_stackctl-new" in replace_op.depends_on
+    assert index(result, "remove:lab-db-1_stackctl-new") < index(result, replace_op.id)
+
+
+def test_created_but_never_connected_container_is_replaced_not_started() -> None:
+    """A kill between create and connect (API < 1.44) leaves it on its first network only."""
+    stack = homelab()
+    two = stack.model_copy(
+        update={
+            "networks": {**stack.networks, "front": Network("front")},
+            "services": {
+                **stack.services,
+                "web": stack.services["web"].model_copy(
+                    update={"networks": {"back": ServiceNetwork(), "front": ServiceNetwork()}}
+                ),
+            },
+        }
+    )
+    desired = desire([two])
+    state = with_container(
+        applied(desired), "lab-web-1", state="created", networks={"lab_back": None}
+    )
+    kinds_ = [
+        (op.kind, op.resource) for op in plan(desired, state).operations if op.kind != Kind.WAIT
+    ]
+    assert kinds_ == [(Kind.REPLACE, "lab-web-1")]
+
+
+def test_fixed_address_held_by_a_container_outside_the_plan_is_an_error() -> None:
+    net = Network("lan", ipam={"subnet": "10.9.0.0/24"})
+    svc = Service("dns", image=IMG, networks={net: ServiceNetwork(ipv4_address="10.9.0.53")})
+    desired = desire([Stack("edge", services=[svc], networks=[net])])
+    intruder = ObservedContainer(
+        "i", "intruder", {}, "running", None, None, IMG_ID, IMG, {"edge_lan": "10.9.0.53"}
+    )
+    state = replace(EMPTY, containers=(intruder,))
+    with pytest.raises(PlanError, match=r"10\.9\.0\.53.*intruder"):
+        plan(desired, state)
