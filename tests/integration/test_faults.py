@@ -188,6 +188,7 @@ def check_volumes(client: docker.DockerClient, stack: str, token: str) -> None:
         assert out == f"{token} {service}", f"{service}: /data/keep holds {out!r}"
 
 
+@pytest.mark.engines("host")  # the longest test: one engine proves the recovery logic
 def test_killed_at_10_points_the_next_apply_converges_and_keeps_data(
     engine, docker_host, docker_client, stack_name, tmp_path
 ) -> None:
