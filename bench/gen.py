@@ -1,0 +1,138 @@
+"""One description of a benchmark stack, written out as a stackctl stack file and as an
+equivalent compose.yaml.
+
+A stack of N services ``s01 .. sNN`` on the busybox test image, all on two networks
+(``front`` and ``back``), each with the same fast health check; every fifth service
+(``s05``, ``s10``, ...) depends on its neighbour (``s04``, ``s09``, ...) being healthy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+IMAGE = "stackctl-test/busybox:1"
+# ``sleep & wait``: the TERM trap runs at once (``wait`` is interrupted by the signal), so
+# a graceful stop takes milliseconds for every contender, not up to a second.
+COMMAND = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"]
+# Docker 20.10 has no start_interval: the first check runs one interval after start.
+HEALTH_TEST = ["CMD", "true"]
+# 2s, not 1s: 100 containers checked every second are 100 runc execs a second, which on
+# this 2-core machine starve the daemon (checks then time out and everything slows down).
+HEALTH_INTERVAL = "2s"
+# Generous: a check on a busy machine may take a while; the timeout costs nothing when
+# checks pass, and a slow check must not turn a container unhealthy mid-benchmark.
+HEALTH_TIMEOUT = "30s"
+HEALTH_RETRIES = 3
+NETWORKS = ("front", "back")
+RESTART = "unless-stopped"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    depends_on: str | None  # the neighbour it needs healthy
+
+
+@dataclass(frozen=True)
+class Description:
+    name: str  # stack / compose project name
+    services: tuple[Service, ...]
+    # network key -> subnet. Explicit /24s outside Docker's default pools: a network the
+    # daemon refuses to remove (Docker 20.10's stuck "active endpoints") then holds a
+    # /24 nobody else wants instead of one of the ~30 default pools everyone shares.
+    subnets: tuple[tuple[str, str], ...] = ()
+
+    def subnet(self, key: str) -> str | None:
+        return dict(self.subnets).get(key)
+
+    @property
+    def waits(self) -> int:
+        return sum(1 for s in self.services if s.depends_on)
+
+
+def describe(name: str, n: int, subnets: tuple[str, ...] = ()) -> Description:
+    width = max(2, len(str(n)))
+    names = [f"s{i:0{width}d}" for i in range(1, n + 1)]
+    services = tuple(
+        Service(svc, names[i - 1] if (i + 1) % 5 == 0 else None) for i, svc in enumerate(names)
+    )
+    return Description(name, services, tuple(zip(NETWORKS, subnets, strict=False)))
+
+
+def stack_py(d: Description) -> str:
+    """The stackctl stack file (typed Python)."""
+    lines = [
+        f'"""Benchmark stack {d.name}: {len(d.services)} services (generated)."""',
+        "",
+        "from stackctl import Healthcheck, Ipam, IpamPool, Network, Service, Stack, healthy",
+        "",
+        *(_py_network(d, key) for key in NETWORKS),
+        "HEALTH = Healthcheck.cmd(",
+        f"    {', '.join(repr(a) for a in HEALTH_TEST[1:])},",
+        f"    interval={HEALTH_INTERVAL!r},",
+        f"    timeout={HEALTH_TIMEOUT!r},",
+        f"    retries={HEALTH_RETRIES},",
+        ")",
+        f"COMMAND = {COMMAND!r}",
+        "",
+    ]
+    for s in d.services:
+        deps = f", depends_on={{{s.depends_on}: healthy}}" if s.depends_on else ""
+        lines.append(
+            f"{s.name} = Service({s.name!r}, image={IMAGE!r}, command=COMMAND, "
+            f"restart={RESTART!r}, healthcheck=HEALTH, networks=[{', '.join(NETWORKS)}]{deps})"
+        )
+    lines += [
+        "",
+        f"stack = Stack({d.name!r}, services=[{', '.join(s.name for s in d.services)}], "
+        f"networks=[{', '.join(NETWORKS)}])",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _py_network(d: Description, key: str) -> str:
+    subnet = d.subnet(key)
+    if subnet is None:
+        return f"{key} = Network({key!r})"
+    return f"{key} = Network({key!r}, ipam=Ipam(config=[IpamPool(subnet={subnet!r})]))"
+
+
+def compose_yaml(d: Description) -> str:
+    """The same stack for docker-compose (JSON is YAML; compose file format 2.4 keeps
+    ``depends_on: condition`` in docker-compose 1.x)."""
+    services: dict[str, object] = {}
+    for s in d.services:
+        svc: dict[str, object] = {
+            "image": IMAGE,
+            "command": COMMAND,
+            "restart": RESTART,
+            "healthcheck": {
+                "test": HEALTH_TEST,
+                "interval": HEALTH_INTERVAL,
+                "timeout": HEALTH_TIMEOUT,
+                "retries": HEALTH_RETRIES,
+            },
+            "networks": list(NETWORKS),
+        }
+        if s.depends_on:
+            svc["depends_on"] = {s.depends_on: {"condition": "service_healthy"}}
+        services[s.name] = svc
+    networks: dict[str, object] = {}
+    for key in NETWORKS:
+        subnet = d.subnet(key)
+        networks[key] = {"ipam": {"config": [{"subnet": subnet}]}} if subnet else {}
+    doc = {"version": "2.4", "services": services, "networks": networks}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def write(d: Description, folder: Path) -> tuple[Path, Path]:
+    """``folder/stack.py`` and ``folder/compose.yaml``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    py = folder / "stack.py"
+    py.write_text(stack_py(d), encoding="utf-8")
+    compose = folder / "compose.yaml"
+    compose.write_text(compose_yaml(d), encoding="utf-8")
+    return py, compose
