@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import runpy
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -301,21 +302,25 @@ def test_loader_reads_example_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
     assert traefik.origin == EXAMPLE_FILES["traefik"]
 
 
-def test_loader_stops_on_missing_postgres_password(monkeypatch: pytest.MonkeyPatch) -> None:
+def _copy_without_env(src: Path, dst: Path) -> Path:
+    """The folder as a fresh clone has it: a developer's own .env files left out."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".env"))
+    return dst
+
+
+def test_loader_stops_on_missing_postgres_password(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("POSTGRES_PASSWORD", raising=False)
-    if (EXAMPLES / "matrix" / ".env").exists():
-        pytest.skip("a local .env provides POSTGRES_PASSWORD")
     from stackctl.errors import StackctlError
 
     with pytest.raises(StackctlError, match="set POSTGRES_PASSWORD"):
-        _load(EXAMPLES)
+        _load(_copy_without_env(EXAMPLES, tmp_path / "matrix"))
 
 
-def test_loader_reads_stacks_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loader_reads_stacks_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("WHOAMI_HOST", raising=False)
-    if (STACKS / "whoami" / ".env").exists():
-        pytest.skip("a local .env may set WHOAMI_HOST")
-    stacks = _load(STACKS)
+    stacks = _load(_copy_without_env(STACKS, tmp_path / "stacks"))
     assert set(stacks) == set(STACK_FILES)
     assert stacks["traefik"].network_name("default") == "traefik_default"
     whoami = stacks["whoami"]
