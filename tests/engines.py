@@ -142,6 +142,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
 
 
+_NOT_SELECTED = "not-selected"
+
+
+def _engine_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("engine_target") if callspec is not None else None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One run per selected engine for every test that uses an engine fixture (``engine``,
     ``stack_name``, ``stack_names``, ``docker_client``, ``docker_host``, ``engine_target``).
@@ -152,6 +160,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("engines")
     if marker is not None:
         ids = [e for e in ids if e in marker.args]
+    if not ids:  # only for engines not selected: deselected below, never a skipped test
+        ids = [_NOT_SELECTED]
     metafunc.parametrize("engine_target", ids, ids=ids, indirect=True, scope="session")
 
 
@@ -159,6 +169,10 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     """Every engine a collected test will use must answer now: fail loudly, never skip."""
+    unselected = [i for i in items if _engine_of(i) == _NOT_SELECTED]
+    if unselected:
+        config.hook.pytest_deselected(items=unselected)
+        items[:] = [i for i in items if _engine_of(i) != _NOT_SELECTED]
     used: dict[str, None] = {}
     for item in items:
         callspec = getattr(item, "callspec", None)
