@@ -11,13 +11,15 @@ import json
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from pydantic import BaseModel, ValidationError
 
 from stackctl.errors import Diagnostic, did_you_mean
 from stackctl.load.yamldoc import dotted
+
+if TYPE_CHECKING:  # jsonschema is imported where a schema is checked, not on every run
+    import jsonschema
 
 LineOf = Callable[[Sequence[str | int]], int | None]
 UnknownKey = Callable[[tuple[str | int, ...], str, Sequence[str]], tuple[str, str | None]]
@@ -220,7 +222,9 @@ def _leaves(err: jsonschema.ValidationError) -> list[jsonschema.ValidationError]
         return [err]
     if len(matching) == 1:
         return [leaf for sub in matching[0] for leaf in _leaves(sub)]
-    best = jsonschema.exceptions.best_match([e for b in matching for e in b])
+    from jsonschema.exceptions import best_match
+
+    best = best_match([e for b in matching for e in b])
     return _leaves(best) if best is not None else [err]
 
 
