@@ -7,7 +7,7 @@ with the operations it waits for and the reason it exists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -118,6 +118,27 @@ class _Builder:
         self.ops.append(op)
         return op.id
 
+    def finish(
+        self,
+        stacks: tuple[str, ...],
+        fingerprint: Callable[[], str],
+        api_version: str,
+        *,
+        destroy: bool = False,
+    ) -> Plan:
+        """The Plan, or PlanError with every problem found."""
+        if self.problems:
+            raise PlanError(self.problems)
+        return Plan(
+            operations=_ordered(self.ops),
+            stacks=stacks,
+            fingerprint=fingerprint(),
+            api_version=api_version,
+            unchanged=tuple(self.unchanged),
+            warnings=tuple(self.warnings),
+            destroy=destroy,
+        )
+
 
 # --------------------------------------------------------------------------- diffs
 
@@ -186,8 +207,6 @@ def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False)
     _fix_network_replacements(b, observed)
     _check_addresses(b, desired, observed)
 
-    if b.problems:
-        raise PlanError(b.problems)
     names = [
         *(c.name for c in desired.containers),
         *(n.name for n in desired.networks),
@@ -195,13 +214,8 @@ def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False)
         *(v.name for v in desired.volumes),
         *desired.images,
     ]
-    return Plan(
-        operations=_ordered(b.ops),
-        stacks=desired.stacks,
-        fingerprint=fingerprint(observed, desired.stacks, names),
-        api_version=observed.api_version,
-        unchanged=tuple(b.unchanged),
-        warnings=tuple(b.warnings),
+    return b.finish(
+        desired.stacks, lambda: fingerprint(observed, desired.stacks, names), observed.api_version
     )
 
 
@@ -697,16 +711,11 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
             )
         else:
             b.unchanged.append(f"volume {vol.name} (kept; --volumes removes it)")
-    if b.problems:
-        raise PlanError(b.problems)
     names = [c.name for c in mine] + [n.name for n in observed.networks if n.stack in ours]
-    return Plan(
-        operations=_ordered(b.ops),
-        stacks=desired.stacks,
-        fingerprint=fingerprint(observed, desired.stacks, names),
-        api_version=observed.api_version,
-        unchanged=tuple(b.unchanged),
-        warnings=tuple(b.warnings),
+    return b.finish(
+        desired.stacks,
+        lambda: fingerprint(observed, desired.stacks, names),
+        observed.api_version,
         destroy=True,
     )
 

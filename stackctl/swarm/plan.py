@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from stackctl.errors import PlanError
 from stackctl.model import Condition
 from stackctl.observe import ObservedState
 from stackctl.plan import (
@@ -28,7 +27,6 @@ from stackctl.plan import (
     Plan,
     _Builder,
     _network_config,
-    _ordered,
     _reason,
     diff_config,
 )
@@ -68,20 +66,13 @@ def plan_swarm(desired: SwarmDesiredState, observed: ObservedState, *, prune: bo
     _orphans(b, desired, obs, ours, prune, removed_first)
     for vol in desired.volumes:
         b.unchanged.append(f"volume {vol.name} (made on each node by the tasks that use it)")
-    if b.problems:
-        raise PlanError(b.problems)
     names = [
         *(s.name for s in desired.services),
         *(n.name for n in desired.networks),
         *(e.name for e in desired.external_networks),
     ]
-    return Plan(
-        operations=_ordered(b.ops),
-        stacks=desired.stacks,
-        fingerprint=swarm_fingerprint(obs, desired.stacks, names),
-        api_version=obs.api_version,
-        unchanged=tuple(b.unchanged),
-        warnings=tuple(b.warnings),
+    return b.finish(
+        desired.stacks, lambda: swarm_fingerprint(obs, desired.stacks, names), obs.api_version
     )
 
 
@@ -452,15 +443,10 @@ def plan_swarm_destroy(
             "swarm volumes live on each node that ran a task using them; --volumes removes "
             "those on the node stackctl talks to only (docker volume rm on the others)"
         )
-    if b.problems:
-        raise PlanError(b.problems)
     names = [s.name for s in mine] + [n.name for n in obs.networks if n.stack in ours]
-    return Plan(
-        operations=_ordered(b.ops),
-        stacks=desired.stacks,
-        fingerprint=swarm_fingerprint(obs, desired.stacks, names),
-        api_version=obs.api_version,
-        unchanged=tuple(b.unchanged),
-        warnings=tuple(b.warnings),
+    return b.finish(
+        desired.stacks,
+        lambda: swarm_fingerprint(obs, desired.stacks, names),
+        obs.api_version,
         destroy=True,
     )
