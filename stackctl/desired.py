@@ -325,6 +325,31 @@ def _env(
     return env, frozenset(sensitive)
 
 
+def process_config(service: Service) -> dict[str, Any]:
+    """The config fields a container and a swarm service take the same way."""
+    return {
+        "cap_add": sorted(service.cap_add),
+        "cap_drop": sorted(service.cap_drop),
+        "read_only": service.read_only,
+        "extra_hosts": dict(sorted(service.extra_hosts.items())),
+        "dns": list(service.dns),
+        "dns_search": list(service.dns_search),
+        "stop_signal": service.stop_signal,
+        "stop_grace_period": (
+            units.parse_duration(service.stop_grace_period) if service.stop_grace_period else None
+        ),
+        "init": service.init,
+        "logging": (
+            {"driver": service.logging.driver, "options": dict(service.logging.options)}
+            if service.logging
+            else None
+        ),
+        "sysctls": dict(service.sysctls),
+        "tty": service.tty,
+        "stdin_open": service.stdin_open,
+    }
+
+
 def _container(
     stack: Stack,
     service: Service,
@@ -418,29 +443,11 @@ def _container(
         "healthcheck": _healthcheck(service),
         "restart": service.restart,
         "resources": _resources(service),
-        "cap_add": sorted(service.cap_add),
-        "cap_drop": sorted(service.cap_drop),
         "privileged": service.privileged,
-        "read_only": service.read_only,
-        "extra_hosts": dict(sorted(service.extra_hosts.items())),
-        "dns": list(service.dns),
-        "dns_search": list(service.dns_search),
-        "stop_signal": service.stop_signal,
-        "stop_grace_period": (
-            units.parse_duration(service.stop_grace_period) if service.stop_grace_period else None
-        ),
-        "init": service.init,
-        "logging": (
-            {"driver": service.logging.driver, "options": dict(service.logging.options)}
-            if service.logging
-            else None
-        ),
         "devices": list(service.devices),
-        "sysctls": dict(service.sysctls),
         "security_opt": list(service.security_opt),
         "shm_size": units.parse_size(service.shm_size) if service.shm_size else None,
-        "tty": service.tty,
-        "stdin_open": service.stdin_open,
+        **process_config(service),
     }
     # Drop empty values so adding a new optional field later does not change old hashes.
     config = {k: v for k, v in config.items() if v not in (None, [], {}, False)}

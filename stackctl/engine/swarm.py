@@ -22,7 +22,6 @@ import docker.errors
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from stackctl.desired import DesiredNetwork
 from stackctl.engine.docker import DockerEngine, _daemon_error, _is_transient, describe_target
 from stackctl.errors import (
     ApplyError,
@@ -86,26 +85,6 @@ class SwarmEngine(DockerEngine):
             raise
 
     # ------------------------------------------------------------------ networks
-
-    def create_network(self, net: DesiredNetwork) -> str:
-        body: dict[str, Any] = {
-            "Name": net.name,
-            "Driver": net.driver or "overlay",
-            "Options": net.options,
-            "Internal": net.internal,
-            "Attachable": True,
-            "EnableIPv6": net.enable_ipv6,
-            "Labels": net.labels,
-            "CheckDuplicate": True,
-        }
-        if net.ipam or net.ipam_driver != "default":
-            body["IPAM"] = {"Driver": net.ipam_driver, "Config": net.ipam, "Options": {}}
-        url = self.client._url("/networks/create")
-        result = self._write(
-            f"create network {net.name}",
-            lambda: self.client._result(self.client._post_json(url, data=body), json=True),
-        )
-        return str(result.get("Id", ""))
 
     def remove_network(self, name: str) -> None:
         """Remove an overlay network, waiting out tasks of removed services still on it."""

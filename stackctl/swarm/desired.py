@@ -33,6 +33,7 @@ from stackctl.desired import (
     _secret_digest,
     canonical_json,
     desired_volume,
+    process_config,
     sha256,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
@@ -286,25 +287,7 @@ def _service(stack: Stack, service: Service, problems: list[Diagnostic]) -> Swar
         "update_config": _update_config(deploy.update_config if deploy else None),
         "rollback_config": _update_config(deploy.rollback_config if deploy else None),
         "endpoint_mode": (deploy.endpoint_mode if deploy else None),
-        "cap_add": sorted(service.cap_add),
-        "cap_drop": sorted(service.cap_drop),
-        "read_only": service.read_only,
-        "extra_hosts": dict(sorted(service.extra_hosts.items())),
-        "dns": list(service.dns),
-        "dns_search": list(service.dns_search),
-        "stop_signal": service.stop_signal,
-        "stop_grace_period": (
-            units.parse_duration(service.stop_grace_period) if service.stop_grace_period else None
-        ),
-        "init": service.init,
-        "logging": (
-            {"driver": service.logging.driver, "options": dict(service.logging.options)}
-            if service.logging
-            else None
-        ),
-        "sysctls": dict(service.sysctls),
-        "tty": service.tty,
-        "stdin_open": service.stdin_open,
+        **process_config(service),
     }
     # Drop empty values so adding a new optional field later does not change old hashes.
     config = {k: v for k, v in config.items() if v not in (None, [], {}, False)}
