@@ -1054,7 +1054,7 @@ class Stack(_Model):
     engine: Literal["docker", "swarm"] | None = None
 
     _origin: Path | None = PrivateAttr(default=None)
-    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    _lines: Mapping[str, int] = PrivateAttr(default_factory=dict)
     _secret_values: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     if TYPE_CHECKING:
@@ -1136,7 +1136,12 @@ class Stack(_Model):
         """Where the stack came from (for paths and messages), and the values the loader
         filled in from secret-looking variables (hidden wherever they appear)."""
         self._origin = origin
-        self._lines = dict(lines or {})
+        # A dict is copied; another Mapping is kept as given (the Python loader's line map
+        # parses the file only when a line is asked for).
+        if lines is None:
+            self._lines = {}
+        else:
+            self._lines = dict(lines) if isinstance(lines, dict) else lines
         self._secret_values = frozenset(v for v in secret_values if v)
         return self
 

@@ -217,11 +217,18 @@ def interpolate_tree(
     def walk(node: Any, path: PathT) -> Any:
         if skip is not None and skip(path):
             return node
-        if isinstance(node, Mapping):
+        # Concrete types first: an ABC check on every number and flag of a large stack
+        # costs more than the rest of the walk.
+        if isinstance(node, str):
+            if "$" not in node:
+                return node
+        elif isinstance(node, dict):
             return {k: walk(v, (*path, k)) for k, v in node.items()}
-        if isinstance(node, list | tuple):
+        elif isinstance(node, list | tuple):
             return [walk(v, (*path, i)) for i, v in enumerate(node)]
-        if not isinstance(node, str) or "$" not in node:
+        elif isinstance(node, Mapping):
+            return {k: walk(v, (*path, k)) for k, v in node.items()}
+        else:
             return node
         expander = _Expander(lookup, check_only=keep is not None and keep(path))
         try:

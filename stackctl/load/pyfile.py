@@ -62,7 +62,7 @@ def load_python(path: Path, *, display: str | None = None) -> Outcome:
     stacks = _collect(namespace, file, out)
     if out.failed:
         return out
-    lines = _line_map(file_path)
+    lines = _LineMap(file_path)  # read only when a message needs a line
     for stack in stacks:
         final = _interpolate(stack, variables, file, lines, out)
         if final is not None:
@@ -224,6 +224,29 @@ def _call_name(node: ast.Call) -> str | None:
     return None
 
 
+class _LineMap(Mapping[str, int]):
+    """The file's line map (see _line_map), parsed on first use: a valid stack never
+    needs it, and parsing a large stack file costs as much as the rest of loading it."""
+
+    def __init__(self, file_path: Path) -> None:
+        self._file_path = file_path
+        self._lines: dict[str, int] | None = None
+
+    def _get(self) -> dict[str, int]:
+        if self._lines is None:
+            self._lines = _line_map(self._file_path)
+        return self._lines
+
+    def __getitem__(self, key: str) -> int:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 def _line_map(file_path: Path) -> dict[str, int]:
     """``services.<name>`` (and its keyword arguments) -> line of the ``Service(`` call."""
     try:
@@ -257,7 +280,7 @@ def _is_secret(path: tuple[str | int, ...]) -> bool:
 
 
 def _interpolate(
-    stack: Stack, variables: Variables, file: str, lines: dict[str, int], out: Outcome
+    stack: Stack, variables: Variables, file: str, lines: Mapping[str, int], out: Outcome
 ) -> Stack | None:
     """Expand ``${VAR}`` in the stack's string values (dump, expand, validate again)."""
     data = stack.model_dump(mode="python", exclude_defaults=True)
