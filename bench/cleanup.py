@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 import docker.errors
+import requests
 
 
 def cleanup(prefix: str, *, patience: float = 20.0) -> list[str]:
@@ -37,6 +38,8 @@ def cleanup(prefix: str, *, patience: float = 20.0) -> list[str]:
                     fut.result()
                 except docker.errors.APIError as e:
                     left.append(f"container {cid[:12]}: {e.explanation}")
+                except requests.exceptions.RequestException as e:
+                    left.append(f"container {cid[:12]}: {e}")
         nets = [n["Name"] for n in api.networks() if str(n["Name"]).startswith(prefix)]
         deadline = time.monotonic() + patience
         while nets:
@@ -61,6 +64,9 @@ def cleanup(prefix: str, *, patience: float = 20.0) -> list[str]:
                 break
             if nets:
                 time.sleep(0.5)
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as e:
+        # A daemon that died or hangs must not cost the results: report, and go on.
+        left.append(f"everything under {prefix}: the daemon did not answer ({e})")
     finally:
         api.close()
     return left

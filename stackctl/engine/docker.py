@@ -109,7 +109,21 @@ def _ref(container: str) -> str:
     return container[:12] if len(container) == 64 else container
 
 
-def _lost(action: str) -> DaemonUnavailableError:
+# What a request ends with when the daemon does not answer: the connection failed or broke,
+# or no answer came within the client's timeout (a daemon stuck or badly overloaded).
+NO_ANSWER = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+
+
+def _lost(action: str, exc: BaseException | None = None) -> DaemonUnavailableError:
+    if isinstance(exc, requests.exceptions.Timeout) and not isinstance(
+        exc, requests.exceptions.ConnectTimeout
+    ):
+        return DaemonUnavailableError(
+            f"the Docker daemon at {describe_target()} did not answer in time while trying "
+            f"to {action}",
+            hint="it may be stuck or overloaded (does `docker info` answer?); once it answers, "
+            "run the command again: it continues from where this stopped",
+        )
     return DaemonUnavailableError(
         f"lost the Docker daemon at {describe_target()} while trying to {action}"
     )
@@ -174,10 +188,8 @@ class DockerEngine:
             ):
                 with attempt:
                     return fn()
-        except requests.exceptions.ConnectionError as e:
-            raise DaemonUnavailableError(
-                f"lost the Docker daemon at {describe_target()} while trying to {action}"
-            ) from e
+        except NO_ANSWER as e:
+            raise _lost(action, e) from e
         except docker.errors.APIError as e:
             raise _daemon_error(action, e) from e
         raise AssertionError("unreachable")
@@ -219,10 +231,8 @@ class DockerEngine:
     def _write(self, action: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except requests.exceptions.ConnectionError as e:
-            raise DaemonUnavailableError(
-                f"lost the Docker daemon at {describe_target()} while trying to {action}"
-            ) from e
+        except NO_ANSWER as e:
+            raise _lost(action, e) from e
         except docker.errors.APIError as e:
             raise _daemon_error(action, e) from e
 
@@ -271,8 +281,8 @@ class DockerEngine:
                     "it, and the next stackctl run finishes the job",
                 ) from e
             raise _daemon_error(f"remove network {name}", e) from e
-        except requests.exceptions.ConnectionError as e:
-            raise _lost(f"remove network {name}") from e
+        except NO_ANSWER as e:
+            raise _lost(f"remove network {name}", e) from e
 
     def connect(self, container: str, net: ContainerNetwork) -> None:
         self._write(
@@ -307,8 +317,8 @@ class DockerEngine:
             return
         except docker.errors.APIError as e:
             raise _daemon_error(f"remove volume {name}", e) from e
-        except requests.exceptions.ConnectionError as e:
-            raise _lost(f"remove volume {name}") from e
+        except NO_ANSWER as e:
+            raise _lost(f"remove volume {name}", e) from e
 
     def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None:
         repo, tag, digest = units.split_image(image)
@@ -322,8 +332,8 @@ class DockerEngine:
                     progress(f"{event['status']} {detail}".strip())
         except docker.errors.APIError as e:
             raise _daemon_error(f"pull {image}", e) from e
-        except requests.exceptions.ConnectionError as e:
-            raise DaemonUnavailableError(f"lost the Docker daemon while pulling {image}") from e
+        except NO_ANSWER as e:
+            raise _lost(f"pull {image}", e) from e
 
     def create_container(self, dc: DesiredContainer, name: str) -> str:
         """Create ``dc`` as ``name`` on all its networks (below API 1.44: the first one now,
@@ -352,8 +362,8 @@ class DockerEngine:
             return
         except docker.errors.APIError as e:
             raise _daemon_error(f"stop {_ref(container)}", e) from e
-        except requests.exceptions.ConnectionError as e:
-            raise _lost(f"stop {_ref(container)}") from e
+        except NO_ANSWER as e:
+            raise _lost(f"stop {_ref(container)}", e) from e
 
     def remove_container(self, container: str) -> None:
         try:
@@ -364,8 +374,8 @@ class DockerEngine:
             if "is already in progress" in str(e.explanation):
                 return
             raise _daemon_error(f"remove container {_ref(container)}", e) from e
-        except requests.exceptions.ConnectionError as e:
-            raise _lost(f"remove container {_ref(container)}") from e
+        except NO_ANSWER as e:
+            raise _lost(f"remove container {_ref(container)}", e) from e
 
     def rename(self, container: str, name: str) -> None:
         self._write(
@@ -382,8 +392,8 @@ class DockerEngine:
                 since=f"{since:.9f}", until=f"{until:.9f}", filters=filters, decode=True
             )
             yield from stream
-        except requests.exceptions.ConnectionError as e:
-            raise DaemonUnavailableError("lost the Docker daemon while waiting") from e
+        except NO_ANSWER as e:
+            raise _lost("follow its events", e) from e
         finally:
             if stream is not None:
                 stream.close()

@@ -19,14 +19,19 @@ from collections.abc import Callable
 from typing import Any
 
 import docker.errors
-import requests
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from stackctl.engine.docker import DockerEngine, _daemon_error, _is_transient, describe_target
+from stackctl.engine.docker import (
+    NO_ANSWER,
+    DockerEngine,
+    _daemon_error,
+    _is_transient,
+    _lost,
+    describe_target,
+)
 from stackctl.errors import (
     ApplyError,
     DaemonError,
-    DaemonUnavailableError,
     StackctlError,
     WaitError,
 )
@@ -139,10 +144,8 @@ class SwarmEngine(DockerEngine):
             self.client._result(
                 self.client._post_json(url, data=spec, params={"version": planned}), json=True
             )
-        except requests.exceptions.ConnectionError as e:
-            raise DaemonUnavailableError(
-                f"lost the Docker daemon at {describe_target()} while updating {svc.name}"
-            ) from e
+        except NO_ANSWER as e:
+            raise _lost(f"update service {svc.name}", e) from e
         except docker.errors.APIError as e:
             if "out of sequence" in str(e.explanation):
                 raise ApplyError(
