@@ -17,14 +17,16 @@ from stackctl.plan import Operation
 from stackctl.render import describe
 
 
-def summary_lines(result: ApplyResult) -> list[str]:
+def summary_lines(result: ApplyResult, command: str = "apply") -> list[str]:
+    """The closing lines; ``command`` (apply or destroy) is the one to run again."""
+    title = command.capitalize()
     lines = []
     if result.failed:
-        lines.append(f"Apply failed after {result.seconds:.1f}s.")
+        lines.append(f"{title} failed after {result.seconds:.1f}s.")
     elif result.interrupted:
-        lines.append(f"Apply interrupted after {result.seconds:.1f}s.")
+        lines.append(f"{title} interrupted after {result.seconds:.1f}s.")
     else:
-        lines.append(f"Apply complete in {result.seconds:.1f}s: {len(result.done)} done.")
+        lines.append(f"{title} complete in {result.seconds:.1f}s: {len(result.done)} done.")
     if result.failed or result.interrupted:
         lines.append(f"  done: {len(result.done)}")
         for op, error in result.failed:
@@ -36,15 +38,18 @@ def summary_lines(result: ApplyResult) -> list[str]:
                 f"  never started ({len(result.not_started)}): {names}"
                 + (f" and {more} more" if more > 0 else "")
             )
-        lines.append("Fix the cause and run apply again: it continues from where this stopped.")
+        lines.append(
+            f"Fix the cause and run {command} again: it continues from where this stopped."
+        )
     return lines
 
 
 class PlainReporter:
     """One line per event; for logs and pipes."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, command: str = "apply") -> None:
         self.out = out or sys.stdout
+        self.command = command
         self._lock = threading.Lock()
         self._last: dict[str, str] = {}
 
@@ -69,7 +74,7 @@ class PlainReporter:
         self._line(f"{describe(op)}: FAILED: {error}")
 
     def finish(self, result: ApplyResult) -> None:
-        for line in summary_lines(result):
+        for line in summary_lines(result, self.command):
             self._line(line)
 
 
@@ -112,8 +117,9 @@ class JsonReporter:
 class LiveReporter:
     """A table of every operation and its live state, redrawn in place."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, command: str = "apply") -> None:
         self.console = console
+        self.command = command
         self._lock = threading.Lock()
         self._rows: dict[str, tuple[str, str]] = {}
         self._live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
@@ -146,5 +152,5 @@ class LiveReporter:
 
     def finish(self, result: ApplyResult) -> None:
         self._live.stop()
-        for line in summary_lines(result):
+        for line in summary_lines(result, self.command):
             self.console.print(line, highlight=False, soft_wrap=True)

@@ -42,12 +42,13 @@ def daemon_id() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def reporter(as_json: bool) -> Reporter:
+def reporter(as_json: bool, command: str = "apply") -> Reporter:
+    """``command``: apply or destroy, the command a person runs again after a failure."""
     if as_json:
         return JsonReporter()
     if sys.stdout.isatty():
-        return LiveReporter(console())
-    return PlainReporter()
+        return LiveReporter(console(), command)
+    return PlainReporter(command=command)
 
 
 def waiter_for(engine: DockerEngine, cancel: threading.Event | None = None) -> Waiter:
@@ -69,7 +70,8 @@ def execute(
     wait_timeout: float,
 ) -> ApplyResult:
     """Pull first (an image that cannot be had fails before anything changed), then the rest."""
-    out = reporter(as_json)
+    command = "destroy" if plan.destroy else "apply"
+    out = reporter(as_json, command)
     executor = Executor(
         engine=engine,
         waiter=waiter_for(engine),
@@ -83,7 +85,7 @@ def execute(
         result = executor.run(replace(plan, operations=pulls))
         if not result.ok:
             return result
-        out = reporter(as_json)
+        out = reporter(as_json, command)
         executor = replace(executor, reporter=out)
         executor.waiter = waiter_for(engine, executor.cancel)
     rest = tuple(op for op in plan.operations if op.kind != Kind.PULL)

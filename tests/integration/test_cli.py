@@ -133,6 +133,7 @@ def test_wait_flag_and_destroy(tmp_path, stack_name, capsys) -> None:
     assert main(["apply", "--yes", "--wait", path]) == 0
     assert "healthy" in capsys.readouterr().out
     assert main(["destroy", "--yes", path]) == 0
+    assert "Destroy complete in" in capsys.readouterr().out
     client = docker.from_env()
     assert not client.containers.list(
         all=True, filters={"label": f"io.stackctl.stack={stack_name}"}
