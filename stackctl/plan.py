@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stackctl.desired import (
     TEMP_SUFFIX,
@@ -22,7 +22,7 @@ from stackctl.desired import (
 )
 from stackctl.errors import PlanError
 from stackctl.model import Condition
-from stackctl.observe import ObservedContainer, ObservedState, fingerprint
+from stackctl.observe import ObservedContainer, ObservedState, ObservedVolume, fingerprint
 
 if TYPE_CHECKING:
     from stackctl.swarm.desired import SwarmService
@@ -117,6 +117,33 @@ class _Builder:
     def add(self, op: Operation) -> str:
         self.ops.append(op)
         return op.id
+
+    def remove_volumes(
+        self,
+        observed: Iterable[ObservedVolume],
+        ours: set[str],
+        *,
+        remove: bool,
+        after: tuple[str, ...],
+        reason: str,
+    ) -> None:
+        """Destroy: the stacks' volumes are removed (after ``after``) only when asked."""
+        for vol in observed:
+            if vol.stack not in ours:
+                continue
+            if not remove:
+                self.unchanged.append(f"volume {vol.name} (kept; --volumes removes it)")
+                continue
+            self.add(
+                Operation(
+                    f"remove-volume:{vol.name}",
+                    Kind.REMOVE_VOLUME,
+                    vol.name,
+                    vol.stack,
+                    reason,
+                    after,
+                )
+            )
 
     def finish(
         self,
@@ -641,6 +668,48 @@ def _desired_named(b: _Builder, name: str) -> list[DesiredContainer]:
 # --------------------------------------------------------------------------- destroy
 
 
+class _Wanted(Protocol):
+    """A desired container or swarm service, as far as removal order goes."""
+
+    @property
+    def stack(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def depends_on(self) -> Mapping[str, Condition]: ...
+
+
+class _Existing(Protocol):
+    """An observed container or swarm service about to be removed."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def stack(self) -> str | None: ...
+    @property
+    def service(self) -> str | None: ...
+
+
+def dependents_first(
+    wanted: Iterable[_Wanted], existing: Sequence[_Existing], op_prefix: str
+) -> dict[str, tuple[str, ...]]:
+    """Destroy order: for each existing unit, the removal operations (``op_prefix`` + name)
+    of the units of its stack that depend on it, which must go first."""
+    dependents: dict[tuple[str, str], set[str]] = {}
+    for w in wanted:
+        for service in w.depends_on:
+            dependents.setdefault((w.stack, service), set()).add(w.service)
+    return {
+        e.name: tuple(
+            f"{op_prefix}{other.name}"
+            for other in existing
+            if other.stack == e.stack
+            and other.service in dependents.get((e.stack or "", e.service or ""), set())
+        )
+        for e in existing
+    }
+
+
 def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: bool = False) -> Plan:
     """Remove what the stacks made: containers (dependents first), networks, and volumes
     only when asked. External networks and anything not ours are never touched."""
@@ -652,21 +721,18 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
         return plan_swarm_destroy(desired, observed, volumes=volumes)
     b = _Builder()
     ours = set(desired.stacks)
-    dependents: dict[tuple[str, str], set[str]] = {}
-    for dc in desired.containers:
-        for service in dc.depends_on:
-            dependents.setdefault((dc.stack, service), set()).add(dc.service)
     mine = [c for c in observed.containers if c.stack in ours]
+    first = dependents_first(desired.containers, mine, "remove:")
     for c in mine:
-        deps = tuple(
-            f"remove:{other.name}"
-            for other in mine
-            if other.stack == c.stack
-            and other.service in dependents.get((c.stack or "", c.service or ""), set())
-        )
         b.add(
             Operation(
-                f"remove:{c.name}", Kind.REMOVE, c.name, c.stack, "destroy", deps, target_id=c.id
+                f"remove:{c.name}",
+                Kind.REMOVE,
+                c.name,
+                c.stack,
+                "destroy",
+                first[c.name],
+                target_id=c.id,
             )
         )
     for net in observed.networks:
@@ -694,23 +760,13 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
                 target_id=net.id,
             )
         )
-    for vol in observed.volumes:
-        if vol.stack not in ours:
-            continue
-        if volumes:
-            users = tuple(f"remove:{c.name}" for c in mine)
-            b.add(
-                Operation(
-                    f"remove-volume:{vol.name}",
-                    Kind.REMOVE_VOLUME,
-                    vol.name,
-                    vol.stack,
-                    "destroy --volumes",
-                    users,
-                )
-            )
-        else:
-            b.unchanged.append(f"volume {vol.name} (kept; --volumes removes it)")
+    b.remove_volumes(
+        observed.volumes,
+        ours,
+        remove=volumes,
+        after=tuple(f"remove:{c.name}" for c in mine),
+        reason="destroy --volumes",
+    )
     names = [c.name for c in mine] + [n.name for n in observed.networks if n.stack in ours]
     return b.finish(
         desired.stacks,

@@ -9,7 +9,7 @@ ones found nothing that would make its findings noise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from stackctl.errors import Diagnostic, did_you_mean
 from stackctl.load import compose as compose_map
 from stackctl.load.interpolate import (
+    TreeResult,
     Variables,
     fills_secret,
     interpolate_tree,
@@ -26,7 +27,7 @@ from stackctl.load.interpolate import (
     variables_for,
 )
 from stackctl.load.locate import pydantic_diagnostics, schema_diagnostics, unknown_field
-from stackctl.load.yamldoc import Document, dotted, parse_json, parse_yaml
+from stackctl.load.yamldoc import Document, dotted, nearest_line, parse_json, parse_yaml
 from stackctl.model import Secret, Stack
 from stackctl.schema import compose_validator, stack_validator
 
@@ -114,7 +115,7 @@ def _load(path: Path, file: str, *, compose: bool, keep_templates: bool) -> Outc
             e,
             data=data,
             file=file,
-            line_of=lambda p: _line(lines, p),
+            line_of=lambda p: nearest_line(lines, p),
             root=Stack,
             unknown=compose_map.unsupported_wording if compose else unknown_field,
         )
@@ -146,13 +147,32 @@ def _covered(diag: Diagnostic, earlier: list[Diagnostic]) -> bool:
     )
 
 
-def _line(lines: Mapping[str, int], path: Any) -> int | None:
-    parts = [str(p) for p in path]
-    while parts:
-        if ".".join(parts) in lines:
-            return lines[".".join(parts)]
-        parts.pop()
-    return None
+def interpolation_diagnostics(
+    result: TreeResult,
+    variables: Variables,
+    file: str,
+    line_of: Callable[[Sequence[str | int]], int | None],
+) -> list[Diagnostic]:
+    """A ``${...}`` that cannot be expanded is an error; an unset variable a warning."""
+    out: list[Diagnostic] = []
+    for err in result.errors:
+        hint = variables.where_to_set(err.variable) if err.variable else None
+        out.append(
+            Diagnostic("error", err.message, file, line_of(err.path), dotted(err.path), hint)
+        )
+    for warn in result.unset:
+        out.append(
+            Diagnostic(
+                "warning",
+                warn.message,
+                file,
+                line_of(warn.path),
+                dotted(warn.path),
+                variables.where_to_set(warn.variable or ""),
+                code="unset-variable",
+            )
+        )
+    return out
 
 
 def _interpolate(
@@ -161,23 +181,7 @@ def _interpolate(
     result = interpolate_tree(
         doc.data, variables.lookup, keep=is_template_position if keep_templates else None
     )
-    for err in result.errors:
-        hint = variables.where_to_set(err.variable) if err.variable else None
-        out.diagnostics.append(
-            Diagnostic("error", err.message, file, doc.line_of(err.path), dotted(err.path), hint)
-        )
-    for warn in result.unset:
-        out.diagnostics.append(
-            Diagnostic(
-                "warning",
-                warn.message,
-                file,
-                doc.line_of(warn.path),
-                dotted(warn.path),
-                variables.where_to_set(warn.variable or ""),
-                code="unset-variable",
-            )
-        )
+    out.diagnostics += interpolation_diagnostics(result, variables, file, doc.line_of)
     return result.data
 
 

@@ -217,17 +217,17 @@ def interpolate_tree(
     def walk(node: Any, path: PathT) -> Any:
         if skip is not None and skip(path):
             return node
-        # Concrete types first: an ABC check on every number and flag of a large stack
-        # costs more than the rest of the walk.
+        # Scalars before the Mapping check: an ABC check on every number and flag of a
+        # large stack costs more than the rest of the walk.
         if isinstance(node, str):
             if "$" not in node:
                 return node
-        elif isinstance(node, dict):
+        elif node is None or isinstance(node, int | float):  # bool is an int
+            return node
+        elif isinstance(node, dict | Mapping):
             return {k: walk(v, (*path, k)) for k, v in node.items()}
         elif isinstance(node, list | tuple):
             return [walk(v, (*path, i)) for i, v in enumerate(node)]
-        elif isinstance(node, Mapping):
-            return {k: walk(v, (*path, k)) for k, v in node.items()}
         else:
             return node
         expander = _Expander(lookup, check_only=keep is not None and keep(path))

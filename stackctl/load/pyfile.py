@@ -28,10 +28,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from stackctl.errors import Diagnostic
-from stackctl.load.documents import Outcome
+from stackctl.load.documents import Outcome, interpolation_diagnostics
 from stackctl.load.interpolate import Variables, fills_secret, interpolate_tree, variables_for
 from stackctl.load.locate import pydantic_diagnostics
-from stackctl.load.yamldoc import dotted
+from stackctl.load.yamldoc import nearest_line
 from stackctl.model import Stack
 
 _KEYED_CALLS = {
@@ -291,30 +291,9 @@ def _interpolate(
     )
 
     def line_of(path: Any) -> int | None:
-        parts = [str(p) for p in path]
-        while parts:
-            if ".".join(parts) in lines:
-                return lines[".".join(parts)]
-            parts.pop()
-        return None
+        return nearest_line(lines, path)
 
-    for err in result.errors:
-        hint = variables.where_to_set(err.variable) if err.variable else None
-        out.diagnostics.append(
-            Diagnostic("error", err.message, file, line_of(err.path), dotted(err.path), hint)
-        )
-    for warn in result.unset:
-        out.diagnostics.append(
-            Diagnostic(
-                "warning",
-                warn.message,
-                file,
-                line_of(warn.path),
-                dotted(warn.path),
-                variables.where_to_set(warn.variable or ""),
-                code="unset-variable",
-            )
-        )
+    out.diagnostics += interpolation_diagnostics(result, variables, file, line_of)
     if result.errors:
         return None
     _mark_secrets(data, result.data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,13 +100,18 @@ class Document:
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """Line of ``path`` or of its nearest ancestor that has one."""
-        parts = [str(p) for p in path]
-        while parts:
-            line = self.lines.get(".".join(parts))
-            if line is not None:
-                return line
-            parts.pop()
-        return None
+        return nearest_line(self.lines, path)
+
+
+def nearest_line(lines: Mapping[str, int], path: Sequence[str | int]) -> int | None:
+    """``lines[dotted(path)]``, or the line of the nearest ancestor of ``path`` that has one."""
+    parts = [str(p) for p in path]
+    while parts:
+        line = lines.get(".".join(parts))
+        if line is not None:
+            return line
+        parts.pop()
+    return None
 
 
 MAX_DEPTH = 100

@@ -28,6 +28,7 @@ from stackctl.plan import (
     _Builder,
     _network_config,
     _reason,
+    dependents_first,
     diff_config,
 )
 from stackctl.swarm.desired import SwarmDesiredState, SwarmService
@@ -376,18 +377,9 @@ def plan_swarm_destroy(
     obs = _as_swarm(observed)
     b = _Builder()
     ours = set(desired.stacks)
-    dependents: dict[tuple[str, str], set[str]] = {}
-    for ds in desired.services:
-        for svc in ds.depends_on:
-            dependents.setdefault((ds.stack, svc), set()).add(ds.service)
     mine = [s for s in obs.services if s.stack in ours]
+    first = dependents_first(desired.services, mine, "remove-service:")
     for s in mine:
-        deps = tuple(
-            f"remove-service:{o.name}"
-            for o in mine
-            if o.stack == s.stack
-            and o.service in dependents.get((s.stack or "", s.service or ""), set())
-        )
         b.add(
             Operation(
                 f"remove-service:{s.name}",
@@ -395,7 +387,7 @@ def plan_swarm_destroy(
                 s.name,
                 s.stack,
                 "destroy",
-                deps,
+                first[s.name],
                 target_id=s.id,
             )
         )
@@ -422,22 +414,13 @@ def plan_swarm_destroy(
                 target_id=net.id,
             )
         )
-    for vol in obs.volumes:
-        if vol.stack not in ours:
-            continue
-        if volumes:
-            b.add(
-                Operation(
-                    f"remove-volume:{vol.name}",
-                    Kind.REMOVE_VOLUME,
-                    vol.name,
-                    vol.stack,
-                    "destroy --volumes (this node; other nodes keep their copy)",
-                    tuple(f"remove-service:{s.name}" for s in mine),
-                )
-            )
-        else:
-            b.unchanged.append(f"volume {vol.name} (kept; --volumes removes it)")
+    b.remove_volumes(
+        obs.volumes,
+        ours,
+        remove=volumes,
+        after=tuple(f"remove-service:{s.name}" for s in mine),
+        reason="destroy --volumes (this node; other nodes keep their copy)",
+    )
     if volumes and desired.volumes:
         b.warnings.append(
             "swarm volumes live on each node that ran a task using them; --volumes removes "
