@@ -106,6 +106,8 @@ class SwarmEngine(DockerEngine):
             return
         except docker.errors.APIError as e:
             raise _daemon_error(f"remove network {name}", e) from e
+        except NO_ANSWER as e:
+            raise _lost(f"remove network {name}", e) from e
 
     # ------------------------------------------------------------------ services
 
@@ -164,6 +166,8 @@ class SwarmEngine(DockerEngine):
             return
         except docker.errors.APIError as e:
             raise _daemon_error(f"remove service {ref}", e) from e
+        except NO_ANSWER as e:
+            raise _lost(f"remove service {ref}", e) from e
         # Its tasks stop asynchronously; wait (bounded) so networks can go right after.
         end = min(deadline, time.time() + 30)
         while time.time() < end and not self.cancel.is_set():
