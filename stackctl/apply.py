@@ -6,13 +6,17 @@ Ctrl-C behaves the same. Waits run beside the bounded pool so they never starve 
 
 Of the operations ready at once, those that a wait depends on go first (critical path):
 the neighbour others wait for starts its health clock while the rest are still created.
+Container starts that no wait needs are even held back until those that one needs are
+started: the daemon sets containers up largely one after another, so ten starts sent at
+once would delay the one whose health check the others wait for by all the rest.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -94,9 +98,11 @@ class Reporter(Protocol):
 WAIT_WEIGHT = 10  # a wait counts like this many operations on a critical path
 
 
-def priorities(operations: Sequence[Operation]) -> dict[str, tuple[int, int]]:
+def priorities(operations: Sequence[Operation]) -> dict[str, tuple[int, int, int]]:
     """Sort keys for ready operations: the longest path of dependents first (a wait weighs
-    WAIT_WEIGHT, any other operation 1), then the plan's order."""
+    WAIT_WEIGHT, any other operation 1); of equal ones, the one with the longest path behind
+    it (a dependent whose wait just ended goes before services ready since the start); then
+    the plan's order."""
     ids = {op.id for op in operations}
     dependents: dict[str, list[Operation]] = {}
     for op in operations:
@@ -108,17 +114,65 @@ def priorities(operations: Sequence[Operation]) -> dict[str, tuple[int, int]]:
         leaves_first = list(TopologicalSorter(graph).static_order())
     except CycleError:  # not a plan the planner makes; keep the plan's order
         leaves_first = []
+    by_id = {op.id: op for op in operations}
+
+    def weight(op_id: str) -> int:
+        return WAIT_WEIGHT if by_id[op_id].kind == Kind.WAIT else 1
+
     height: dict[str, int] = {}
-    kinds = {op.id: op.kind for op in operations}
     for op_id in leaves_first:
         height[op_id] = max(
-            (
-                height[d.id] + (WAIT_WEIGHT if kinds[d.id] == Kind.WAIT else 1)
-                for d in dependents.get(op_id, [])
-            ),
-            default=0,
+            (height[d.id] + weight(d.id) for d in dependents.get(op_id, [])), default=0
         )
-    return {op.id: (-height.get(op.id, 0), i) for i, op in enumerate(operations)}
+    depth: dict[str, int] = {}
+    for op_id in reversed(leaves_first):
+        depth[op_id] = max(
+            (depth[d] + weight(d) for d in by_id[op_id].depends_on if d in ids), default=0
+        )
+    return {
+        op.id: (-height.get(op.id, 0), -depth.get(op.id, 0), i) for i, op in enumerate(operations)
+    }
+
+
+STARTS = {Kind.CREATE, Kind.REPLACE, Kind.START}  # the operations that start a container
+
+
+def wait_feeders(operations: Sequence[Operation]) -> set[str]:
+    """The container starts that a wait depends on, directly or through other operations."""
+    by_id = {op.id: op for op in operations}
+    found: set[str] = set()
+    todo = [d for op in operations if op.kind == Kind.WAIT for d in op.depends_on]
+    while todo:
+        op_id = todo.pop()
+        if op_id in found or op_id not in by_id:
+            continue
+        found.add(op_id)
+        todo.extend(by_id[op_id].depends_on)
+    return {i for i in found if by_id[i].kind in STARTS}
+
+
+SLOW = {Kind.WAIT, Kind.PULL}  # what a container start may wait for that takes long
+
+
+def held_back(
+    waiting: Mapping[str, AbstractSet[str]],
+    in_flight: Iterable[str],
+    ops: Mapping[str, Operation],
+    feeders: AbstractSet[str],
+) -> set[str]:
+    """The ready container starts to keep back: those no wait needs, for as long as a start
+    that a wait needs is in flight or about to go (ready, or waiting only for networks and
+    volumes). ``waiting``: each operation not yet started -> what it still waits for.
+
+    A feeder still behind a wait or a pull holds nothing back: the rest run meanwhile."""
+    coming = any(i in feeders for i in in_flight) or any(
+        i in feeders and not any(ops[d].kind in SLOW for d in deps) for i, deps in waiting.items()
+    )
+    if not coming:
+        return set()
+    return {
+        i for i, deps in waiting.items() if not deps and ops[i].kind in STARTS and i not in feeders
+    }
 
 
 @dataclass
@@ -154,6 +208,7 @@ class Executor:
         waiting = {op.id: {d for d in op.depends_on if d in ops} for op in plan.operations}
         order = [op.id for op in plan.operations]
         rank = priorities(plan.operations)
+        feeders = wait_feeders(plan.operations)
         running: dict[Future[None], Operation] = {}
         busy = 0  # operations in the bounded pool (waits aside)
         width = max(1, self.parallelism)
@@ -166,9 +221,10 @@ class Executor:
                     # Submit no more than the pool runs at once, so an operation that becomes
                     # ready later (after a wait) can still go before the rest of the queue.
                     ready = sorted((i for i, d in waiting.items() if not d), key=rank.__getitem__)
+                    held = held_back(waiting, (o.id for o in running.values()), ops, feeders)
                     for op_id in ready:
                         op = ops[op_id]
-                        if op.kind != Kind.WAIT and busy >= width:
+                        if op_id in held or (op.kind != Kind.WAIT and busy >= width):
                             continue
                         del waiting[op_id]
                         self.reporter.started(op)

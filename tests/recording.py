@@ -246,6 +246,7 @@ class Recorded:
     result: ApplyResult
     log: str
     fidelity: Fidelity
+    calls: list[Call]  # every write, in the order they were made
 
 
 def recorded_apply(
@@ -265,7 +266,9 @@ def recorded_apply(
         ex.recorder = recorder
         ex.waiter = EventWaiter(recorder, ex.cancel)
         result = ex.run(p)
-        return Recorded(p, result, out.getvalue(), check_fidelity(p, recorder, result))
+        return Recorded(
+            p, result, out.getvalue(), check_fidelity(p, recorder, result), recorder.calls()
+        )
     finally:
         recorder.close()
 

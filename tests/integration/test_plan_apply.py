@@ -9,6 +9,7 @@ from stackctl.errors import PlanError
 from stackctl.plan import Kind
 from tests.conftest import BUSYBOX
 from tests.engines import wait_listed_state
+from tests.recording import recorded_apply
 from tests.support import converge, destroy, make_plan, run, writes
 
 pytestmark = pytest.mark.integration
@@ -134,6 +135,20 @@ def test_orphan_warned_then_pruned(engine, stack_name, docker_client) -> None:
     ]
     names = [c.name for c in docker_client.containers.list(all=True, filters={"name": stack_name})]
     assert f"{stack_name}-extra-1" not in names
+
+
+def test_services_nothing_waits_for_start_after_the_one_a_wait_needs(
+    docker_host, stack_name
+) -> None:
+    """db's health clock starts first: the independent services are created only once db
+    has started, though the pool (4) had room for them at once."""
+    extra = [Service(f"x{i}", image=BUSYBOX, command=LOOP) for i in range(3)]
+    rec = recorded_apply(docker_host, [small(stack_name, extra=extra)])
+    assert rec.result.ok, rec.log
+    calls = rec.calls
+    db_started = calls.index(("start", f"{stack_name}-db-1"))
+    for i in range(3):
+        assert calls.index(("create_container", f"{stack_name}-x{i}-1")) > db_started, calls
 
 
 def test_dependency_that_never_becomes_healthy_fails_and_dependents_never_start(
