@@ -41,7 +41,9 @@ from stackctl import units
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # defer_build: a model's validator is built the first time it is used, not at import,
+    # so a command pays only for the models its stacks use (start-up time).
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 def _check_duration(value: str) -> str:
