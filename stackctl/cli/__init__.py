@@ -6,6 +6,7 @@ here, in ``main`` (codes in ``stackctl.errors``). Anything else is a bug and say
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -91,4 +92,8 @@ def _is_usage_error(exc: Exception) -> bool:
 
 
 def entry() -> None:
+    # The process is short-lived and most of what it allocates lives to the end (modules,
+    # models, the plan): look for garbage cycles every 100,000 allocations instead of every
+    # 700, which spares about 20 ms of a command's start-up (the CLI's own process only).
+    gc.set_threshold(100_000, 20, 20)
     sys.exit(main())
