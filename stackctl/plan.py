@@ -22,7 +22,13 @@ from stackctl.desired import (
 )
 from stackctl.errors import PlanError
 from stackctl.model import Condition
-from stackctl.observe import ObservedContainer, ObservedState, ObservedVolume, fingerprint
+from stackctl.observe import (
+    ObservedContainer,
+    ObservedNetwork,
+    ObservedState,
+    ObservedVolume,
+    fingerprint,
+)
 
 if TYPE_CHECKING:
     from stackctl.swarm.desired import SwarmService
@@ -117,6 +123,20 @@ class _Builder:
     def add(self, op: Operation) -> str:
         self.ops.append(op)
         return op.id
+
+    def remove_network(self, net: ObservedNetwork, reason: str, after: tuple[str, ...]) -> None:
+        """Remove the stack's network ``net`` once ``after`` (what is attached) are gone."""
+        self.add(
+            Operation(
+                f"remove-network:{net.name}",
+                Kind.REMOVE_NETWORK,
+                net.name,
+                net.stack,
+                reason,
+                after,
+                target_id=net.id,
+            )
+        )
 
     def remove_volumes(
         self,
@@ -581,16 +601,10 @@ def _plan_orphans(
                     f"attached ({', '.join(foreign)}); it is kept"
                 )
                 continue
-            b.add(
-                Operation(
-                    f"remove-network:{net.name}",
-                    Kind.REMOVE_NETWORK,
-                    net.name,
-                    net.stack,
-                    "orphan: network is no longer in the stack",
-                    target_id=net.id,
-                    depends_on=tuple(a for a in attached if a in removed),
-                )
+            b.remove_network(
+                net,
+                "orphan: network is no longer in the stack",
+                tuple(a for a in attached if a in removed),
             )
         else:
             b.warnings.append(
@@ -749,17 +763,7 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
             )
             continue
         attached = tuple(f"remove:{c.name}" for c in mine if net.name in c.networks)
-        b.add(
-            Operation(
-                f"remove-network:{net.name}",
-                Kind.REMOVE_NETWORK,
-                net.name,
-                net.stack,
-                "destroy",
-                attached,
-                target_id=net.id,
-            )
-        )
+        b.remove_network(net, "destroy", attached)
     b.remove_volumes(
         observed.volumes,
         ours,

@@ -353,16 +353,10 @@ def _orphans(
                 f"({', '.join(kept)}); it is kept"
             )
             continue
-        b.add(
-            Operation(
-                f"remove-network:{net.name}",
-                Kind.REMOVE_NETWORK,
-                net.name,
-                net.stack,
-                "orphan: network is no longer in the stack",
-                depends_on=tuple(removed[s.name] for s in users),
-                target_id=net.id,
-            )
+        b.remove_network(
+            net,
+            "orphan: network is no longer in the stack",
+            tuple(removed[s.name] for s in users),
         )
 
 
@@ -403,17 +397,7 @@ def plan_swarm_destroy(
                 f"update --network-rm {net.name} NAME)"
             )
             continue
-        b.add(
-            Operation(
-                f"remove-network:{net.name}",
-                Kind.REMOVE_NETWORK,
-                net.name,
-                net.stack,
-                "destroy",
-                tuple(f"remove-service:{s.name}" for s in users),
-                target_id=net.id,
-            )
-        )
+        b.remove_network(net, "destroy", tuple(f"remove-service:{s.name}" for s in users))
     b.remove_volumes(
         obs.volumes,
         ours,
