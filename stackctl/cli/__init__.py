@@ -6,9 +6,13 @@ here, in ``main`` (codes in ``stackctl.errors``). Anything else is a bug and say
 
 from __future__ import annotations
 
+import atexit
 import gc
 import importlib
+import os
 import sys
+import threading
+from typing import NoReturn
 
 import typer
 
@@ -96,4 +100,24 @@ def entry() -> None:
     # models, the plan): look for garbage cycles every 100,000 allocations instead of every
     # 700, which spares about 20 ms of a command's start-up (the CLI's own process only).
     gc.set_threshold(100_000, 20, 20)
-    sys.exit(main())
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """End the process with ``code`` without tearing the interpreter down.
+
+    Freeing every module and object at exit costs 50-80 ms (more on a busy host), a fifth
+    of a ``stackctl plan`` with nothing to do, and nothing needs it: the atexit hooks run
+    and the output is flushed here, files are closed by then (``with``), and the kernel
+    releases the rest (sockets, the stack lock). While a thread other than the main one
+    still runs, the ordinary exit waits for it as it always did.
+    """
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)  # a closed or broken pipe: Python's own exit reports it as before
+    os._exit(code)

@@ -166,3 +166,39 @@ def test_no_daemon_names_what_was_tried(tmp_path, stack_name) -> None:
     assert proc.returncode == 1
     assert "DOCKER_HOST=unix:///nonexistent/docker.sock" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_command_process_flushes_everything_and_keeps_its_exit_code(
+    tmp_path, stack_name
+) -> None:
+    """The CLI process ends without the interpreter's teardown (``stackctl.cli.leave``):
+    what it printed to a pipe arrives whole, the atexit hooks still run (the call
+    count), and the exit code is the command's."""
+    path = str(write_stack(tmp_path / "s", stack_name))
+    env = {**os.environ, "STACKCTL_COUNT_CALLS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "stackctl", "plan", "--detailed-exitcode", "--json", path],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr  # changes pending
+    data = json.loads(proc.stdout)  # the whole document, up to its last brace
+    assert [op["kind"] for op in data["operations"]] == [
+        "create-network",
+        "create",
+        "wait",
+        "create",
+    ]
+    assert proc.stderr.startswith("api-calls: GET=5 POST=0 DELETE=0 total=5")
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "stackctl", "plan", str(tmp_path / "missing.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "missing.yaml" in proc.stderr
+    assert "Traceback" not in proc.stderr
