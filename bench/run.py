@@ -171,6 +171,28 @@ def ensure_compose() -> str | None:
     return shutil.which("docker-compose")
 
 
+def cpu_cgroup(pid: int | str) -> str:
+    """A process's CPU cgroup (cgroup v1's cpu line, else v2's unified one); "?" if unknown."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return "?"
+    found = {}
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        found["cpu" if "cpu" in controllers.split(",") else controllers] = path
+    return found.get("cpu") or found.get("") or "?"
+
+
+def cgroups() -> str:
+    """Where the local dockerd and this process share the CPU (see bench/README.md)."""
+    pidfile = Path("/var/run/docker.pid")
+    if os.environ.get("DOCKER_HOST") or not pidfile.exists():
+        return "dockerd's CPU cgroup unknown (not a local daemon)"
+    daemon = pidfile.read_text().strip()
+    return f"CPU cgroups: dockerd {cpu_cgroup(daemon)}, the timed commands {cpu_cgroup('self')}"
+
+
 def free_subnets(api: docker.APIClient, count: int) -> tuple[str, ...]:
     used = []
     for net in api.networks():
@@ -334,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         f"stackctl: {' '.join(stackctl)}; compose: {compose or 'skipped'}; "
         f"parallelism {args.parallelism}; load average {os.getloadavg()[0]:.1f}"
     )
+    log(cgroups())
 
     def on_term(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
@@ -386,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Docker {version['Version']} (API {version['ApiVersion']}), {os.cpu_count()} CPUs, "
         f"parallelism {args.parallelism} (floor pool = stackctl --parallelism), "
         f"median of {args.runs} run(s), {time.monotonic() - t_all:.0f}s in all; "
-        f"load average at the end {os.getloadavg()[0]:.1f}"
+        f"load average at the end {os.getloadavg()[0]:.1f}; {cgroups()}"
     )
     print()
     for line in table(res, sizes, args.runs):
