@@ -20,6 +20,18 @@ from tests.engines import wait_listed_state
 pytestmark = pytest.mark.integration
 
 
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m stackctl ARGS`` as its own process: no terminal on stdin, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "stackctl", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
 def write_stack(folder: Path, name: str, mode: str = "1", sick: bool = False) -> Path:
     check = "exit 1" if sick else "test -f /tmp/ok"
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,13 +77,7 @@ def test_plan_exit_codes_and_json(tmp_path, stack_name, capsys) -> None:
 
 def test_apply_without_terminal_or_yes_refuses(tmp_path, stack_name) -> None:
     path = str(write_stack(tmp_path / "s", stack_name))
-    proc = subprocess.run(
-        [sys.executable, "-m", "stackctl", "apply", path],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_cli("apply", path)
     assert proc.returncode == 1
     assert "--yes was not given; nothing was changed" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -156,13 +162,7 @@ def test_second_apply_of_a_locked_stack_names_the_holder(tmp_path, stack_name, c
 def test_no_daemon_names_what_was_tried(tmp_path, stack_name) -> None:
     path = str(write_stack(tmp_path / "s", stack_name))
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "stackctl", "plan", path],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    proc = run_cli("plan", path, env=env)
     assert proc.returncode == 1
     assert "DOCKER_HOST=unix:///nonexistent/docker.sock" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -176,13 +176,7 @@ def test_the_command_process_flushes_everything_and_keeps_its_exit_code(
     count), and the exit code is the command's."""
     path = str(write_stack(tmp_path / "s", stack_name))
     env = {**os.environ, "STACKCTL_COUNT_CALLS": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "stackctl", "plan", "--detailed-exitcode", "--json", path],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    proc = run_cli("plan", "--detailed-exitcode", "--json", path, env=env)
     assert proc.returncode == 2, proc.stderr  # changes pending
     data = json.loads(proc.stdout)  # the whole document, up to its last brace
     assert [op["kind"] for op in data["operations"]] == [
@@ -193,12 +187,7 @@ def test_the_command_process_flushes_everything_and_keeps_its_exit_code(
     ]
     assert proc.stderr.startswith("api-calls: GET=5 POST=0 DELETE=0 total=5")
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "stackctl", "plan", str(tmp_path / "missing.yaml")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_cli("plan", str(tmp_path / "missing.yaml"))
     assert proc.returncode == 1
     assert "missing.yaml" in proc.stderr
     assert "Traceback" not in proc.stderr
