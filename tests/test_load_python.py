@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -56,6 +57,25 @@ def test_python_stack_loads_with_origin_lines_and_interpolation(tmp_path: Path) 
     assert stack.line_of("services.web.ports.0") == 13
     db = stack.services["db"]
     assert db.environment == {"POSTGRES_PASSWORD": "dev", "PRICE": "$5"}
+
+
+def test_a_python_stack_loads_without_the_yaml_and_compose_machinery(tmp_path: Path) -> None:
+    # Start-up time of every command on a Python stack: the YAML parser, the JSON Schemas
+    # and the Compose mapping are imported only for YAML/JSON/Compose input.
+    stack = write(tmp_path / "stack.py", GOOD)
+    code = (
+        "import sys; from pathlib import Path; from stackctl.load import load_paths; "
+        f"assert load_paths([Path({str(stack)!r})])[0].name == 'shop'; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('yaml', 'jsonschema') "
+        "or m == 'stackctl.load.documents'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
+    # ... and a YAML stack beside it still loads (the import happens when needed).
+    write(tmp_path / "other" / "stack.yaml", "name: other\nservices:\n  web:\n    image: nginx\n")
+    assert [s.name for s in load_paths([tmp_path / "other"])] == ["other"]
 
 
 def test_python_interpolation_uses_dotenv(tmp_path: Path) -> None:

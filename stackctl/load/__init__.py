@@ -27,7 +27,7 @@ from pathlib import Path
 
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.load.discover import Kind, Source, discover, kind_of_file
-from stackctl.load.documents import Outcome, load_document
+from stackctl.load.outcome import Outcome
 from stackctl.load.pyfile import load_python
 from stackctl.model import Stack
 
@@ -55,6 +55,10 @@ def load_source(source: Source, *, keep_templates: bool = False) -> Outcome:
     """Load one discovered source. ``keep_templates``: see :func:`load`."""
     if source.kind in (Kind.PYTHON, Kind.PACKAGE):
         return load_python(source.path)
+    # Imported here: a Python stack never needs the YAML parser, JSON Schemas or the
+    # Compose mapping (start-up time of every command).
+    from stackctl.load.documents import load_document
+
     return load_document(
         source.path, compose=source.kind == Kind.COMPOSE, keep_templates=keep_templates
     )

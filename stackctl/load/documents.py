@@ -9,8 +9,7 @@ ones found nothing that would make its findings noise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from pydantic import ValidationError
 from stackctl.errors import Diagnostic, did_you_mean
 from stackctl.load import compose as compose_map
 from stackctl.load.interpolate import (
-    TreeResult,
     Variables,
     fills_secret,
     interpolate_tree,
@@ -27,21 +25,10 @@ from stackctl.load.interpolate import (
     variables_for,
 )
 from stackctl.load.locate import pydantic_diagnostics, schema_diagnostics, unknown_field
-from stackctl.load.yamldoc import Document, dotted, nearest_line, parse_json, parse_yaml
+from stackctl.load.outcome import Outcome, dotted, interpolation_diagnostics, nearest_line
+from stackctl.load.yamldoc import Document, parse_json, parse_yaml
 from stackctl.model import Secret, Stack
 from stackctl.schema import compose_validator, stack_validator
-
-
-@dataclass
-class Outcome:
-    """What loading one source produced: stacks, and every finding (errors and warnings)."""
-
-    stacks: list[Stack] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return any(d.severity == "error" for d in self.diagnostics)
 
 
 def load_document(
@@ -145,34 +132,6 @@ def _covered(diag: Diagnostic, earlier: list[Diagnostic]) -> bool:
         )
         for e in earlier
     )
-
-
-def interpolation_diagnostics(
-    result: TreeResult,
-    variables: Variables,
-    file: str,
-    line_of: Callable[[Sequence[str | int]], int | None],
-) -> list[Diagnostic]:
-    """A ``${...}`` that cannot be expanded is an error; an unset variable a warning."""
-    out: list[Diagnostic] = []
-    for err in result.errors:
-        hint = variables.where_to_set(err.variable) if err.variable else None
-        out.append(
-            Diagnostic("error", err.message, file, line_of(err.path), dotted(err.path), hint)
-        )
-    for warn in result.unset:
-        out.append(
-            Diagnostic(
-                "warning",
-                warn.message,
-                file,
-                line_of(warn.path),
-                dotted(warn.path),
-                variables.where_to_set(warn.variable or ""),
-                code="unset-variable",
-            )
-        )
-    return out
 
 
 def _interpolate(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from stackctl.errors import Diagnostic, did_you_mean
-from stackctl.load.yamldoc import dotted
+from stackctl.load.outcome import dotted
 
 if TYPE_CHECKING:  # jsonschema is imported where a schema is checked, not on every run
     import jsonschema

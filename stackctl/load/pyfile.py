@@ -28,10 +28,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from stackctl.errors import Diagnostic
-from stackctl.load.documents import Outcome, interpolation_diagnostics
 from stackctl.load.interpolate import Variables, fills_secret, interpolate_tree, variables_for
 from stackctl.load.locate import pydantic_diagnostics
-from stackctl.load.yamldoc import nearest_line
+from stackctl.load.outcome import Outcome, interpolation_diagnostics, nearest_line
 from stackctl.model import Stack
 
 _KEYED_CALLS = {

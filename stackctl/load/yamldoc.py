@@ -6,7 +6,7 @@ so plain scalars here are resolved with the YAML 1.2 core schema: only ``true``/
 ``null``/``~``, decimal/octal (``0o``)/hex (``0x``) integers and floats are not strings.
 Keys are always strings (their source text). Anchors, aliases and ``<<`` merge keys work.
 
-Paths are tuples of keys and list indices; :func:`dotted` turns one into
+Paths are tuples of keys and list indices; :func:`stackctl.load.outcome.dotted` turns one into
 ``services.db.ports.0``.
 """
 
@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from stackctl.load.outcome import dotted, nearest_line
 
 Path_ = tuple[str | int, ...]
 
@@ -75,11 +77,6 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
-def dotted(path: Sequence[str | int]) -> str:
-    """``("services", "db", "ports", 0)`` -> ``"services.db.ports.0"``."""
-    return ".".join(str(p) for p in path)
-
-
 @dataclass
 class Problem:
     """A problem found while reading the document, before any model exists."""
@@ -101,17 +98,6 @@ class Document:
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """Line of ``path`` or of its nearest ancestor that has one."""
         return nearest_line(self.lines, path)
-
-
-def nearest_line(lines: Mapping[str, int], path: Sequence[str | int]) -> int | None:
-    """``lines[dotted(path)]``, or the line of the nearest ancestor of ``path`` that has one."""
-    parts = [str(p) for p in path]
-    while parts:
-        line = lines.get(".".join(parts))
-        if line is not None:
-            return line
-        parts.pop()
-    return None
 
 
 MAX_DEPTH = 100
