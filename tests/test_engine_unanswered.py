@@ -1,8 +1,9 @@
 """A daemon that stops answering mid-run: the error says so in words, never as a repr.
 
-The "daemon" here is a unix socket that answers the version handshake and then goes quiet,
-which is how a stuck dockerd looks to a client (seen with Docker 20.10 under load). A real
-daemon cannot be made to hang on purpose, so this one test uses a silent socket.
+The "daemon" here is a unix socket that answers the version handshake (``/_ping``) and
+then goes quiet, which is how a stuck dockerd looks to a client (seen with Docker 20.10
+under load). A real daemon cannot be made to hang on purpose, so this one test uses a
+silent socket.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ def _serve(server: socket.socket, stop: threading.Event) -> None:
             if not chunk:
                 break
             request += chunk
-        if b" /version " in request:
+        if b" /_ping " in request:  # the handshake: the API version is a response header
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: 2\r\n\r\nOK"
+            )
+            conn.close()
+        elif b" /version " in request:
             body = VERSION.encode()
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"

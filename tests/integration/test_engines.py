@@ -105,6 +105,26 @@ def test_negotiated_api_version_picks_the_create_path(engine, engine_target: Eng
         assert engine.api_version() == "1.45" and engine.multi_network_create
 
 
+def test_the_api_version_is_negotiated_with_one_ping(engine_target: EngineTarget, monkeypatch):
+    # GET /version (the SDK's own way) makes Docker 20.10 run `runc --version` and
+    # `docker-init --version`, up to half a second on a host busy with health checks.
+    def no_version(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("GET /version was called")
+
+    monkeypatch.setattr(docker.APIClient, "version", no_version)
+    eng = DockerEngine(base_url=engine_target.base_url)
+    try:
+        assert dict(eng.call_counts()) == {"GET": 1}
+    finally:
+        eng.close()
+    monkeypatch.undo()
+    sdk = docker.APIClient(base_url=engine_target.base_url, version="auto")
+    try:
+        assert eng.api_version() == sdk.api_version  # what the SDK's GET /version finds
+    finally:
+        sdk.close()
+
+
 def test_container_on_two_networks_with_aliases_and_a_static_address(
     engine, stack_name, docker_client, monkeypatch
 ) -> None:
