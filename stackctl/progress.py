@@ -6,15 +6,15 @@ import json
 import sys
 import threading
 import time
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, TextIO
 
 from stackctl.apply import ApplyResult
 from stackctl.plan import Operation
 from stackctl.render import describe
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 
 def summary_lines(result: ApplyResult, command: str = "apply") -> list[str]:
@@ -118,6 +118,8 @@ class LiveReporter:
     """A table of every operation and its live state, redrawn in place."""
 
     def __init__(self, console: Console, command: str = "apply") -> None:
+        from rich.live import Live  # only on a terminal: piped runs never load rich
+
         self.console = console
         self.command = command
         self._lock = threading.Lock()
@@ -126,6 +128,8 @@ class LiveReporter:
         self._live.start()
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column("operation")
         table.add_column("state")

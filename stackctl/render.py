@@ -1,6 +1,9 @@
 """Plans for people (like ``terraform plan``) and for scripts (versioned JSON).
 
 Secrets never leave here: a sensitive value is ``(sensitive value)`` in text and JSON.
+The text is a list of (text, style) segments: the CLI prints them in colour on a terminal
+and as plain text when piped (see ``stackctl.cli.common.print_styled``); nothing here
+imports rich, so a piped or scripted command never loads it.
 """
 
 from __future__ import annotations
@@ -8,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.console import Console
-from rich.text import Text
-
 from stackctl.plan import ADDS, CHANGES, DESTROYS, REPLACES, Change, Kind, Operation, Plan
 
 PLAN_FORMAT_VERSION = 1
 SENSITIVE = "(sensitive value)"
+
+Segment = tuple[str, str]
+"""A piece of text and its rich style (``""``: none)."""
 
 SYMBOLS: dict[Kind, tuple[str, str]] = {
     Kind.PULL: ("+", "cyan"),
@@ -100,41 +103,46 @@ def summary(plan: Plan) -> str:
     return text
 
 
-def plan_text(plan: Plan, *, verbose: bool = False) -> Text:
-    """The plan as rich Text (colour on a terminal; the console drops it when piped)."""
-    out = Text()
+def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
+    """The plan as styled text segments, in order."""
+    out: list[Segment] = []
+
+    def add(text: str, style: str = "") -> None:
+        out.append((text, style))
+
     for warning in plan.warnings:
-        out.append("warning: ", style="bold yellow")
-        out.append(warning + "\n")
+        add("warning: ", style="bold yellow")
+        add(warning + "\n")
     if plan.warnings:
-        out.append("\n")
+        add("\n")
     current_stack: str | None = None
     for op in plan.operations:
         if op.stack and op.stack != current_stack and len(plan.stacks) > 1:
             current_stack = op.stack
-            out.append(f"# stack {op.stack}\n", style="bold")
+            add(f"# stack {op.stack}\n", style="bold")
         symbol, style = SYMBOLS[op.kind]
-        out.append(f"{symbol:>3} ", style=f"bold {style}")
-        out.append(describe(op), style=style)
-        out.append(f"  ({op.reason})\n", style="dim")
+        add(f"{symbol:>3} ", style=f"bold {style}")
+        add(describe(op), style=style)
+        add(f"  ({op.reason})\n", style="dim")
         for change in op.changes:
-            out.append(f"      {change.path}: ", style="dim")
-            out.append(_value(change.old, change.sensitive), style="red")
-            out.append(" → ")
-            out.append(_value(change.new, change.sensitive), style="green")
-            out.append("\n")
+            add(f"      {change.path}: ", style="dim")
+            add(_value(change.old, change.sensitive), style="red")
+            add(" → ")
+            add(_value(change.new, change.sensitive), style="green")
+            add("\n")
     if verbose and plan.unchanged:
-        out.append("\n")
+        add("\n")
         for name in plan.unchanged:
-            out.append(f"    {name}  (unchanged)\n", style="dim")
+            add(f"    {name}  (unchanged)\n", style="dim")
     if plan.operations:
-        out.append("\n")
-    out.append(summary(plan) + "\n", style="bold")
+        add("\n")
+    add(summary(plan) + "\n", style="bold")
     return out
 
 
-def print_plan(console: Console, plan: Plan, *, verbose: bool = False) -> None:
-    console.print(plan_text(plan, verbose=verbose), end="", soft_wrap=True, highlight=False)
+def plan_text(plan: Plan, *, verbose: bool = False) -> str:
+    """The plan as plain text (what a pipe or a log file gets)."""
+    return "".join(text for text, _ in plan_segments(plan, verbose=verbose))
 
 
 def change_json(change: Change) -> dict[str, Any]:

@@ -232,7 +232,7 @@ def test_secret_change_is_shown_as_sensitive_everywhere() -> None:
     result = plan(after, applied(before))
     (op,) = [op for op in result.operations if op.kind == Kind.REPLACE]
     assert op.changes[0].path == "env.DB_PASSWORD" and op.changes[0].sensitive
-    text = plan_text(result).plain
+    text = plan_text(result)
     blob = str(plan_json(result))
     assert "(sensitive value)" in text
     for leak in ("s3cret", "n3w-s3cret"):

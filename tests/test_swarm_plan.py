@@ -240,7 +240,7 @@ def test_swarm_plan_renders_as_text_and_json() -> None:
     from stackctl.render import plan_json, plan_text
 
     p = plan(desire_swarm([stack(env="2")]), observed_of(stack(), version=3))
-    text = plan_text(p).plain
+    text = plan_text(p)
     assert "~ update (rolling) service m_web  (config changed: env.MODE)" in text
     assert 'env.MODE: "1" → "2"' in text
     data = plan_json(p)

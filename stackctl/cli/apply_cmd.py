@@ -16,13 +16,21 @@ import typer
 from stackctl import lock, pipeline, planfile
 from stackctl.apply import ApplyResult, Executor, Reporter, Waiter
 from stackctl.cli import app
-from stackctl.cli.common import Engine, Paths, Strict, confirm, console, print_warnings
+from stackctl.cli.common import (
+    Engine,
+    Paths,
+    Strict,
+    confirm,
+    console,
+    print_styled,
+    print_warnings,
+)
 from stackctl.engine import DockerEngine, connect
 from stackctl.errors import ApplyError, StackctlError
 from stackctl.model import Condition
 from stackctl.plan import Kind, Plan
 from stackctl.progress import JsonReporter, LiveReporter, PlainReporter
-from stackctl.render import plan_json, print_plan
+from stackctl.render import plan_json, plan_segments
 from stackctl.wait import EventWaiter
 
 Parallelism = Annotated[
@@ -143,7 +151,7 @@ def apply(
         if as_json:
             print(json.dumps({"event": "plan", "plan": plan_json(planned.plan)}), flush=True)
         else:
-            print_plan(console(), planned.plan)
+            print_styled(plan_segments(planned.plan))
         if planned.plan.has_changes:
             if saved is None:
                 confirm("Apply these changes?", yes)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
-from rich.console import Console
 
 from stackctl.errors import Diagnostic
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Paths = Annotated[
     list[Path],
@@ -28,9 +32,34 @@ Engine = Annotated[
 
 def console(stderr: bool = False) -> Console:
     """Colour on a terminal, plain text when piped (NO_COLOR honoured by rich)."""
+    from rich.console import Console  # start-up time: only what prints with rich loads it
+
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else 200  # piped: no wrapping at 80 columns
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+
+
+def styled(stream: TextIO) -> bool:
+    """Whether output to ``stream`` gets rich's colours: on a terminal, or where
+    FORCE_COLOR / TTY_COMPATIBLE ask for them (as rich itself honours them)."""
+    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1":
+        return True
+    return stream.isatty()
+
+
+def print_styled(segments: Iterable[tuple[str, str]]) -> None:
+    """(text, style) segments to stdout: through rich on a terminal, else as plain text,
+    without loading rich (a piped or scripted command starts faster)."""
+    if not styled(sys.stdout):
+        sys.stdout.write("".join(text for text, _ in segments))
+        sys.stdout.flush()  # the plan shows before any prompt or progress
+        return
+    from rich.text import Text
+
+    text = Text()
+    for part, style in segments:
+        text.append(part, style=style or None)
+    console().print(text, end="", soft_wrap=True, highlight=False)
 
 
 def print_warnings(warnings: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:

@@ -10,9 +10,9 @@ import typer
 from stackctl import lock, pipeline
 from stackctl.cli import app
 from stackctl.cli.apply_cmd import AsJson, LockTimeout, Parallelism, Yes, daemon_id, execute
-from stackctl.cli.common import Engine, Paths, confirm, console
+from stackctl.cli.common import Engine, Paths, confirm, print_styled
 from stackctl.engine import connect
-from stackctl.render import plan_json, print_plan
+from stackctl.render import plan_json, plan_segments
 
 
 @app.command()
@@ -36,7 +36,7 @@ def destroy(
         if as_json:
             print(json.dumps({"event": "plan", "plan": plan_json(planned.plan)}), flush=True)
         else:
-            print_plan(console(), planned.plan)
+            print_styled(plan_segments(planned.plan))
         if not planned.plan.has_changes:
             return 0
         confirm("Destroy these resources?", yes)

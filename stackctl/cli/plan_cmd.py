@@ -10,9 +10,9 @@ import typer
 
 from stackctl import pipeline, planfile
 from stackctl.cli import app
-from stackctl.cli.common import Engine, Paths, Strict, console, print_warnings
+from stackctl.cli.common import Engine, Paths, Strict, console, print_styled, print_warnings
 from stackctl.engine import connect
-from stackctl.render import plan_json, print_plan
+from stackctl.render import plan_json, plan_segments
 
 
 @app.command()
@@ -38,7 +38,7 @@ def plan(
     if as_json:
         print(json.dumps(plan_json(planned.plan), indent=2, ensure_ascii=False))
     else:
-        print_plan(console(), planned.plan, verbose=verbose)
+        print_styled(plan_segments(planned.plan, verbose=verbose))
     if out is not None:
         planfile.save(out, planned.plan, list(paths), {"prune": prune})
         if not as_json:

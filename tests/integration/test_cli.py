@@ -191,3 +191,27 @@ def test_the_command_process_flushes_everything_and_keeps_its_exit_code(
     assert proc.returncode == 1
     assert "missing.yaml" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_piped_plan_prints_plain_text_without_loading_rich(tmp_path, stack_name) -> None:
+    """Piped output (CI logs, scripts) is plain text written without rich: start-up time of
+    every command. ``-X importtime`` lists each module the process imported."""
+    path = str(write_stack(tmp_path / "s", stack_name))
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "stackctl", "plan", path],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "+ create network" in proc.stdout and "\x1b[" not in proc.stdout
+    assert proc.stdout.rstrip().endswith("Plan: 3 to add, 0 to change, 0 to replace, 0 to destroy.")
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()]
+    assert "stackctl.pipeline" in imported and "docker" in imported  # the listing works
+    assert not [m for m in imported if m == "rich" or m.startswith("rich.")]
+
+    # With FORCE_COLOR (as rich honours it) the same plan comes in colour, through rich.
+    proc = run_cli("plan", path, env={**os.environ, "FORCE_COLOR": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b[" in proc.stdout and "create network" in proc.stdout
