@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,6 +176,28 @@ def test_valid_set_prints_order_externals_and_summary(
     assert any(line.startswith("external network 'dashboard' ") for line in lines)
     assert not any("traefik_default" in line for line in lines)
     assert lines[-1] == "3 stacks valid (0 warnings)"
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("0", "0")])
+def test_the_cli_process_skips_pydantics_plugin_lookup_unless_told(
+    homelab: list[Path], given: str | None, seen: str
+) -> None:
+    """The ``stackctl`` process sets PYDANTIC_DISABLE_PLUGINS=1 (pydantic's plugin lookup
+    reads every installed distribution's metadata); a value the caller set is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if given is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = given
+    code = (
+        "import atexit, os, sys; "
+        "atexit.register(lambda: print('plugins:', os.environ.get('PYDANTIC_DISABLE_PLUGINS'))); "
+        f"sys.argv = ['stackctl', 'validate', *{[str(p) for p in homelab]!r}]; "
+        "from stackctl.cli import entry; entry()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == f"plugins: {seen}"
 
 
 def test_valid_set_as_json(homelab: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
