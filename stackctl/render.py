@@ -9,6 +9,7 @@ imports rich, so a piped or scripted command never loads it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from stackctl.plan import ADDS, CHANGES, DESTROYS, REPLACES, Change, Kind, Operation, Plan
@@ -140,9 +141,14 @@ def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
     return out
 
 
+def plain(segments: Iterable[Segment]) -> str:
+    """Segments without their styles: what a pipe or a log file gets."""
+    return "".join(text for text, _ in segments)
+
+
 def plan_text(plan: Plan, *, verbose: bool = False) -> str:
-    """The plan as plain text (what a pipe or a log file gets)."""
-    return "".join(text for text, _ in plan_segments(plan, verbose=verbose))
+    """The plan as plain text."""
+    return plain(plan_segments(plan, verbose=verbose))
 
 
 def change_json(change: Change) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from stackctl.errors import Diagnostic
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from stackctl.render import Segment
+
 Paths = Annotated[
     list[Path],
     typer.Argument(help="Stack files or folders (a folder of stacks plans them together)."),
@@ -47,11 +49,13 @@ def styled(stream: TextIO) -> bool:
     return stream.isatty()
 
 
-def print_styled(segments: Iterable[tuple[str, str]]) -> None:
+def print_styled(segments: Iterable[Segment]) -> None:
     """(text, style) segments to stdout: through rich on a terminal, else as plain text,
     without loading rich (a piped or scripted command starts faster)."""
     if not styled(sys.stdout):
-        sys.stdout.write("".join(text for text, _ in segments))
+        from stackctl.render import plain  # validate, import, schema never load the planner
+
+        sys.stdout.write(plain(segments))
         sys.stdout.flush()  # the plan shows before any prompt or progress
         return
     from rich.text import Text
