@@ -71,7 +71,7 @@ def _create_body(d: gen.Description, s: gen.Service) -> dict[str, Any]:
         "Labels": {"bench": d.name},
         "Healthcheck": {
             "Test": gen.HEALTH_TEST,
-            "Interval": _nanos(gen.HEALTH_INTERVAL),
+            "Interval": _nanos(d.interval(s.name)),
             "Timeout": _nanos(gen.HEALTH_TIMEOUT),
             "Retries": gen.HEALTH_RETRIES,
         },
@@ -96,7 +96,6 @@ def apply(d: gen.Description, parallelism: int) -> Counter[str]:
     for s in d.services:
         if s.depends_on:
             dependents.setdefault(s.depends_on, []).append(s)
-    waited = {s.depends_on for s in d.services if s.depends_on}
     errors: list[BaseException] = []
     pending = threading.Semaphore(0)  # released once per started container
     pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="floor")
@@ -152,8 +151,8 @@ def apply(d: gen.Description, parallelism: int) -> Counter[str]:
         for f in nets:
             f.result()
         # Neighbours that others wait for first, then the rest; dependents when healthy.
-        first = [s for s in d.services if s.name in waited and not s.depends_on]
-        rest = [s for s in d.services if s.name not in waited and not s.depends_on]
+        first = [s for s in d.services if s.name in d.waited and not s.depends_on]
+        rest = [s for s in d.services if s.name not in d.waited and not s.depends_on]
         for s in first + rest:
             submit(s)
         for _ in d.services:
@@ -237,9 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("services", type=int)
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--subnets", default="", help="comma-separated, one per network")
+    parser.add_argument(
+        "--unwaited-interval",
+        default=gen.UNWAITED_INTERVAL,
+        help=f"health check interval of the services nobody waits for ({gen.UNWAITED_INTERVAL})",
+    )
     args = parser.parse_args(argv)
     subnets = tuple(s for s in args.subnets.split(",") if s)
-    d = gen.describe(args.name, args.services, subnets)
+    d = gen.describe(args.name, args.services, subnets, args.unwaited_interval)
     try:
         if args.action == "apply":
             calls = apply(d, args.parallelism)

@@ -2,8 +2,10 @@
 equivalent compose.yaml.
 
 A stack of N services ``s01 .. sNN`` on the busybox test image, all on two networks
-(``front`` and ``back``), each with the same fast health check; every fifth service
-(``s05``, ``s10``, ...) depends on its neighbour (``s04``, ``s09``, ...) being healthy.
+(``front`` and ``back``), each with a health check; every fifth service (``s05``, ``s10``,
+...) depends on its neighbour (``s04``, ``s09``, ...) being healthy. The neighbours are
+checked every 2 s, so that the waits for them stay short; the services nobody waits for
+every 30 s (Docker's default interval) unless told otherwise.
 """
 
 from __future__ import annotations
@@ -18,9 +20,14 @@ IMAGE = "stackctl-test/busybox:1"
 COMMAND = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"]
 # Docker 20.10 has no start_interval: the first check runs one interval after start.
 HEALTH_TEST = ["CMD", "true"]
-# 2s, not 1s: 100 containers checked every second are 100 runc execs a second, which on
-# this 2-core machine starve the daemon (checks then time out and everything slows down).
+# The services something waits for. 2s, not 1s: the first check runs one interval after
+# start, so this is what each wait for a neighbour costs at least, for every contender.
 HEALTH_INTERVAL = "2s"
+# The services nobody waits for: Docker's default interval. Every check is a runc exec
+# (about 50 ms of CPU here), so 100 services all checked every 2 s are 50 execs a second,
+# which keep this 2-core machine's CPUs busy by themselves and starve every command timed
+# beside them; ``python -m bench.run --unwaited-interval 2s`` reproduces that load.
+UNWAITED_INTERVAL = "30s"
 # Generous: a check on a busy machine may take a while; the timeout costs nothing when
 # checks pass, and a slow check must not turn a container unhealthy mid-benchmark.
 HEALTH_TIMEOUT = "30s"
@@ -43,22 +50,39 @@ class Description:
     # daemon refuses to remove (Docker 20.10's stuck "active endpoints") then holds a
     # /24 nobody else wants instead of one of the ~30 default pools everyone shares.
     subnets: tuple[tuple[str, str], ...] = ()
+    unwaited_interval: str = UNWAITED_INTERVAL  # the health checks of the other services
 
     def subnet(self, key: str) -> str | None:
         return dict(self.subnets).get(key)
+
+    @property
+    def waited(self) -> frozenset[str]:
+        """The services some other service waits for (to be healthy)."""
+        return frozenset(s.depends_on for s in self.services if s.depends_on)
+
+    def interval(self, service: str) -> str:
+        """The health check interval of one service."""
+        return HEALTH_INTERVAL if service in self.waited else self.unwaited_interval
 
     @property
     def waits(self) -> int:
         return sum(1 for s in self.services if s.depends_on)
 
 
-def describe(name: str, n: int, subnets: tuple[str, ...] = ()) -> Description:
+def describe(
+    name: str,
+    n: int,
+    subnets: tuple[str, ...] = (),
+    unwaited_interval: str = UNWAITED_INTERVAL,
+) -> Description:
     width = max(2, len(str(n)))
     names = [f"s{i:0{width}d}" for i in range(1, n + 1)]
     services = tuple(
         Service(svc, names[i - 1] if (i + 1) % 5 == 0 else None) for i, svc in enumerate(names)
     )
-    return Description(name, services, tuple(zip(NETWORKS, subnets, strict=False)))
+    return Description(
+        name, services, tuple(zip(NETWORKS, subnets, strict=False)), unwaited_interval
+    )
 
 
 def stack_py(d: Description) -> str:
@@ -69,20 +93,17 @@ def stack_py(d: Description) -> str:
         "from stackctl import Healthcheck, Ipam, IpamPool, Network, Service, Stack, healthy",
         "",
         *(_py_network(d, key) for key in NETWORKS),
-        "HEALTH = Healthcheck.cmd(",
-        f"    {', '.join(repr(a) for a in HEALTH_TEST[1:])},",
-        f"    interval={HEALTH_INTERVAL!r},",
-        f"    timeout={HEALTH_TIMEOUT!r},",
-        f"    retries={HEALTH_RETRIES},",
-        ")",
+        *_py_health("WAITED", HEALTH_INTERVAL),
+        *_py_health("UNWAITED", d.unwaited_interval),
         f"COMMAND = {COMMAND!r}",
         "",
     ]
     for s in d.services:
+        check = "WAITED" if s.name in d.waited else "UNWAITED"
         deps = f", depends_on={{{s.depends_on}: healthy}}" if s.depends_on else ""
         lines.append(
             f"{s.name} = Service({s.name!r}, image={IMAGE!r}, command=COMMAND, "
-            f"restart={RESTART!r}, healthcheck=HEALTH, networks=[{', '.join(NETWORKS)}]{deps})"
+            f"restart={RESTART!r}, healthcheck={check}, networks=[{', '.join(NETWORKS)}]{deps})"
         )
     lines += [
         "",
@@ -91,6 +112,17 @@ def stack_py(d: Description) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _py_health(name: str, interval: str) -> list[str]:
+    return [
+        f"{name} = Healthcheck.cmd(",
+        f"    {', '.join(repr(a) for a in HEALTH_TEST[1:])},",
+        f"    interval={interval!r},",
+        f"    timeout={HEALTH_TIMEOUT!r},",
+        f"    retries={HEALTH_RETRIES},",
+        ")",
+    ]
 
 
 def _py_network(d: Description, key: str) -> str:
@@ -111,7 +143,7 @@ def compose_yaml(d: Description) -> str:
             "restart": RESTART,
             "healthcheck": {
                 "test": HEALTH_TEST,
-                "interval": HEALTH_INTERVAL,
+                "interval": d.interval(s.name),
                 "timeout": HEALTH_TIMEOUT,
                 "retries": HEALTH_RETRIES,
             },

@@ -1,11 +1,13 @@
 """Benchmark stackctl against docker-compose and the Engine API floor, on one daemon.
 
     python -m bench.run [--sizes 10,30,100] [--runs 3] [--parallelism 16]
+                        [--unwaited-interval 30s]
 
 For each N it generates a stack (bench/gen.py: N busybox services on two networks, a health
-check on each, every fifth service depending on its neighbour being healthy) as a stackctl
-stack file and as an equivalent compose.yaml, then times, as separate processes (start-up
-included), median of the runs:
+check on each, every fifth service depending on its neighbour being healthy; the neighbours
+checked every 2 s, the rest every 30 s unless --unwaited-interval says otherwise) as a
+stackctl stack file and as an equivalent compose.yaml, then times, as separate processes
+(start-up included), median of the runs:
 
     apply from nothing       stackctl apply -y      docker-compose up -d   floor apply
     plan, nothing to do      stackctl plan          -                      floor check
@@ -249,6 +251,7 @@ def run_floor(d: gen.Description, p: int, logfile: Path, record: Record) -> None
     base = [sys.executable, "-m", "bench.floor"]
     args = [d.name, str(len(d.services)), "--parallelism", str(p)]
     args += ["--subnets", ",".join(s for _, s in d.subnets)]
+    args += ["--unwaited-interval", d.unwaited_interval]
     record("apply", timed([*base, "apply", *args], logfile))
     record("plan0", record("apply0", timed([*base, "noop", *args], logfile)))
     record("destroy", timed([*base, "destroy", *args], logfile))
@@ -332,9 +335,17 @@ def main(argv: list[str] | None = None) -> int:
         default=16,
         help="the floor's thread pool and stackctl's --parallelism (16)",
     )
+    parser.add_argument(
+        "--unwaited-interval",
+        default=gen.UNWAITED_INTERVAL,
+        help="health check interval of the services nobody waits for "
+        f"({gen.UNWAITED_INTERVAL}, Docker's default; those waited for: {gen.HEALTH_INTERVAL})",
+    )
     parser.add_argument("--no-compose", action="store_true", help="skip docker-compose")
     parser.add_argument("--keep-logs", action="store_true", help="keep the commands' output")
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"\d+(\.\d+)?s", args.unwaited_interval):
+        parser.error(f"--unwaited-interval: seconds like 30s, not {args.unwaited_interval!r}")
     sizes = [int(s) for s in args.sizes.split(",")]
     prefix = f"sbench{uuid.uuid4().hex[:6]}"
     work = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
@@ -354,7 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     log(
         f"stackctl: {' '.join(stackctl)}; compose: {compose or 'skipped'}; "
-        f"parallelism {args.parallelism}; load average {os.getloadavg()[0]:.1f}"
+        f"parallelism {args.parallelism}; health checks every {gen.HEALTH_INTERVAL} (services "
+        f"waited for), {args.unwaited_interval} (the rest); "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     log(cgroups())
 
@@ -371,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                 order = tools[run % len(tools) :] + tools[: run % len(tools)]
                 for tool in order:
                     name = f"{prefix}-{tool[:2]}{n}-{run + 1}"
-                    d = gen.describe(name, n, free_subnets(api, len(gen.NETWORKS)))
+                    subnets = free_subnets(api, len(gen.NETWORKS))
+                    d = gen.describe(name, n, subnets, args.unwaited_interval)
                     folder = work / name
                     gen.write(d, folder)
                     t0 = time.monotonic()
@@ -408,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Docker {version['Version']} (API {version['ApiVersion']}), {os.cpu_count()} CPUs, "
         f"parallelism {args.parallelism} (floor pool = stackctl --parallelism), "
+        f"health checks every {gen.HEALTH_INTERVAL} / {args.unwaited_interval} "
+        "(services waited for / the rest), "
         f"median of {args.runs} run(s), {time.monotonic() - t_all:.0f}s in all; "
         f"load average at the end {os.getloadavg()[0]:.1f}; {cgroups()}"
     )
