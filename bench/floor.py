@@ -236,11 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("services", type=int)
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--subnets", default="", help="comma-separated, one per network")
-    parser.add_argument(
-        "--unwaited-interval",
-        default=gen.UNWAITED_INTERVAL,
-        help=f"health check interval of the services nobody waits for ({gen.UNWAITED_INTERVAL})",
-    )
+    gen.add_interval_option(parser)
     args = parser.parse_args(argv)
     subnets = tuple(s for s in args.subnets.split(",") if s)
     d = gen.describe(args.name, args.services, subnets, args.unwaited_interval)

@@ -10,7 +10,9 @@ every 30 s (Docker's default interval) unless told otherwise.
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +69,23 @@ class Description:
     @property
     def waits(self) -> int:
         return sum(1 for s in self.services if s.depends_on)
+
+
+def interval_option(text: str) -> str:
+    """``--unwaited-interval``'s argument: whole or decimal seconds, like ``30s``."""
+    if not re.fullmatch(r"\d+(\.\d+)?s", text):
+        raise argparse.ArgumentTypeError(f"seconds like 30s, not {text!r}")
+    return text
+
+
+def add_interval_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--unwaited-interval",
+        type=interval_option,
+        default=UNWAITED_INTERVAL,
+        help="health check interval of the services nobody waits for "
+        f"({UNWAITED_INTERVAL}, Docker's default; those waited for: {HEALTH_INTERVAL})",
+    )
 
 
 def describe(

@@ -335,17 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         default=16,
         help="the floor's thread pool and stackctl's --parallelism (16)",
     )
-    parser.add_argument(
-        "--unwaited-interval",
-        default=gen.UNWAITED_INTERVAL,
-        help="health check interval of the services nobody waits for "
-        f"({gen.UNWAITED_INTERVAL}, Docker's default; those waited for: {gen.HEALTH_INTERVAL})",
-    )
+    gen.add_interval_option(parser)
     parser.add_argument("--no-compose", action="store_true", help="skip docker-compose")
     parser.add_argument("--keep-logs", action="store_true", help="keep the commands' output")
     args = parser.parse_args(argv)
-    if not re.fullmatch(r"\d+(\.\d+)?s", args.unwaited_interval):
-        parser.error(f"--unwaited-interval: seconds like 30s, not {args.unwaited_interval!r}")
     sizes = [int(s) for s in args.sizes.split(",")]
     prefix = f"sbench{uuid.uuid4().hex[:6]}"
     work = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
