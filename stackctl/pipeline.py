@@ -1,7 +1,7 @@
 """The one-way flow the commands share: load → validate → desire → observe → plan.
 
-Each step is its own module; this file only strings them together so that every command
-runs them the same way.
+Each step is its own module; this file only strings them together so that every command,
+``validate`` included, runs them the same way through one backend, chosen here once.
 """
 
 from __future__ import annotations
@@ -9,68 +9,106 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from stackctl.desired import DesiredState, desire
-from stackctl.engine import DockerEngine
-from stackctl.errors import Diagnostic, InvalidStackError
+from stackctl.core.backend import AnyBackend
+from stackctl.core.plan import Plan
+from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
 from stackctl.model import Stack
-from stackctl.observe import ObservedState, observe
 from stackctl.order import order_stacks
-from stackctl.plan import Plan, plan, plan_destroy
-from stackctl.validate import validate
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What loading and validating found: the stacks (in apply order when valid), every
+    diagnostic, and the backend the run uses."""
+
+    stacks: tuple[Stack, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    backend: AnyBackend | None
+    desired: Any = None  # the backend's desired state, when valid
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def check(paths: Sequence[Path], *, engine: str = "docker") -> Checked:
+    """Load and validate for ``engine``, without a daemon and without raising for a bad
+    stack: what ``plan`` would refuse before it reads the daemon, ``validate`` reports."""
+    from stackctl.load import load_paths
+
+    try:
+        stacks = load_paths(list(paths))
+    except InvalidStackError as e:
+        return Checked((), tuple(e.diagnostics), None)
+    except StackctlError as e:  # a path that is not a stack at all
+        return Checked((), (Diagnostic("error", e.message, hint=e.hint, code="load"),), None)
+    return _validated(stacks, engine)
+
+
+def _validated(stacks: list[Stack], engine: str) -> Checked:
+    """The engine's rules run, and so does the backend's ``desire`` (env files and secret
+    files are read there), so a stack that validates also plans."""
+    from stackctl.backends import backend_named
+    from stackctl.swarm.validate import resolve_engine, validate_swarm
+    from stackctl.validate import validate
+
+    name, conflicts = resolve_engine(engine, stacks)
+    diagnostics = [*validate(stacks), *conflicts]
+    if name == "swarm":  # fields Swarm cannot honour, by name
+        diagnostics += validate_swarm(stacks)
+    backend = backend_named(name)
+    if any(d.severity == "error" for d in diagnostics):
+        return Checked(tuple(stacks), tuple(diagnostics), backend)
+    ordered = order_stacks(stacks).stacks
+    try:
+        desired = backend.desire(ordered)
+    except InvalidStackError as e:
+        return Checked(tuple(stacks), (*diagnostics, *e.diagnostics), backend)
+    return Checked(tuple(ordered), tuple(diagnostics), backend, desired)
 
 
 @dataclass(frozen=True)
 class Loaded:
     stacks: tuple[Stack, ...]  # in apply order
     warnings: tuple[Diagnostic, ...]
-    engine: str = "docker"  # resolved from --engine and the stacks' own `engine:`
+    backend: AnyBackend  # resolved from --engine and the stacks' own `engine:`
+    desired: Any  # the backend's desired state of the stacks
+
+    @property
+    def engine(self) -> str:
+        return self.backend.name
 
 
 def load(paths: Sequence[Path], *, strict: bool = False, engine: str = "docker") -> Loaded:
     """Load and validate; raises InvalidStackError with every finding when invalid."""
     from stackctl.load import load_paths
-    from stackctl.swarm.validate import resolve_engine, validate_swarm
 
-    stacks = load_paths(list(paths))
-    diagnostics = validate(stacks)
-    engine, conflicts = resolve_engine(engine, stacks)
-    diagnostics = [*diagnostics, *conflicts]
-    if engine == "swarm":  # fields Swarm cannot honour, by name
-        diagnostics += validate_swarm(stacks)
-    errors = [d for d in diagnostics if d.severity == "error"]
-    if errors or (strict and diagnostics):
-        raise InvalidStackError(diagnostics)
-    ordered = order_stacks(stacks)
-    return Loaded(stacks=tuple(ordered.stacks), warnings=tuple(diagnostics), engine=engine)
+    checked = _validated(load_paths(list(paths)), engine)  # a load error raises as it is
+    if checked.errors or (strict and checked.diagnostics) or checked.backend is None:
+        raise InvalidStackError(list(checked.diagnostics))
+    return Loaded(checked.stacks, checked.diagnostics, checked.backend, checked.desired)
 
 
 @dataclass(frozen=True)
 class Planned:
-    desired: DesiredState
-    observed: ObservedState
+    desired: Any  # the backend's desired state
+    observed: Any  # the backend's observed state
     plan: Plan
 
 
 def make_plan(
-    stacks: Sequence[Stack],
-    engine: DockerEngine,
+    loaded: Loaded,
+    engine: Any,
     *,
     prune: bool = False,
     destroy: bool = False,
     volumes: bool = False,
 ) -> Planned:
-    desired: DesiredState
-    observed: ObservedState
-    if engine.name == "swarm":  # services on a swarm: stackctl/swarm/ (imported only then)
-        from stackctl.engine.swarm import SwarmEngine
-        from stackctl.swarm.desired import desire_swarm
-        from stackctl.swarm.observe import observe_swarm
-
-        assert isinstance(engine, SwarmEngine)
-        desired, observed = desire_swarm(stacks), observe_swarm(engine)
-    else:
-        desired, observed = desire(stacks), observe(engine)
+    """``engine``: what ``loaded.backend.connect()`` returned."""
+    backend, desired = loaded.backend, loaded.desired
+    observed = backend.observe(engine)
     if destroy:
-        return Planned(desired, observed, plan_destroy(desired, observed, volumes=volumes))
-    return Planned(desired, observed, plan(desired, observed, prune=prune))
+        return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
+    return Planned(desired, observed, backend.plan(desired, observed, prune=prune))

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from stackctl.core.plan import Plan
 from stackctl.errors import LoadError, StalePlanError
-from stackctl.plan import Plan
 from stackctl.render import plan_json
 
 MAGIC = "stackctl-plan"

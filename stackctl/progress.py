@@ -8,8 +8,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from stackctl.apply import ApplyResult
-from stackctl.plan import Operation
+from stackctl.core.plan import Operation
+from stackctl.execute import ApplyResult
 from stackctl.render import describe
 
 if TYPE_CHECKING:

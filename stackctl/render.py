@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from stackctl.plan import ADDS, CHANGES, DESTROYS, REPLACES, Change, Kind, Operation, Plan
+from stackctl.core.plan import ADDS, CHANGES, DESTROYS, REPLACES, Change, Kind, Operation, Plan
 
 PLAN_FORMAT_VERSION = 1
 SENSITIVE = "(sensitive value)"
@@ -170,14 +170,11 @@ def operation_json(op: Operation) -> dict[str, Any]:
         "changes": [change_json(c) for c in op.changes],
         "depends_on": list(op.depends_on),
     }
-    if op.container is not None:
-        data["resource"]["service"] = op.container.service
-        data["config_hash"] = op.container.config_hash
+    if op.unit is not None:
+        data["resource"]["service"] = op.unit.service
+        data["config_hash"] = op.unit.config_hash
     if op.network is not None:
         data["config_hash"] = op.network.config_hash
-    if op.swarm is not None:
-        data["resource"]["service"] = op.swarm.service
-        data["config_hash"] = op.swarm.config_hash
     if op.version is not None:
         data["version"] = op.version
     if op.kind == Kind.WAIT:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import docker
 import pytest
 
-from stackctl.desired import LABEL_STACK
+from stackctl.core.labels import LABEL_STACK
 from stackctl.engine import DockerEngine
 
 if TYPE_CHECKING:

@@ -23,22 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackctl.apply import ApplyResult, Executor
-from stackctl.desired import (
-    ContainerNetwork,
-    DesiredContainer,
-    DesiredNetwork,
-    DesiredVolume,
-    desire,
-    temp_name,
-)
+from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, desire
+from stackctl.backends.docker.observe import ObservedState, observe
+from stackctl.backends.docker.plan import plan
+from stackctl.backends.docker.wait import EventWaiter
+from stackctl.core.labels import temp_name
+from stackctl.core.plan import Kind, Operation, Plan
+from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.engine import DockerEngine
 from stackctl.engine.docker import MULTI_NETWORK_CREATE, _version_tuple
+from stackctl.execute import ApplyResult, Executor
 from stackctl.model import Stack
-from stackctl.observe import ObservedState, observe
-from stackctl.plan import Kind, Operation, Plan, plan
 from stackctl.progress import PlainReporter
-from stackctl.wait import EventWaiter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,8 +160,8 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
     late_connects = _version_tuple(api_version) < MULTI_NETWORK_CREATE
 
     def create(name: str) -> list[Call]:
-        assert op.container is not None
-        extra = op.container.networks[1:] if late_connects else ()
+        assert isinstance(op.unit, DesiredContainer)
+        extra = op.unit.networks[1:] if late_connects else ()
         return [("create_container", name), *(("connect", name, n.name) for n in extra)]
 
     name = op.resource

@@ -5,14 +5,15 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from stackctl.apply import ApplyResult, Executor
-from stackctl.desired import desire
+from stackctl.backends.docker.desired import desire
+from stackctl.backends.docker.observe import observe
+from stackctl.backends.docker.plan import plan, plan_destroy
+from stackctl.backends.docker.wait import EventWaiter
+from stackctl.core.plan import Plan
 from stackctl.engine import DockerEngine
+from stackctl.execute import ApplyResult, Executor
 from stackctl.model import Stack
-from stackctl.observe import observe
-from stackctl.plan import Plan, plan, plan_destroy
 from stackctl.progress import PlainReporter
-from stackctl.wait import EventWaiter
 
 
 def make_plan(engine: DockerEngine, stacks: Sequence[Stack], **kw: bool) -> Plan:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.apply import WAIT_WEIGHT, held_back, priorities, wait_feeders
+from stackctl.backends.docker.wait import met_by
+from stackctl.core.plan import Kind, Operation
+from stackctl.execute import WAIT_WEIGHT, held_back, priorities, wait_feeders
 from stackctl.model import Condition
-from stackctl.plan import Kind, Operation
-from stackctl.wait import met_by
 
 
 def op(op_id: str, *deps: str, kind: Kind = Kind.CREATE) -> Operation:

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from stackctl import Healthcheck, Network, Service, ServiceNetwork, Stack, Volume, healthy
-from stackctl.desired import DesiredState, desire
+from stackctl.backends.docker.desired import DesiredState, desire
+from stackctl.backends.docker.observe import ObservedContainer, ObservedState
+from stackctl.backends.docker.plan import plan, plan_destroy
+from stackctl.core.plan import Kind, Plan
+from stackctl.core.resources import ObservedNetwork, ObservedVolume
 from stackctl.errors import PlanError
-from stackctl.observe import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
-from stackctl.plan import Kind, Plan, plan, plan_destroy
 from stackctl.render import plan_json, plan_text
 
 IMG = "busybox:1"
@@ -65,7 +67,9 @@ def applied(desired: DesiredState, **kw: Any) -> ObservedState:
     )
     volumes = tuple(ObservedVolume(v.name, dict(v.labels), "local") for v in desired.volumes)
     images = {i: IMG_ID for i in desired.images}
-    state = ObservedState(containers, networks, volumes, images)
+    state = ObservedState(
+        containers=containers, networks=networks, volumes=volumes, images=images
+    )
     return replace(state, **kw)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stackctl.apply import ApplyResult
-from stackctl.plan import Kind, Operation
+from stackctl.core.plan import Kind, Operation
+from stackctl.execute import ApplyResult
 from stackctl.progress import summary_lines
 
 NET = Operation("remove-network:s_back", Kind.REMOVE_NETWORK, "s_back", "s", "destroy")

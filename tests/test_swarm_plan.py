@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from stackctl import Healthcheck, Network, Service, Stack, healthy
+from stackctl.backends.swarm.desired import desire_swarm, engine_spec
+from stackctl.backends.swarm.observe import ObservedService, SwarmObservedState
+from stackctl.backends.swarm.plan import plan_swarm as plan
+from stackctl.backends.swarm.plan import plan_swarm_destroy as plan_destroy
+from stackctl.core.plan import Kind
+from stackctl.core.resources import ObservedNetwork
 from stackctl.errors import PlanError
 from stackctl.model import Deploy, Port
-from stackctl.observe import ObservedNetwork
-from stackctl.plan import Kind, plan, plan_destroy
-from stackctl.swarm.desired import desire_swarm, engine_spec
-from stackctl.swarm.observe import ObservedService, SwarmObservedState
 from stackctl.swarm.validate import resolve_engine, validate_swarm
 
 IMG = "busybox:1"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Annotated, Any
 import typer
 
 from stackctl import lock, pipeline, planfile
-from stackctl.apply import ApplyResult, Executor, Reporter, Waiter
 from stackctl.cli import app
 from stackctl.cli.common import (
     Engine,
@@ -25,13 +23,12 @@ from stackctl.cli.common import (
     print_styled,
     print_warnings,
 )
-from stackctl.engine import DockerEngine, connect
-from stackctl.errors import ApplyError, StackctlError
-from stackctl.model import Condition
-from stackctl.plan import Kind, Plan
+from stackctl.core.backend import AnyBackend
+from stackctl.core.plan import Kind, Plan
+from stackctl.errors import ApplyError
+from stackctl.execute import ApplyResult, Executor, Reporter
 from stackctl.progress import JsonReporter, LiveReporter, PlainReporter
 from stackctl.render import plan_json, plan_segments
-from stackctl.wait import EventWaiter
 
 Parallelism = Annotated[
     int, typer.Option("--parallelism", min=1, help="Operations run at once (waits aside).")
@@ -59,19 +56,10 @@ def reporter(as_json: bool, command: str = "apply") -> Reporter:
     return PlainReporter(command=command)
 
 
-def waiter_for(engine: DockerEngine, cancel: threading.Event | None = None) -> Waiter:
-    """The dependency waiter of ``engine``: container events, or swarm service tasks."""
-    if engine.name == "swarm":  # imported only then (start-up time)
-        from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
-
-        assert isinstance(engine, SwarmEngine)
-        return SwarmWaiter(engine, cancel)
-    return EventWaiter(engine, cancel)
-
-
 def execute(
     plan: Plan,
-    engine: DockerEngine,
+    backend: AnyBackend,
+    engine: Any,
     *,
     as_json: bool,
     parallelism: int,
@@ -82,12 +70,12 @@ def execute(
     out = reporter(as_json, command)
     executor = Executor(
         engine=engine,
-        waiter=waiter_for(engine),
+        waiter=backend.waiter(engine),
         reporter=out,
         parallelism=parallelism,
         wait_timeout=wait_timeout,
     )
-    executor.waiter = waiter_for(engine, executor.cancel)
+    executor.waiter = backend.waiter(engine, executor.cancel)
     pulls = tuple(op for op in plan.operations if op.kind == Kind.PULL)
     if pulls:
         result = executor.run(replace(plan, operations=pulls))
@@ -95,25 +83,14 @@ def execute(
             return result
         out = reporter(as_json, command)
         executor = replace(executor, reporter=out)
-        executor.waiter = waiter_for(engine, executor.cancel)
+        executor.waiter = backend.waiter(engine, executor.cancel)
     rest = tuple(op for op in plan.operations if op.kind != Kind.PULL)
     return executor.run(replace(plan, operations=rest))
 
 
-def wait_healthy(
-    planned: pipeline.Planned, engine: DockerEngine, timeout: float, as_json: bool
-) -> None:
+def wait_healthy(loaded: pipeline.Loaded, engine: Any, timeout: float, as_json: bool) -> None:
     """``--wait``: every service with a health check healthy, or an error naming the others."""
-    deadline = time.time() + timeout
-    waiter = EventWaiter(engine)
-    failures: list[str] = []
-    for dc in planned.desired.containers:
-        if not dc.has_healthcheck:
-            continue
-        try:
-            waiter.wait_for(dc.name, Condition.HEALTHY, deadline, lambda _t: None)
-        except StackctlError as e:
-            failures.append(f"{dc.name}: {e.message}")
+    failures = loaded.backend.wait_ready(loaded.desired, engine, time.time() + timeout)
     if failures:
         raise ApplyError("not healthy after apply:\n  " + "\n  ".join(failures))
     if not as_json:
@@ -143,9 +120,9 @@ def apply(
         prune = bool(saved.get("options", {}).get("prune", False))
     loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
-    eng = connect(loaded.engine)
+    eng = loaded.backend.connect()
     with lock.hold(daemon_id(), [s.name for s in loaded.stacks], lock_timeout):
-        planned = pipeline.make_plan(loaded.stacks, eng, prune=prune)
+        planned = pipeline.make_plan(loaded, eng, prune=prune)
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)
         if as_json:
@@ -157,6 +134,7 @@ def apply(
                 confirm("Apply these changes?", yes)
             result = execute(
                 planned.plan,
+                loaded.backend,
                 eng,
                 as_json=as_json,
                 parallelism=parallelism,
@@ -165,5 +143,5 @@ def apply(
             if not result.ok:
                 return 130 if result.interrupted and not result.failed else 1
     if wait:
-        wait_healthy(planned, eng, wait_timeout, as_json)
+        wait_healthy(loaded, eng, wait_timeout, as_json)
     return 0

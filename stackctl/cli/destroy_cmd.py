@@ -11,7 +11,6 @@ from stackctl import lock, pipeline
 from stackctl.cli import app
 from stackctl.cli.apply_cmd import AsJson, LockTimeout, Parallelism, Yes, daemon_id, execute
 from stackctl.cli.common import Engine, Paths, confirm, print_styled
-from stackctl.engine import connect
 from stackctl.render import plan_json, plan_segments
 
 
@@ -30,9 +29,9 @@ def destroy(
     """Remove the stacks' containers (dependents first) and networks. External networks and
     anything stackctl does not own are never touched."""
     loaded = pipeline.load(paths, engine=engine)
-    eng = connect(loaded.engine)
+    eng = loaded.backend.connect()
     with lock.hold(daemon_id(), [s.name for s in loaded.stacks], lock_timeout):
-        planned = pipeline.make_plan(loaded.stacks, eng, destroy=True, volumes=volumes)
+        planned = pipeline.make_plan(loaded, eng, destroy=True, volumes=volumes)
         if as_json:
             print(json.dumps({"event": "plan", "plan": plan_json(planned.plan)}), flush=True)
         else:
@@ -41,6 +40,11 @@ def destroy(
             return 0
         confirm("Destroy these resources?", yes)
         result = execute(
-            planned.plan, eng, as_json=as_json, parallelism=parallelism, wait_timeout=60
+            planned.plan,
+            loaded.backend,
+            eng,
+            as_json=as_json,
+            parallelism=parallelism,
+            wait_timeout=60,
         )
         return 0 if result.ok else 1

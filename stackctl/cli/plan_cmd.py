@@ -11,7 +11,6 @@ import typer
 from stackctl import pipeline, planfile
 from stackctl.cli import app
 from stackctl.cli.common import Engine, Paths, Strict, console, print_styled, print_warnings
-from stackctl.engine import connect
 from stackctl.render import plan_json, plan_segments
 
 
@@ -34,7 +33,7 @@ def plan(
     """Show what apply would do: + create, ~ start, -/+ replace, - remove, … wait."""
     loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
-    planned = pipeline.make_plan(loaded.stacks, connect(loaded.engine), prune=prune)
+    planned = pipeline.make_plan(loaded, loaded.backend.connect(), prune=prune)
     if as_json:
         print(json.dumps(plan_json(planned.plan), indent=2, ensure_ascii=False))
     else:

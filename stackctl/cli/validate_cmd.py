@@ -15,12 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
+from stackctl import pipeline
 from stackctl.cli import app
-from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
-from stackctl.load import load
+from stackctl.cli.common import Engine
+from stackctl.errors import Diagnostic
 from stackctl.model import Stack
 from stackctl.order import StackOrder, order_stacks
-from stackctl.validate import has_errors, validate
 
 PathsArg = Annotated[
     list[Path],
@@ -52,17 +52,12 @@ class Report:
         return self.errors == 0 and not (self.strict and self.warnings)
 
 
-def check(paths: Sequence[Path], *, strict: bool = False) -> Report:
-    """Load and validate; a stack that does not load becomes diagnostics, not an exception."""
-    try:
-        loaded = load(paths)
-    except InvalidStackError as e:
-        return Report([], e.diagnostics, strict=strict)
-    except StackctlError as e:  # a path that is not a stack at all
-        return Report([], [Diagnostic("error", e.message, hint=e.hint, code="load")], strict=strict)
-    diagnostics = [*loaded.warnings, *validate(loaded.stacks)]
-    order = None if has_errors(diagnostics) else order_stacks(loaded.stacks)
-    return Report(loaded.stacks, diagnostics, order, strict)
+def check(paths: Sequence[Path], *, strict: bool = False, engine: str = "docker") -> Report:
+    """What ``plan`` would refuse before it reads the daemon (pipeline.check: the same load,
+    rules and desired state); a stack that does not load becomes diagnostics."""
+    checked = pipeline.check(paths, engine=engine)
+    order = None if checked.errors or not checked.stacks else order_stacks(checked.stacks)
+    return Report(list(checked.stacks), list(checked.diagnostics), order, strict)
 
 
 def _plural(n: int, word: str) -> str:
@@ -124,9 +119,10 @@ def validate_command(
         bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    engine: Engine = "docker",
 ) -> None:
     """Check stacks without a daemon: references, cycles, addresses, ports, risky settings."""
-    report = check(paths, strict=strict)
+    report = check(paths, strict=strict, engine=engine)
     if as_json:
         typer.echo(render_json(report))
     else:

@@ -31,7 +31,8 @@ from tenacity import (
 )
 
 from stackctl import units
-from stackctl.desired import ContainerNetwork, DesiredContainer, DesiredNetwork, DesiredVolume
+from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
+from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.errors import DaemonError, DaemonUnavailableError
 
 MULTI_NETWORK_CREATE = (1, 44)  # from this API version every network can be given at create

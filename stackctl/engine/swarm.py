@@ -21,6 +21,7 @@ from typing import Any
 import docker.errors
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from stackctl.backends.swarm.desired import SwarmService
 from stackctl.engine.docker import (
     NO_ANSWER,
     DockerEngine,
@@ -36,7 +37,6 @@ from stackctl.errors import (
     WaitError,
 )
 from stackctl.model import Condition
-from stackctl.swarm.desired import SwarmService
 
 POLL = 0.5
 FAILED = ("failed", "rejected", "orphaned")
@@ -368,7 +368,3 @@ class SwarmWaiter:
                 raise WaitError(f"stopped waiting for {name} to be {verb}")
             progress(f"waiting for {verb}: {detail}")
             self.cancel.wait(POLL)
-
-
-def connect_swarm(base_url: str | None = None) -> SwarmEngine:
-    return SwarmEngine(base_url)

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stackctl.backends.docker.desired import desire
+from stackctl.backends.docker.observe import ObservedState
+from stackctl.backends.docker.plan import plan
 from stackctl.cli import main
-from stackctl.desired import desire
 from stackctl.errors import Diagnostic, InvalidStackError, PlanError
 from stackctl.load import kind_of_file, load_source
 from stackctl.load.discover import Source
-from stackctl.observe import ObservedState
-from stackctl.plan import plan
 
 COUNTS: Counter[str] = Counter()
 """``inputs``: distinct inputs; ``validate``, ``plan``, ``loader``, ``planner``: runs of each."""
@@ -121,7 +121,7 @@ def assert_located_json(doc: dict[str, Any], path: Path, run: Run) -> None:
 
 @dataclass
 class DaemonGuard:
-    """Stands in for ``connect`` in the plan command: records whether plan reached it."""
+    """Stands in for the docker backend's ``connect``: records whether plan reached it."""
 
     real: Callable[..., Any]
     calls: int = 0
@@ -135,14 +135,15 @@ class DaemonGuard:
 
 @contextlib.contextmanager
 def guarded_daemon() -> Iterator[DaemonGuard]:
-    import stackctl.cli.plan_cmd as plan_cmd
+    from stackctl.backends.docker.backend import DockerBackend
 
-    guard = DaemonGuard(plan_cmd.connect)
-    plan_cmd.connect = guard  # type: ignore[assignment]
+    real = DockerBackend.connect
+    guard = DaemonGuard(real)
+    DockerBackend.connect = lambda self: guard(self)  # type: ignore[method-assign]
     try:
         yield guard
     finally:
-        plan_cmd.connect = guard.real  # type: ignore[assignment]
+        DockerBackend.connect = real  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- the checks

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from stackctl import Secret
-from stackctl.desired import desire
+from stackctl.backends.docker.desired import desire
 from stackctl.load import load_paths
 from tests.fuzz.harness import DaemonGuard, check_input, guarded_daemon, run_cli
 

@@ -11,8 +11,8 @@ import docker
 import pytest
 
 from stackctl import Network, Service, Stack, Volume
+from stackctl.core.plan import Kind, Plan
 from stackctl.errors import PlanError
-from stackctl.plan import Kind, Plan
 from tests.conftest import BUSYBOX, DEBIAN
 from tests.recording import Recorded, cli, recorded_apply, settle
 from tests.support import make_plan

@@ -19,10 +19,10 @@ import docker
 import pytest
 
 from stackctl import Network, Service, Stack
+from stackctl.backends.docker.observe import observe
+from stackctl.core.plan import Kind
 from stackctl.engine import DockerEngine
 from stackctl.engine.docker import MULTI_NETWORK_CREATE, _version_tuple
-from stackctl.observe import observe
-from stackctl.plan import Kind
 from tests.conftest import BUSYBOX
 from tests.engines import ENGINE26, HOST, EngineTarget
 from tests.support import converge, make_plan

@@ -29,10 +29,10 @@ import docker
 import pytest
 
 from stackctl import Healthcheck, Network, Service, ServiceNetwork, Stack, Volume, healthy
-from stackctl.desired import LABEL_SERVICE, LABEL_STACK, TEMP_SUFFIX
+from stackctl.core.labels import LABEL_SERVICE, LABEL_STACK, TEMP_SUFFIX
+from stackctl.core.plan import Kind
 from stackctl.engine import DockerEngine
 from stackctl.errors import DaemonUnavailableError, PlanError
-from stackctl.plan import Kind
 from tests.conftest import BUSYBOX
 from tests.private_daemon import PrivateDaemon
 from tests.recording import ROOT, cli, cli_env, plan_writes, recorded_apply, settle

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from stackctl import Healthcheck, Network, Service, Stack, Volume, completed, healthy
+from stackctl.core.plan import Kind
 from stackctl.errors import PlanError
-from stackctl.plan import Kind
 from tests.conftest import BUSYBOX
 from tests.engines import wait_listed_state
 from tests.recording import recorded_apply

@@ -29,12 +29,13 @@ import docker
 import pytest
 
 from stackctl import Healthcheck, Network, Service, Stack, Volume, healthy, started
+from stackctl.backends.docker.desired import DesiredContainer, desire
+from stackctl.backends.docker.observe import observe
 from stackctl.cli.apply_cmd import wait_healthy
-from stackctl.desired import LABEL_STACK, desire
+from stackctl.core.labels import LABEL_STACK
+from stackctl.core.plan import Kind, Plan
 from stackctl.engine import DockerEngine
-from stackctl.observe import observe
 from stackctl.pipeline import Planned
-from stackctl.plan import Kind, Plan
 from tests.conftest import BUSYBOX, DEBIAN
 from tests.support import converge, make_plan, writes
 
@@ -377,9 +378,9 @@ def _edge_users_wait_for_the_edge_network(p: Plan, matrix: str, edge_name: str) 
     users = [
         op
         for op in p.operations
-        if op.container is not None
+        if isinstance(op.unit, DesiredContainer)
         and op.stack == matrix
-        and edge_name in {n.name for n in op.container.networks}
+        and edge_name in {n.name for n in op.unit.networks}
     ]
     assert len(users) == 5  # synapse, three bridges, wechat
     for op in users:

@@ -27,7 +27,7 @@ import pytest
 from docker.models.containers import Container
 
 from stackctl.cli import main
-from stackctl.desired import LABEL_CONFIG, LABEL_STACK
+from stackctl.core.labels import LABEL_CONFIG, LABEL_STACK
 from stackctl.render import SENSITIVE
 from tests.conftest import BUSYBOX
 
@@ -276,7 +276,7 @@ def test_secret_is_hashed_in_the_config_label_and_changes_the_hash(
 def test_secret_variable_in_a_command_stays_out_of_the_config_label(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stackctl.desired import desire
+    from stackctl.backends.docker.desired import desire
     from stackctl.load import load_paths
 
     token = _value("api-token")

@@ -19,14 +19,16 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackctl.apply import ApplyResult, Executor
-from stackctl.desired import LABEL_STACK
+from stackctl.backends.swarm.desired import desire_swarm
+from stackctl.backends.swarm.observe import observe_swarm
+from stackctl.backends.swarm.plan import plan_swarm as plan
+from stackctl.backends.swarm.plan import plan_swarm_destroy as plan_destroy
+from stackctl.core.labels import LABEL_STACK
+from stackctl.core.plan import Plan
 from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
+from stackctl.execute import ApplyResult, Executor
 from stackctl.model import Stack
-from stackctl.plan import Plan, plan, plan_destroy
 from stackctl.progress import PlainReporter
-from stackctl.swarm.desired import desire_swarm
-from stackctl.swarm.observe import observe_swarm
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "swarm-testbed.sh"
 

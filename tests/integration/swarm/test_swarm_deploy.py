@@ -15,9 +15,9 @@ import docker
 import pytest
 
 from stackctl import Healthcheck, Network, Service, Stack, healthy
+from stackctl.core.plan import Kind
 from stackctl.errors import PlanError
 from stackctl.model import Deploy, Placement, UpdateConfig
-from stackctl.plan import Kind
 from tests.conftest import BUSYBOX
 from tests.integration.swarm.conftest import client, converge, destroy, make_plan, run, writes
 

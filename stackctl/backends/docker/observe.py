@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from stackctl.desired import (
+from stackctl.core.labels import (
     LABEL_HASH,
     LABEL_NUMBER,
     LABEL_SERVICE,
@@ -22,6 +22,7 @@ from stackctl.desired import (
     config_from_labels,
     sha256,
 )
+from stackctl.core.resources import ObservedResources, parse_network, parse_volume
 
 
 @dataclass(frozen=True)
@@ -66,57 +67,16 @@ class ObservedContainer:
 
 
 @dataclass(frozen=True)
-class ObservedNetwork:
-    id: str
-    name: str
-    labels: dict[str, str]
-    driver: str
-    scope: str
+class ObservedState(ObservedResources):
+    """One host: its containers (all of them), networks, volumes and image tags."""
 
-    @property
-    def stack(self) -> str | None:
-        return self.labels.get(LABEL_STACK)
-
-    @property
-    def config_hash(self) -> str | None:
-        return self.labels.get(LABEL_HASH)
-
-
-@dataclass(frozen=True)
-class ObservedVolume:
-    name: str
-    labels: dict[str, str]
-    driver: str
-
-    @property
-    def stack(self) -> str | None:
-        return self.labels.get(LABEL_STACK)
-
-
-@dataclass(frozen=True)
-class ObservedState:
     containers: tuple[ObservedContainer, ...] = ()
-    networks: tuple[ObservedNetwork, ...] = ()
-    volumes: tuple[ObservedVolume, ...] = ()
     images: dict[str, str] = field(default_factory=dict)  # "repo:tag" -> image id
-    api_version: str = "1.41"
 
     def container(self, name: str) -> ObservedContainer | None:
         for c in self.containers:
             if c.name == name:
                 return c
-        return None
-
-    def network(self, name: str) -> ObservedNetwork | None:
-        for n in self.networks:
-            if n.name == name:
-                return n
-        return None
-
-    def volume(self, name: str) -> ObservedVolume | None:
-        for v in self.volumes:
-            if v.name == name:
-                return v
         return None
 
     def of_stacks(self, stacks: Sequence[str]) -> ObservedState:
@@ -176,24 +136,6 @@ def _port_text(port: Mapping[str, Any]) -> str:
     if port.get("PublicPort"):
         return f"{port.get('IP') or '0.0.0.0'}:{port['PublicPort']}->{inner}"
     return inner
-
-
-def parse_network(raw: Mapping[str, Any]) -> ObservedNetwork:
-    return ObservedNetwork(
-        id=str(raw.get("Id", "")),
-        name=str(raw.get("Name", "")),
-        labels=dict(raw.get("Labels") or {}),
-        driver=str(raw.get("Driver") or ""),
-        scope=str(raw.get("Scope") or "local"),
-    )
-
-
-def parse_volume(raw: Mapping[str, Any]) -> ObservedVolume:
-    return ObservedVolume(
-        name=str(raw.get("Name", "")),
-        labels=dict(raw.get("Labels") or {}),
-        driver=str(raw.get("Driver") or "local"),
-    )
 
 
 def parse_images(raws: Sequence[Mapping[str, Any]]) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The swarm half of the pure planner: services, overlay networks, waits, orphans, destroy.
 
-``stackctl.plan.plan`` dispatches here when the desired state is a swarm one, so there is
-still one entry point and the same Operation/Plan types. No I/O and no clock.
+The swarm backend's planner, built on the same core as the docker one
+(``stackctl.core.plan``): the same Operation/Plan types and builder. No I/O and no clock.
 
 - A missing service is created; a changed one is one in-place rolling update
   (UPDATE_SERVICE, carrying the spec version it was planned against so a concurrent
@@ -18,52 +18,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from stackctl.model import Condition
-from stackctl.observe import ObservedState
-from stackctl.plan import (
+from stackctl.backends.swarm.desired import SwarmDesiredState, SwarmService
+from stackctl.backends.swarm.observe import ObservedService, SwarmObservedState, swarm_fingerprint
+from stackctl.core.labels import STACK_NAMESPACE, config_from_labels
+from stackctl.core.plan import (
     Change,
     Kind,
     Operation,
     Plan,
-    _Builder,
-    _network_config,
-    _reason,
+    PlanBuilder,
+    change_reason,
     dependents_first,
     diff_config,
+    network_id,
+    wait_id,
 )
-from stackctl.swarm.desired import SwarmDesiredState, SwarmService
-from stackctl.swarm.observe import ObservedService, SwarmObservedState, swarm_fingerprint
-
-STACK_NAMESPACE = "com.docker.stack.namespace"  # the label `docker stack deploy` sets
-
-VERBS = {
-    Condition.STARTED: "running",
-    Condition.HEALTHY: "healthy",
-    Condition.COMPLETED: "completed successfully",
-}
-
-
-def _as_swarm(observed: ObservedState) -> SwarmObservedState:
-    if isinstance(observed, SwarmObservedState):
-        return observed
-    return SwarmObservedState(
-        networks=observed.networks, volumes=observed.volumes, api_version=observed.api_version
-    )
 
 
 def _attached(obs: SwarmObservedState, service: ObservedService) -> set[str]:
     return {obs.network_by_ref(ref) for ref in service.networks}
 
 
-def plan_swarm(desired: SwarmDesiredState, observed: ObservedState, *, prune: bool = False) -> Plan:
-    obs = _as_swarm(observed)
-    b = _Builder()
+def plan_swarm(desired: SwarmDesiredState, obs: SwarmObservedState, *, prune: bool = False) -> Plan:
+    b = PlanBuilder()
     ours = set(desired.stacks)
     net_ops = _networks(b, desired, obs)
     replaced = {op.resource: op.id for op in b.ops if op.kind == Kind.REPLACE_NETWORK}
     removed_first = _services_off_replaced_networks(b, desired, obs, ours, replaced, prune)
     service_ops = _services(b, desired, obs, net_ops, removed_first)
-    _waits(b, desired, service_ops)
+    b.waits(desired.services, service_ops)
     _orphans(b, desired, obs, ours, prune, removed_first)
     for vol in desired.volumes:
         b.unchanged.append(f"volume {vol.name} (made on each node by the tasks that use it)")
@@ -80,25 +63,21 @@ def plan_swarm(desired: SwarmDesiredState, observed: ObservedState, *, prune: bo
 # --------------------------------------------------------------------------- networks
 
 
-def _networks(b: _Builder, desired: SwarmDesiredState, obs: SwarmObservedState) -> dict[str, str]:
+def _networks(
+    b: PlanBuilder, desired: SwarmDesiredState, obs: SwarmObservedState
+) -> dict[str, str]:
     ready: dict[str, str] = {}
     for net in desired.networks:
         found = obs.network(net.name)
-        op_id = f"network:{net.name}"
+        op_id = network_id(net.name)
         if found is None:
             ready[net.name] = b.add(
                 Operation(op_id, Kind.CREATE_NETWORK, net.name, net.stack, "missing", network=net)
             )
         elif found.stack != net.stack:
-            owner = f"stack {found.stack!r}" if found.stack else "nobody (not made by stackctl)"
-            b.problems.append(
-                f"network {net.name!r} already exists and belongs to {owner}; stackctl "
-                f"will not take it over.\n  hint: remove it (docker network rm {net.name}), "
-                "give the stack's network another `name:`, or declare it `external: true` "
-                "to use it as it is"
-            )
+            b.network_taken(net.name, found.stack)
         elif found.config_hash != net.config_hash or found.scope != "swarm":
-            changes = diff_config(_network_config(found.labels), net.config)
+            changes = diff_config(config_from_labels(found.labels), net.config)
             if found.scope != "swarm" and not any(c.path == "scope" for c in changes):
                 changes = (*changes, Change("scope", found.scope, "swarm"))
             ready[net.name] = b.add(
@@ -121,10 +100,8 @@ def _networks(b: _Builder, desired: SwarmDesiredState, obs: SwarmObservedState) 
         if found is None:
             if any(n.name == ext.name for n in desired.networks):
                 continue  # created by a stack of this plan, before its users
-            b.problems.append(
-                f"external network {ext.name!r} (used by {users}) does not exist.\n  hint: "
-                "apply the stack that defines it first, or create it: docker network create "
-                f"-d overlay --attachable {ext.name}"
+            b.external_network_missing(
+                ext.used_by, ext.name, f"docker network create -d overlay --attachable {ext.name}"
             )
         elif found.scope != "swarm":
             b.problems.append(
@@ -137,7 +114,7 @@ def _networks(b: _Builder, desired: SwarmDesiredState, obs: SwarmObservedState) 
 
 
 def _services_off_replaced_networks(
-    b: _Builder,
+    b: PlanBuilder,
     desired: SwarmDesiredState,
     obs: SwarmObservedState,
     ours: set[str],
@@ -206,17 +183,17 @@ def _clash(name: str, found: ObservedService, ds: SwarmService) -> str:
 
 
 def _services(
-    b: _Builder,
+    b: PlanBuilder,
     desired: SwarmDesiredState,
     obs: SwarmObservedState,
     net_ops: Mapping[str, str],
     removed_first: Mapping[str, str],
-) -> dict[tuple[str, str], str]:
-    """(stack, service) -> id of the operation that brings the service to its spec."""
-    out: dict[tuple[str, str], str] = {}
+) -> dict[tuple[str, str], list[str]]:
+    """(stack, service) -> ids of the operations that bring the service to its spec."""
+    out: dict[tuple[str, str], list[str]] = {}
     for ds in desired.services:
         deps = [net_ops[n] for n in ds.networks if n in net_ops]
-        deps += [f"wait:{ds.stack}/{svc}:{cond.value}" for svc, cond in ds.depends_on.items()]
+        deps += [wait_id(ds.stack, svc, cond) for svc, cond in ds.depends_on.items()]
         found = obs.service(ds.name)
         op_id = f"service:{ds.name}"
         if found is not None and (found.stack != ds.stack or found.service != ds.service):
@@ -228,37 +205,41 @@ def _services(
                 reason = "its network is replaced"
             else:
                 reason = "missing"
-            out[(ds.stack, ds.service)] = b.add(
-                Operation(
-                    op_id,
-                    Kind.CREATE_SERVICE,
-                    ds.name,
-                    ds.stack,
-                    reason,
-                    depends_on=tuple(deps),
-                    swarm=ds,
+            out[(ds.stack, ds.service)] = [
+                b.add(
+                    Operation(
+                        op_id,
+                        Kind.CREATE_SERVICE,
+                        ds.name,
+                        ds.stack,
+                        reason,
+                        depends_on=tuple(deps),
+                        unit=ds,
+                    )
                 )
-            )
+            ]
             continue
         if found.config_hash != ds.config_hash:
             changes = diff_config(found.config, ds.config, ds.sensitive)
-            reason = _reason(changes)
+            reason = change_reason(changes)
             if found.update_state in ("rollback_completed", "rollback_paused"):
                 reason += f" (the last rollout was rolled back: {found.update_message})"
-            out[(ds.stack, ds.service)] = b.add(
-                Operation(
-                    op_id,
-                    Kind.UPDATE_SERVICE,
-                    ds.name,
-                    ds.stack,
-                    reason,
-                    depends_on=tuple(deps),
-                    changes=changes,
-                    swarm=ds,
-                    target_id=found.id,
-                    version=found.version,
+            out[(ds.stack, ds.service)] = [
+                b.add(
+                    Operation(
+                        op_id,
+                        Kind.UPDATE_SERVICE,
+                        ds.name,
+                        ds.stack,
+                        reason,
+                        depends_on=tuple(deps),
+                        changes=changes,
+                        unit=ds,
+                        target_id=found.id,
+                        version=found.version,
+                    )
                 )
-            )
+            ]
             continue
         if found.update_state in ("paused", "rollback_paused"):
             b.warnings.append(
@@ -269,45 +250,8 @@ def _services(
     return out
 
 
-def _waits(
-    b: _Builder, desired: SwarmDesiredState, service_ops: Mapping[tuple[str, str], str]
-) -> None:
-    active = {op.swarm.key for op in b.ops if op.swarm is not None}
-    needed: dict[str, tuple[str, str, Condition]] = {}
-    for ds in desired.services:
-        if ds.key not in active:
-            continue
-        for svc, cond in ds.depends_on.items():
-            needed[f"wait:{ds.stack}/{svc}:{cond.value}"] = (ds.stack, svc, cond)
-    for wait_id, (stack, svc, cond) in needed.items():
-        target = desired.service(stack, svc)
-        if target is None:
-            continue  # reported by validation
-        own = service_ops.get((stack, svc))
-        b.add(
-            Operation(
-                wait_id,
-                Kind.WAIT,
-                svc,
-                stack,
-                f"a dependent needs {svc} {VERBS[cond]}",
-                depends_on=(own,) if own else (),
-                service=svc,
-                condition=cond,
-                wait_for=(target.name,),
-            )
-        )
-    existing = {op.id for op in b.ops}
-    b.ops[:] = [
-        op
-        if all(d in existing for d in op.depends_on)
-        else replace(op, depends_on=tuple(d for d in op.depends_on if d in existing))
-        for op in b.ops
-    ]
-
-
 def _orphans(
-    b: _Builder,
+    b: PlanBuilder,
     desired: SwarmDesiredState,
     obs: SwarmObservedState,
     ours: set[str],
@@ -364,12 +308,11 @@ def _orphans(
 
 
 def plan_swarm_destroy(
-    desired: SwarmDesiredState, observed: ObservedState, *, volumes: bool = False
+    desired: SwarmDesiredState, obs: SwarmObservedState, *, volumes: bool = False
 ) -> Plan:
     """Remove the stacks' services (dependents first) and networks; volumes only when asked
     (and only those on the node stackctl talks to: Swarm has no cluster-wide volumes)."""
-    obs = _as_swarm(observed)
-    b = _Builder()
+    b = PlanBuilder()
     ours = set(desired.stacks)
     mine = [s for s in obs.services if s.stack in ours]
     first = dependents_first(desired.services, mine, "remove-service:")

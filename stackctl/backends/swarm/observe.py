@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from stackctl.desired import (
+from stackctl.core.labels import (
     LABEL_HASH,
     LABEL_SERVICE,
     LABEL_STACK,
@@ -20,7 +20,7 @@ from stackctl.desired import (
     config_from_labels,
     sha256,
 )
-from stackctl.observe import ObservedState, parse_network, parse_volume
+from stackctl.core.resources import ObservedResources, parse_network, parse_volume
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ class ObservedNode:
 
 
 @dataclass(frozen=True)
-class SwarmObservedState(ObservedState):
-    """ObservedState of a swarm: ``containers`` is empty; services, tasks and nodes are added."""
+class SwarmObservedState(ObservedResources):
+    """A swarm: its services, their tasks, the nodes, networks and volumes."""
 
     services: tuple[ObservedService, ...] = ()
     tasks: tuple[ObservedTask, ...] = ()
@@ -181,10 +181,8 @@ def parse_node(raw: Mapping[str, Any]) -> ObservedNode:
 def observe_swarm(reader: SwarmReader) -> SwarmObservedState:
     """One snapshot of the swarm: five list calls (plus the version, negotiated once)."""
     return SwarmObservedState(
-        containers=(),
         networks=tuple(parse_network(n) for n in reader.list_networks()),
         volumes=tuple(parse_volume(v) for v in reader.list_volumes()),
-        images={},
         api_version=reader.api_version(),
         services=tuple(parse_service(s) for s in reader.list_services()),
         tasks=tuple(parse_task(t) for t in reader.list_tasks()),

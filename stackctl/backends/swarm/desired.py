@@ -16,26 +16,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stackctl import units
-from stackctl.desired import (
+from stackctl.core.config import finalize
+from stackctl.core.labels import (
     LABEL_CONFIG,
     LABEL_HASH,
-    LABEL_NETWORK,
     LABEL_SERVICE,
     LABEL_STACK,
-    LABEL_VOLUME,
-    DesiredNetwork,
-    DesiredState,
-    DesiredVolume,
-    ExternalNetwork,
-    _env,
-    _healthcheck,
-    _network_used,
-    _secret_digest,
-    canonical_json,
-    desired_volume,
-    process_config,
-    sha256,
+    drop_empty,
 )
+from stackctl.core.resources import (
+    DesiredNetwork,
+    DesiredResources,
+    desired_network,
+    stack_resources,
+    volume_labels,
+)
+from stackctl.core.service_config import has_healthcheck, host_path, process_config, service_env
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Service, ServiceNetwork, Stack
 
@@ -51,6 +47,7 @@ class SwarmService:
     name: str  # <stack>_<service>
     image: str
     config: dict[str, Any]  # canonical, secrets hashed: stored in a label, diffed by the plan
+    spec_config: dict[str, Any] = field(repr=False)  # the same with real values: for writes
     config_hash: str
     env: dict[str, str] = field(repr=False)  # real values: for the spec sent to the daemon
     sensitive: frozenset[str]
@@ -71,8 +68,8 @@ class SwarmService:
 
 
 @dataclass(frozen=True)
-class SwarmDesiredState(DesiredState):
-    """DesiredState of a swarm run: ``containers`` is empty, ``services`` holds the services."""
+class SwarmDesiredState(DesiredResources):
+    """The swarm backend's desired state: the stacks' networks, volumes and services."""
 
     services: tuple[SwarmService, ...] = ()
 
@@ -88,52 +85,7 @@ class SwarmDesiredState(DesiredState):
 
 def overlay_network(stack: Stack, key: str) -> DesiredNetwork:
     """An overlay network, attachable (so `docker run --network` and tests can join it)."""
-    net = stack.networks[key]
-    ipam: list[dict[str, str]] = []
-    for pool in net.ipam.config if net.ipam else []:
-        entry = {}
-        if pool.subnet:
-            entry["Subnet"] = pool.subnet
-        if pool.gateway:
-            entry["Gateway"] = pool.gateway
-        if pool.ip_range:
-            entry["IPRange"] = pool.ip_range
-        if entry:
-            ipam.append(entry)
-    config: dict[str, Any] = {
-        "driver": net.driver or "overlay",
-        "options": dict(net.driver_opts),
-        "internal": net.internal,
-        "attachable": True,
-        "enable_ipv6": net.enable_ipv6,
-        "ipam": ipam,
-        "ipam_driver": (net.ipam.driver if net.ipam and net.ipam.driver else "default"),
-        "labels": dict(net.labels),
-        "scope": "swarm",
-    }
-    digest = sha256(canonical_json(config))
-    labels = {
-        **net.labels,
-        LABEL_STACK: stack.name,
-        LABEL_NETWORK: key,
-        LABEL_HASH: digest,
-        LABEL_CONFIG: canonical_json(config),
-    }
-    return DesiredNetwork(
-        stack=stack.name,
-        key=key,
-        name=stack.network_name(key),
-        driver=config["driver"],
-        options=config["options"],
-        internal=net.internal,
-        attachable=True,
-        enable_ipv6=net.enable_ipv6,
-        ipam=ipam,
-        ipam_driver=config["ipam_driver"],
-        labels=labels,
-        config=config,
-        config_hash=digest,
-    )
+    return desired_network(stack, key, driver="overlay", attachable=True, scope="swarm")
 
 
 # --------------------------------------------------------------------------- services
@@ -206,19 +158,13 @@ def _mounts(stack: Stack, service: Service) -> list[dict[str, Any]]:
     for m in service.volumes:
         entry: dict[str, Any] = {"type": m.type, "target": m.target, "read_only": m.read_only}
         if m.type == "bind" and m.source:
-            from stackctl.desired import _abs_source
-
-            entry["source"] = _abs_source(stack, m.source)
+            entry["source"] = host_path(stack, m.source)
         elif m.type == "volume" and m.source:
             if m.source in stack.volumes:
                 vol = stack.volumes[m.source]
                 entry["source"] = stack.volume_name(m.source)
                 if not vol.external:
-                    entry["volume_labels"] = {
-                        **vol.labels,
-                        LABEL_STACK: stack.name,
-                        LABEL_VOLUME: m.source,
-                    }
+                    entry["volume_labels"] = volume_labels(stack, m.source)
                     if vol.driver:
                         entry["volume_driver"] = vol.driver
                     if vol.driver_opts:
@@ -234,8 +180,7 @@ def _mounts(stack: Stack, service: Service) -> list[dict[str, Any]]:
 
 
 def _service(stack: Stack, service: Service, problems: list[Diagnostic]) -> SwarmService:
-    env, sensitive = _env(stack, service, problems)
-    image = units.image_with_tag(service.image)
+    env = service_env(stack, service, problems)
     attachments = service.networks or {"default": ServiceNetwork()}
     networks: dict[str, dict[str, Any]] = {}
     for key, attach in attachments.items():
@@ -257,17 +202,11 @@ def _service(stack: Stack, service: Service, problems: list[Diagnostic]) -> Swar
             placement["preferences"] = [dict(x) for x in p.preferences]
         if p.max_replicas_per_node is not None:
             placement["max_replicas_per_node"] = p.max_replicas_per_node
-    config: dict[str, Any] = {
-        "image": image,
+    raw: dict[str, Any] = {
+        **process_config(service),
         "mode": "global" if global_mode else "replicated",
         "replicas": replicas,
-        "command": service.command,
-        "entrypoint": service.entrypoint,
-        "env": {k: (_secret_digest(v) if k in sensitive else v) for k, v in sorted(env.items())},
-        "hostname": service.hostname,
-        "user": service.user,
-        "working_dir": service.working_dir,
-        "labels": dict(sorted(service.labels.items())),
+        "env": env.shown(),
         "deploy_labels": dict(sorted((deploy.labels if deploy else {}).items())),
         "ports": [
             {
@@ -280,41 +219,37 @@ def _service(stack: Stack, service: Service, problems: list[Diagnostic]) -> Swar
         ],
         "mounts": _mounts(stack, service),
         "networks": networks,
-        "healthcheck": _healthcheck(service),
         "restart_policy": restart_policy,
         "resources": _resources(service),
         "placement": placement,
         "update_config": _update_config(deploy.update_config if deploy else None),
         "rollback_config": _update_config(deploy.rollback_config if deploy else None),
         "endpoint_mode": (deploy.endpoint_mode if deploy else None),
-        **process_config(service),
     }
-    # Drop empty values so adding a new optional field later does not change old hashes.
-    config = {k: v for k, v in config.items() if v not in (None, [], {}, False)}
-    config_json = canonical_json(config)
-    digest = sha256(config_json)
-    name = service_name(stack, service)
+    # A secret's value can also sit inside a command, a label or a URL in another variable:
+    # the stored and shown config carries its digest wherever it appears.
+    final = finalize(raw, env.secret_values() | stack.secret_values)
     ours = {LABEL_STACK: stack.name, LABEL_SERVICE: service.name}
-    hc = service.healthcheck
     return SwarmService(
         stack=stack.name,
         service=service.name,
-        name=name,
-        image=image,
-        config=config,
-        config_hash=digest,
-        env=env,
-        sensitive=sensitive,
+        name=service_name(stack, service),
+        image=raw["image"],
+        config=final.config,
+        spec_config=drop_empty(raw),
+        config_hash=final.hash,
+        env=env.values,
+        sensitive=env.sensitive,
         networks=tuple(networks),
         depends_on={k: v.condition for k, v in service.depends_on.items()},
-        has_healthcheck=hc is not None and not hc.disabled,
+        has_healthcheck=has_healthcheck(service),
         oneshot=restart_policy.get("condition") == "none",
         replicas=replicas,
         labels={
             **(deploy.labels if deploy else {}),
             **ours,
-            LABEL_HASH: digest,
-            LABEL_CONFIG: config_json,
+            LABEL_HASH: final.hash,
+            LABEL_CONFIG: final.json,
         },
         container_labels={**service.labels, **ours},
     )
@@ -323,39 +258,16 @@ def _service(stack: Stack, service: Service, problems: list[Diagnostic]) -> Swar
 def desire_swarm(stacks: Sequence[Stack]) -> SwarmDesiredState:
     """The desired state of all ``stacks`` on one swarm (they are planned as one)."""
     problems: list[Diagnostic] = []
-    networks: list[DesiredNetwork] = []
-    volumes: list[DesiredVolume] = []
-    services: list[SwarmService] = []
-    external: dict[str, set[str]] = {}
-    external_volumes: set[str] = set()
-    for stack in stacks:
-        for key, net in stack.networks.items():
-            if net.external:
-                external.setdefault(stack.network_name(key), set()).add(stack.name)
-            elif _network_used(stack, key):
-                networks.append(overlay_network(stack, key))
-        for key, vol in stack.volumes.items():
-            name = stack.volume_name(key)
-            if vol.external:
-                external_volumes.add(name)
-                continue
-            volumes.append(desired_volume(stack, key))
-        for service in stack.services.values():
-            services.append(_service(stack, service, problems))
+    resources = stack_resources(stacks, overlay_network)
+    services = [_service(s, svc, problems) for s in stacks for svc in s.services.values()]
     if problems:
         raise InvalidStackError(problems)
-    providers = {n.name: n.stack for n in networks}
-    externals = tuple(
-        ExternalNetwork(name=name, used_by=tuple(sorted(users)), provided_by=providers.get(name))
-        for name, users in sorted(external.items())
-    )
     return SwarmDesiredState(
         stacks=tuple(s.name for s in stacks),
-        networks=tuple(networks),
-        volumes=tuple(volumes),
-        containers=(),
-        external_networks=externals,
-        external_volumes=tuple(sorted(external_volumes)),
+        networks=tuple(resources.networks),
+        volumes=tuple(resources.volumes),
+        external_networks=resources.external_networks,
+        external_volumes=resources.external_volumes,
         images=tuple(dict.fromkeys(s.image for s in services)),
         services=tuple(services),
     )
@@ -365,8 +277,8 @@ def desire_swarm(stacks: Sequence[Stack]) -> SwarmDesiredState:
 
 
 def engine_spec(svc: SwarmService) -> dict[str, Any]:
-    """The Engine API ``ServiceSpec`` for ``svc`` (real env values; stackctl's labels)."""
-    cfg = svc.config
+    """The Engine API ``ServiceSpec`` for ``svc`` (real values; stackctl's labels)."""
+    cfg = svc.spec_config
     container: dict[str, Any] = {
         "Image": svc.image,
         "Labels": svc.container_labels,

@@ -22,19 +22,15 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING, Protocol, cast
 
-from stackctl.desired import (
-    ContainerNetwork,
-    DesiredContainer,
-    DesiredNetwork,
-    DesiredVolume,
-    temp_name,
-)
+from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
+from stackctl.core.backend import Waiter
+from stackctl.core.labels import temp_name
+from stackctl.core.plan import Kind, Operation, Plan
+from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.errors import StackctlError, WaitCancelled
-from stackctl.model import Condition
-from stackctl.plan import Kind, Operation, Plan
 
 if TYPE_CHECKING:
-    from stackctl.swarm.desired import SwarmService
+    from stackctl.backends.swarm.desired import SwarmService
 
 
 class Writer(Protocol):
@@ -72,16 +68,6 @@ class ServiceWriter(Protocol):
     ) -> None: ...
     def remove_service(
         self, ref: str, deadline: float, progress: Callable[[str], None]
-    ) -> None: ...
-
-
-class Waiter(Protocol):
-    def wait_for(
-        self,
-        container: str,
-        condition: Condition,
-        deadline: float,
-        progress: Callable[[str], None],
     ) -> None: ...
 
 
@@ -303,9 +289,9 @@ class Executor:
             case Kind.REMOVE_VOLUME:
                 e.remove_volume(op.resource)
             case Kind.CREATE:
-                assert op.container is not None
+                assert isinstance(op.unit, DesiredContainer)
                 say("creating")
-                cid = e.create_container(op.container, op.resource)
+                cid = e.create_container(op.unit, op.resource)
                 say("starting")
                 e.start(cid)
             case Kind.REPLACE:
@@ -337,20 +323,22 @@ class Executor:
         if op.kind == Kind.REMOVE_SERVICE:
             e.remove_service(op.target_id or op.resource, deadline, say)
             return
-        assert op.swarm is not None
+        from stackctl.backends.swarm.desired import SwarmService
+
+        assert isinstance(op.unit, SwarmService)
         if op.kind == Kind.CREATE_SERVICE:
-            e.create_service(op.swarm, deadline, say)
+            e.create_service(op.unit, deadline, say)
         else:
-            e.update_service(op.swarm, op.target_id or op.resource, op.version, deadline, say)
+            e.update_service(op.unit, op.target_id or op.resource, op.version, deadline, say)
 
     def _replace(self, op: Operation, say: Callable[[str], None]) -> None:
         """New container under a temporary name first: a failed create leaves the old running."""
-        assert op.container is not None
+        assert isinstance(op.unit, DesiredContainer)
         e = self.engine
         tmp = temp_name(op.resource)
         e.remove_container(tmp)  # a leftover of an interrupted apply
         say("creating replacement")
-        new_id = e.create_container(op.container, tmp)
+        new_id = e.create_container(op.unit, tmp)
         say("stopping old")
         old = op.target_id or op.resource
         e.stop(old, self.stop_timeout)

@@ -1,0 +1,1 @@
+"""The docker backend: containers on one Docker host."""

@@ -1,0 +1,46 @@
+"""``stackctl status``: each container's state, health, image, ports, and whether it matches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from stackctl.backends.docker.desired import desire
+from stackctl.backends.docker.observe import ObservedState
+from stackctl.backends.docker.plan import plan
+from stackctl.core.status import StatusTable, drift_reasons, sync_text
+from stackctl.model import Stack
+
+COLUMNS = (
+    ("stack", "stack"),
+    ("service", "service"),
+    ("container", "container"),
+    ("state", "state"),
+    ("health", "health"),
+    ("image", "image"),
+    ("ports", "ports"),
+    ("sync", "sync"),
+)
+
+
+def status_table(stacks: Sequence[Stack], observed: ObservedState) -> StatusTable:
+    desired = desire(stacks)
+    reasons = drift_reasons(lambda: plan(desired, observed))
+    rows: list[dict[str, Any]] = []
+    for dc in desired.containers:
+        obs = observed.container(dc.name)
+        rows.append(
+            {
+                "stack": dc.stack,
+                "service": dc.service,
+                "container": dc.name,
+                "state": obs.state if obs else "-",
+                "health": (obs.health if obs else None) or "-",
+                "image": dc.image,
+                "ports": list(obs.ports) if obs else [],
+                "sync": sync_text(
+                    dc.name, dc.stack, obs.stack if obs else None, obs is not None, reasons
+                ),
+            }
+        )
+    return StatusTable(COLUMNS, rows, "services")

@@ -1,0 +1,1 @@
+"""The swarm backend: services, overlay networks and volumes on a swarm manager."""

@@ -1,0 +1,86 @@
+"""The backend seam: what an engine (one Docker host, a swarm) implements.
+
+The pipeline picks one backend per run (:func:`stackctl.backends.backend_named`) and every
+command goes through it; the core imports no backend. A backend turns validated stacks
+into its desired state, reads the daemon into its observed state (a constant number of
+list calls), plans between them with the core's plan builder, and supplies the waits and
+the status table of its kind of unit (containers, services).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from stackctl.core.plan import Plan
+from stackctl.core.resources import DesiredResources, ObservedResources
+from stackctl.core.status import StatusTable
+from stackctl.errors import StackctlError
+from stackctl.model import Condition, Stack
+
+DesiredT = TypeVar("DesiredT", bound=DesiredResources)
+ObservedT = TypeVar("ObservedT", bound=ObservedResources)
+EngineT = TypeVar("EngineT")
+
+
+class Waiter(Protocol):
+    """Waits until a container (or service) meets a dependency condition, or raises."""
+
+    def wait_for(
+        self, name: str, condition: Condition, deadline: float, progress: Callable[[str], None]
+    ) -> None: ...
+
+
+class Checked(Protocol):
+    """A container or service that may have a health check."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def has_healthcheck(self) -> bool: ...
+
+
+def wait_healthy(units: Iterable[Checked], waiter: Waiter, deadline: float) -> list[str]:
+    """``apply --wait``: wait for every unit with a health check to be healthy; the
+    failures as ``name: why``."""
+    failures: list[str] = []
+    for unit in units:
+        if not unit.has_healthcheck:
+            continue
+        try:
+            waiter.wait_for(unit.name, Condition.HEALTHY, deadline, lambda _t: None)
+        except StackctlError as e:
+            failures.append(f"{unit.name}: {e.message}")
+    return failures
+
+
+class Backend(Protocol[DesiredT, ObservedT, EngineT]):
+    name: str  # "docker" | "swarm": the value of --engine and of a stack's `engine:`
+
+    def connect(self) -> EngineT:
+        """The daemon (raises DaemonUnavailableError if none answers)."""
+        ...
+
+    def desire(self, stacks: Sequence[Stack]) -> DesiredT:
+        """Pure but for reading env and secret files; raises InvalidStackError."""
+        ...
+
+    def observe(self, engine: EngineT) -> ObservedT: ...
+
+    def plan(self, desired: DesiredT, observed: ObservedT, *, prune: bool) -> Plan: ...
+
+    def plan_destroy(self, desired: DesiredT, observed: ObservedT, *, volumes: bool) -> Plan: ...
+
+    def waiter(self, engine: EngineT, cancel: threading.Event | None = None) -> Waiter: ...
+
+    def wait_ready(self, desired: DesiredT, engine: EngineT, deadline: float) -> list[str]:
+        """``apply --wait``: every unit with a health check healthy; the failures, if any."""
+        ...
+
+    def status(self, stacks: Sequence[Stack], engine: EngineT) -> StatusTable:
+        """Each unit's state and whether it matches (``stackctl status``)."""
+        ...
+
+
+AnyBackend = Backend[Any, Any, Any]

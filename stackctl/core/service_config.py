@@ -1,0 +1,149 @@
+"""The parts of a service's config that a container and a swarm service take the same way:
+its environment (env files, typed secrets, secret sources), health check, process settings
+and host paths. Each backend adds its own fields around these.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stackctl import units
+from stackctl.core.env import read_env_file
+from stackctl.core.labels import secret_digest
+from stackctl.errors import Diagnostic
+from stackctl.model import Secret, Service, Stack
+from stackctl.secrets import looks_secret
+
+
+def host_path(stack: Stack, source: str) -> str:
+    """A bind source as an absolute, normalized host path (relative to the stack's folder)."""
+    path = Path(os.path.expanduser(source))
+    if not path.is_absolute():
+        path = stack.base_dir / path
+    return os.path.normpath(path)
+
+
+@dataclass(frozen=True)
+class ServiceEnv:
+    """A service's environment with real values, and which keys are never shown."""
+
+    values: dict[str, str]
+    sensitive: frozenset[str]
+
+    def secret_values(self) -> set[str]:
+        return {v for k, v in self.values.items() if k in self.sensitive}
+
+    def shown(self) -> dict[str, str]:
+        """The environment as the canonical config holds it: sensitive values as digests
+        (whatever their length), sorted by key."""
+        return {
+            k: (secret_digest(v) if k in self.sensitive else v)
+            for k, v in sorted(self.values.items())
+        }
+
+
+def service_env(stack: Stack, service: Service, problems: list[Diagnostic]) -> ServiceEnv:
+    """env_file values, then ``environment`` (typed Secrets and secret-looking keys hidden),
+    then the service's environment-sourced secrets (``secrets: [x]`` with
+    ``secrets.x.environment``). Unreadable env files become ``problems``."""
+    env: dict[str, str] = {}
+    sensitive: set[str] = set()
+    for i, rel in enumerate(service.env_file):
+        path = Path(rel) if Path(rel).is_absolute() else stack.base_dir / rel
+        try:
+            values = read_env_file(path)
+        except OSError as e:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    f"cannot read env_file {rel!r}: {e.strerror}",
+                    file=str(stack.origin) if stack.origin else None,
+                    line=stack.line_of(f"services.{service.name}.env_file"),
+                    path=f"services.{service.name}.env_file[{i}]",
+                    hint="create the file or fix the path (relative to the stack's folder)",
+                    code="env-file-missing",
+                )
+            )
+            continue
+        env.update(values)
+        sensitive.update(values)  # values from an env file are never shown
+    for key, value in service.environment.items():
+        if isinstance(value, Secret):
+            env[key] = value.value
+            sensitive.add(key)
+        else:
+            env[key] = value
+            sensitive.discard(key)
+            if looks_secret(key):
+                sensitive.add(key)
+    for secret in service.secrets:
+        src = stack.secrets.get(secret.source)
+        if src is not None and not src.file and src.environment:
+            key = secret.source.upper()
+            env[key] = os.environ.get(src.environment, "")
+            sensitive.add(key)
+    return ServiceEnv(env, frozenset(sensitive))
+
+
+def secret_target(source: str, target: str | None) -> str:
+    """Where a file secret appears in the container (Compose: /run/secrets/<name>)."""
+    path = target or source
+    return path if path.startswith("/") else f"/run/secrets/{path}"
+
+
+def healthcheck_config(service: Service) -> dict[str, Any] | None:
+    hc = service.healthcheck
+    if hc is None:
+        return None
+    if hc.disabled:
+        return {"test": ["NONE"]}
+    out: dict[str, Any] = {}
+    if hc.test is not None:
+        out["test"] = list(hc.test)
+    for name in ("interval", "timeout", "start_period", "start_interval"):
+        value = getattr(hc, name)
+        if value is not None:
+            out[name] = units.parse_duration(value)
+    if hc.retries is not None:
+        out["retries"] = hc.retries
+    return out
+
+
+def has_healthcheck(service: Service) -> bool:
+    return service.healthcheck is not None and not service.healthcheck.disabled
+
+
+def process_config(service: Service) -> dict[str, Any]:
+    """The config fields a container and a swarm service take the same way."""
+    return {
+        "image": units.image_with_tag(service.image),
+        "command": service.command,
+        "entrypoint": service.entrypoint,
+        "hostname": service.hostname,
+        "user": service.user,
+        "working_dir": service.working_dir,
+        "labels": dict(sorted(service.labels.items())),
+        "healthcheck": healthcheck_config(service),
+        "cap_add": sorted(service.cap_add),
+        "cap_drop": sorted(service.cap_drop),
+        "read_only": service.read_only,
+        "extra_hosts": dict(sorted(service.extra_hosts.items())),
+        "dns": list(service.dns),
+        "dns_search": list(service.dns_search),
+        "stop_signal": service.stop_signal,
+        "stop_grace_period": (
+            units.parse_duration(service.stop_grace_period) if service.stop_grace_period else None
+        ),
+        "init": service.init,
+        "logging": (
+            {"driver": service.logging.driver, "options": dict(service.logging.options)}
+            if service.logging
+            else None
+        ),
+        "sysctls": dict(service.sysctls),
+        "tty": service.tty,
+        "stdin_open": service.stdin_open,
+    }
