@@ -67,9 +67,7 @@ def applied(desired: DesiredState, **kw: Any) -> ObservedState:
     )
     volumes = tuple(ObservedVolume(v.name, dict(v.labels), "local") for v in desired.volumes)
     images = {i: IMG_ID for i in desired.images}
-    state = ObservedState(
-        containers=containers, networks=networks, volumes=volumes, images=images
-    )
+    state = ObservedState(containers=containers, networks=networks, volumes=volumes, images=images)
     return replace(state, **kw)
 
 
