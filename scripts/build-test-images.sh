@@ -57,6 +57,8 @@
 #   commands above stop at once.
 # -----------------------------------------------------------------------------
 set -euo pipefail
+# Our scripts run apt side by side (test images, the second engine's rootfs): one at a time.
+apt_get() { flock /var/lock/stackctl-apt.lock apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${STACKCTL_TEST_CACHE:-/var/cache/stackctl-test}
@@ -89,11 +91,11 @@ export DEBIAN_FRONTEND=noninteractive
 APT_UPDATED=0
 apt_install() {
     if [[ $APT_UPDATED -eq 0 ]]; then
-        apt-get update -qq >/dev/null || die "apt-get update failed"
+        apt_get update -qq >/dev/null || die "apt-get update failed"
         APT_UPDATED=1
     fi
     say "apt-get install $*"
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null || die "apt-get install $* failed"
+    apt_get install -y -qq --no-install-recommends "$@" >/dev/null || die "apt-get install $* failed"
 }
 
 # --- engine ---------------------------------------------------------------
@@ -152,8 +154,8 @@ build_busybox() {
             # Installing busybox-static would replace the (dynamic) busybox
             # package; extract it to the cache instead of touching the system.
             say "busybox (dynamic) is installed; extracting busybox-static into $CACHE"
-            [[ $APT_UPDATED -eq 1 ]] || { apt-get update -qq >/dev/null; APT_UPDATED=1; }
-            (cd "$CACHE" && rm -f busybox-static_*.deb && apt-get download -qq busybox-static >/dev/null) \
+            [[ $APT_UPDATED -eq 1 ]] || { apt_get update -qq >/dev/null; APT_UPDATED=1; }
+            (cd "$CACHE" && rm -f busybox-static_*.deb && apt_get download -qq busybox-static >/dev/null) \
                 || die "apt-get download busybox-static failed"
             rm -rf "$CACHE/busybox-static"
             dpkg-deb -x "$CACHE"/busybox-static_*.deb "$CACHE/busybox-static"

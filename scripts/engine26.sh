@@ -40,6 +40,8 @@
 # network namespace) stopped, namespace, veth, bridge and iptables rule gone.
 # Log: /var/log/stackctl-engine26.log (STACKCTL_ENGINE26_LOG).
 set -euo pipefail
+# Our scripts run apt side by side (test images, the second engine's rootfs): one at a time.
+apt_get() { flock /var/lock/stackctl-apt.lock apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin ;; esac
 export PATH
 
@@ -120,8 +122,8 @@ build_tar() {
     mirror=$(debian_mirror)
     if ! command -v debootstrap >/dev/null 2>&1 || [[ ! -e /usr/share/keyrings/debian-archive-keyring.gpg ]]; then
         say "apt-get install debootstrap debian-archive-keyring"
-        apt-get update -qq >/dev/null || die "apt-get update failed"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        apt_get update -qq >/dev/null || die "apt-get update failed"
+        DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends \
             debootstrap debian-archive-keyring >/dev/null || die "apt-get install debootstrap failed"
     fi
     [[ -e /usr/share/debootstrap/scripts/$SUITE ]] \

@@ -20,6 +20,8 @@
 #
 # Idempotent: safe to run any number of times; the second run takes < 1 s.
 set -euo pipefail
+# Our scripts run apt side by side (test images, the second engine's rootfs): one at a time.
+apt_get() { flock /var/lock/stackctl-apt.lock apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 
 # dockerd, iptables and runc live in /usr/sbin; make sure we find them.
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin ;; esac
@@ -93,11 +95,11 @@ APT_UPDATED=0
 apt_install() {
     if [[ $APT_UPDATED -eq 0 ]]; then
         say "apt-get update"
-        apt-get update -qq >/dev/null || die "apt-get update failed"
+        apt_get update -qq >/dev/null || die "apt-get update failed"
         APT_UPDATED=1
     fi
     say "apt-get install $*"
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+    apt_get install -y -qq --no-install-recommends "$@" >/dev/null \
         || die "apt-get install $* failed"
 }
 
