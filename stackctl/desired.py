@@ -1,7 +1,8 @@
 """From validated stacks to the desired state of every Docker resource, with config hashes.
 
-Pure but for reading ``env_file`` files and secret files beside the stack. Everything that
-shapes a container goes into its canonical ``config`` (a plain JSON-able dict) and its
+Pure but for reading ``env_file`` files (and the ``.env`` beside the stack, for the
+variables they refer to) and secret files beside the stack. Everything that shapes a
+container goes into its canonical ``config`` (a plain JSON-able dict) and its
 SHA-256 ``config_hash``; nothing that does not (depends_on, stackctl's own labels). Secret
 values enter the config only as a hash of the value, so the config can be stored in a
 label and shown in a plan without leaking them.
@@ -12,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stackctl import units
+from stackctl.core.dotenv import DotenvError, Variables, chain, read_dotenv_file, variables_for
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Secret, Service, ServiceNetwork, Stack
 from stackctl.secrets import looks_secret
@@ -161,30 +163,6 @@ def redact(data: Any, secrets: set[str] | frozenset[str]) -> Any:
     return walk(data)
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """Compose-style ``KEY=VALUE`` lines; ``#`` comments, ``export`` prefix, quotes."""
-    out: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[7:].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep:
-            if key in os.environ:
-                out[key] = os.environ[key]
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        out[key] = value
-    return out
-
-
 # --------------------------------------------------------------------------- networks
 
 
@@ -294,10 +272,26 @@ def _env(
 ) -> tuple[dict[str, str], frozenset[str]]:
     env: dict[str, str] = {}
     sensitive: set[str] = set()
+    variables: Variables | None = None
     for i, rel in enumerate(service.env_file):
         path = Path(rel) if Path(rel).is_absolute() else stack.base_dir / rel
+        if variables is None:
+            variables = variables_for(stack.base_dir)[0]  # its problems were loading's
         try:
-            values = read_env_file(path)
+            values = read_dotenv_file(path, _env_file_lookup(variables, service), display=rel)
+        except DotenvError as e:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    e.problem,
+                    file=str(path),
+                    line=e.line,
+                    path=f"services.{service.name}.env_file[{i}]",
+                    hint=e.hint,
+                    code="env-file-invalid",
+                )
+            )
+            continue
         except OSError as e:
             problems.append(
                 Diagnostic(
@@ -323,6 +317,14 @@ def _env(
             if looks_secret(key):
                 sensitive.add(key)
     return env, frozenset(sensitive)
+
+
+def _env_file_lookup(variables: Variables, service: Service) -> Callable[[str], str | None]:
+    """What an ``env_file``'s bare keys and ``${VAR}`` references see, as in Compose: the
+    stack's variables (process environment, then ``.env``), then the service's
+    ``environment``."""
+    own = {k: v.value if isinstance(v, Secret) else v for k, v in service.environment.items()}
+    return chain(variables.lookup, own.get)
 
 
 def process_config(service: Service) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The engine-neutral core both backends build on: labels and hashing, env, plan builder."""
