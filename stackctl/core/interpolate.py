@@ -64,7 +64,8 @@ class _Expander:
     check_only: bool = False
     unset: list[str] = field(default_factory=list)
 
-    def expand(self, text: str, depth: int = 0) -> str:
+    def expand(self, text: str, depth: int = 0, base: int = 0) -> str:
+        """``base``: where ``text`` starts in the whole template (for error positions)."""
         if depth > MAX_DEPTH:
             raise InterpolationError(
                 f"variable references nested more than {MAX_DEPTH} levels deep"
@@ -82,7 +83,7 @@ class _Expander:
                 out.append("$")
                 i = j + 2
             elif nxt == "{":
-                value, i = self._braced(text, j, depth)
+                value, i = self._braced(text, j, depth, base)
                 out.append(value)
             else:
                 m = _NAME.match(text, j + 1)
@@ -103,9 +104,9 @@ class _Expander:
             return ""
         return value
 
-    def _braced(self, text: str, start: int, depth: int) -> tuple[str, int]:
+    def _braced(self, text: str, start: int, depth: int, base: int) -> tuple[str, int]:
         """Expand the reference ``${...`` at ``text[start]``; return it and the index after it."""
-        where = f"at character {start + 1}"
+        where = f"at character {base + start + 1}"
         m = _BRACED.match(text, start + 2)
         if not m:
             raise InterpolationError(
@@ -130,26 +131,28 @@ class _Expander:
             )
         arg = text[m.end() : end]
         if self.check_only:
-            self.expand(arg, depth + 1)
+            self.expand(arg, depth + 1, base + m.end())
             return "", end + 1
         value = self.lookup(name)
         is_set = value is not None
         non_empty = bool(value)
         if op in (":-", "-"):
             use_default = not non_empty if op == ":-" else not is_set
-            return (self.expand(arg, depth + 1) if use_default else value or ""), end + 1
+            if use_default:
+                return self.expand(arg, depth + 1, base + m.end()), end + 1
+            return value or "", end + 1
         if op in (":?", "?"):
             missing = not non_empty if op == ":?" else not is_set
             if missing:
                 # Checked, not expanded: the message would otherwise carry values.
-                _Expander(self.lookup, check_only=True).expand(arg, depth + 1)
+                _Expander(self.lookup, check_only=True).expand(arg, depth + 1, base + m.end())
                 said = arg.strip()
                 raise InterpolationError(
                     f"{name} is required" + (f": {said}" if said else ""), variable=name
                 )
             return value or "", end + 1
         use_alt = non_empty if op == ":+" else is_set
-        return (self.expand(arg, depth + 1) if use_alt else ""), end + 1
+        return (self.expand(arg, depth + 1, base + m.end()) if use_alt else ""), end + 1
 
 
 def _closing_brace(text: str, start: int) -> int:
