@@ -529,14 +529,14 @@ def test_variables_in(template: str, names: list[str]) -> None:
 
 def test_nesting_is_bounded_with_an_error_not_a_recursion_error() -> None:
     ok = "${A:-" * MAX_DEPTH + "x" + "}" * MAX_DEPTH
-    assert interpolate(ok, {}.get) == "x"
+    assert interpolate(ok, NOTHING.get) == "x"
     deep = "${A:-" * (MAX_DEPTH + 1) + "x" + "}" * (MAX_DEPTH + 1)
     with pytest.raises(InterpolationError, match=f"more than {MAX_DEPTH} levels"):
-        interpolate(deep, {}.get)
+        interpolate(deep, NOTHING.get)
     very_deep = "${A:-" * 5000 + "}" * 5000
     with pytest.raises(InterpolationError, match="levels"):
-        interpolate(very_deep, {}.get)
-    result = interpolate_tree({"k": deep}, {}.get, keep=lambda _: True)
+        interpolate(very_deep, NOTHING.get)
+    result = interpolate_tree({"k": deep}, NOTHING.get, keep=lambda _: True)
     assert [e.path for e in result.errors] == [("k",)]
 
 
