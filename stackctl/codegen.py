@@ -27,9 +27,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from stackctl.core.interpolate import escape, is_template_position
 from stackctl.dump import implicit_default_network, mount_short, port_short
 from stackctl.errors import StackctlError
-from stackctl.load.interpolate import escape, is_template_position
 from stackctl.model import (
     Condition,
     Dependency,

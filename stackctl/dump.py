@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from stackctl.load.interpolate import escape
+from stackctl.core.interpolate import escape
 from stackctl.load.yamldoc import resolve_plain
 from stackctl.model import (
     Mount,

@@ -1,17 +1,19 @@
 """The parts of a service's config that a container and a swarm service take the same way:
-its environment (env files, typed secrets, secret sources), health check, process settings
-and host paths. Each backend adds its own fields around these.
+its environment (env files read with the one dotenv parser, seeing the ``.env`` beside the
+stack; typed secrets; secret sources), health check, process settings and host paths.
+Each backend adds its own fields around these.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stackctl import units
-from stackctl.core.env import read_env_file
+from stackctl.core.dotenv import DotenvError, Variables, chain, read_dotenv_file, variables_for
 from stackctl.core.labels import secret_digest
 from stackctl.errors import Diagnostic
 from stackctl.model import Secret, Service, Stack
@@ -51,10 +53,26 @@ def service_env(stack: Stack, service: Service, problems: list[Diagnostic]) -> S
     ``secrets.x.environment``). Unreadable env files become ``problems``."""
     env: dict[str, str] = {}
     sensitive: set[str] = set()
+    variables: Variables | None = None
     for i, rel in enumerate(service.env_file):
         path = Path(rel) if Path(rel).is_absolute() else stack.base_dir / rel
+        if variables is None:
+            variables = variables_for(stack.base_dir)[0]  # its problems were loading's
         try:
-            values = read_env_file(path)
+            values = read_dotenv_file(path, _env_file_lookup(variables, service), display=rel)
+        except DotenvError as e:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    e.problem,
+                    file=str(path),
+                    line=e.line,
+                    path=f"services.{service.name}.env_file[{i}]",
+                    hint=e.hint,
+                    code="env-file-invalid",
+                )
+            )
+            continue
         except OSError as e:
             problems.append(
                 Diagnostic(
@@ -86,6 +104,14 @@ def service_env(stack: Stack, service: Service, problems: list[Diagnostic]) -> S
             env[key] = os.environ.get(src.environment, "")
             sensitive.add(key)
     return ServiceEnv(env, frozenset(sensitive))
+
+
+def _env_file_lookup(variables: Variables, service: Service) -> Callable[[str], str | None]:
+    """What an ``env_file``'s bare keys and ``${VAR}`` references see, as in Compose: the
+    stack's variables (process environment, then ``.env``), then the service's
+    ``environment``."""
+    own = {k: v.value if isinstance(v, Secret) else v for k, v in service.environment.items()}
+    return chain(variables.lookup, own.get)
 
 
 def secret_target(source: str, target: str | None) -> str:

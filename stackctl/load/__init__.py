@@ -11,7 +11,8 @@ of ``compose.yaml``, ``stack.yaml``, ``stack.py``, ``__init__.py`` ... is one st
 any other folder is a folder of stacks, loaded one level deep.
 
 String values are interpolated as Compose does (``${VAR:-default}``, ``${VAR:?message}``,
-``$$`` for a literal ``$``; see :mod:`stackctl.load.interpolate`), with values from the
+``$$`` for a literal ``$``; see :mod:`stackctl.core.interpolate`;
+``.env`` files: :mod:`stackctl.core.dotenv`), with values from the
 process environment, then the ``.env`` file beside the stack. This holds for Python stacks
 too (except Secret values), so a literal ``$`` in a Python string is written ``$$``.
 

@@ -15,15 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from stackctl.core.dotenv import Variables, variables_for
+from stackctl.core.interpolate import fills_secret, interpolate_tree, is_template_position
 from stackctl.errors import Diagnostic, did_you_mean
 from stackctl.load import compose as compose_map
-from stackctl.load.interpolate import (
-    Variables,
-    fills_secret,
-    interpolate_tree,
-    is_template_position,
-    variables_for,
-)
 from stackctl.load.locate import pydantic_diagnostics, schema_diagnostics, unknown_field
 from stackctl.load.outcome import Outcome, dotted, interpolation_diagnostics, nearest_line
 from stackctl.load.yamldoc import Document, parse_json, parse_yaml
@@ -66,7 +61,9 @@ def _load(path: Path, file: str, *, compose: bool, keep_templates: bool) -> Outc
 
     variables, dotenv_problems = variables_for(path.parent)
     for dp in dotenv_problems:
-        out.diagnostics.append(Diagnostic("error", dp.message, str(variables.dotenv_path), dp.line))
+        out.diagnostics.append(
+            Diagnostic("error", dp.message, str(variables.dotenv_path), dp.line, hint=dp.hint)
+        )
     data = _interpolate(doc, variables, keep_templates, file, out)
     if out.failed:
         return out

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from stackctl.core.dotenv import Variables
+from stackctl.core.interpolate import TreeResult
 from stackctl.errors import Diagnostic
-from stackctl.load.interpolate import TreeResult, Variables
 from stackctl.model import Stack
 
 

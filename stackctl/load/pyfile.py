@@ -27,8 +27,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from stackctl.core.dotenv import Variables, variables_for
+from stackctl.core.interpolate import fills_secret, interpolate_tree
 from stackctl.errors import Diagnostic
-from stackctl.load.interpolate import Variables, fills_secret, interpolate_tree, variables_for
 from stackctl.load.locate import pydantic_diagnostics
 from stackctl.load.outcome import Outcome, interpolation_diagnostics, nearest_line
 from stackctl.model import Stack
@@ -49,7 +50,9 @@ def load_python(path: Path, *, display: str | None = None) -> Outcome:
     out = Outcome()
     variables, dotenv_problems = variables_for(folder)
     for dp in dotenv_problems:
-        out.diagnostics.append(Diagnostic("error", dp.message, str(variables.dotenv_path), dp.line))
+        out.diagnostics.append(
+            Diagnostic("error", dp.message, str(variables.dotenv_path), dp.line, hint=dp.hint)
+        )
     try:
         namespace = _execute(path, file_path, folder, variables.dotenv)
     except BaseException as e:  # a user's stack must never crash stackctl
