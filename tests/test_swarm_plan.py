@@ -12,9 +12,10 @@ from stackctl.errors import PlanError
 from stackctl.model import Deploy, Port
 from stackctl.observe import ObservedNetwork
 from stackctl.plan import Kind, plan, plan_destroy
+from stackctl.rules import resolve_engine, run_rules
+from stackctl.rules.swarm import RULES as SWARM_RULES
 from stackctl.swarm.desired import desire_swarm, engine_spec
 from stackctl.swarm.observe import ObservedService, SwarmObservedState
-from stackctl.swarm.validate import resolve_engine, validate_swarm
 
 IMG = "busybox:1"
 
@@ -203,7 +204,7 @@ def test_spec_maps_deploy_fields() -> None:
 )
 def test_swarm_validation_names_the_field(field: str, value: Any, severity: str) -> None:
     s = Stack("m", services=[Service("a", image=IMG, **{field: value})])
-    found = validate_swarm([s])
+    found = run_rules([s], SWARM_RULES)
     assert [(d.severity, d.path) for d in found] == [(severity, f"services.a.{field}")]
     assert "'a'" in found[0].message and field in found[0].message
 
@@ -221,7 +222,7 @@ def test_static_address_and_host_ip_are_errors() -> None:
         ],
         networks=[Network("back", ipam={"subnet": "10.0.0.0/24"})],
     )
-    paths = {d.path for d in validate_swarm([s]) if d.severity == "error"}
+    paths = {d.path for d in run_rules([s], SWARM_RULES) if d.severity == "error"}
     assert paths == {"services.a.networks.back.ipv4_address", "services.a.ports.0"}
 
 

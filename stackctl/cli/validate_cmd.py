@@ -1,8 +1,9 @@
-"""``stackctl validate PATH... [--strict] [--json]``: check stacks without a daemon.
+"""``stackctl validate PATH... [--strict] [--json] [--engine E]``: check stacks without a daemon.
 
 Prints every problem with its file, line and attribute path, then (for a valid set) the
 order the stacks apply in and the external networks that must already exist. Exit 0 when
-valid, 1 when not (or, with ``--strict``, when there are warnings).
+valid, 1 when not (or, with ``--strict``, when there are warnings). The rules are those of
+the run's engine: ``--engine``, or the one the stacks name (``engine: swarm``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Annotated, Any
 import typer
 
 from stackctl.cli import app
+from stackctl.cli.common import Engine
 from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
-from stackctl.load import load
+from stackctl.load import load_stacks
 from stackctl.model import Stack
 from stackctl.order import StackOrder, order_stacks
-from stackctl.validate import has_errors, validate
+from stackctl.rules import has_errors, resolve_engine, validate
 
 PathsArg = Annotated[
     list[Path],
@@ -52,15 +54,17 @@ class Report:
         return self.errors == 0 and not (self.strict and self.warnings)
 
 
-def check(paths: Sequence[Path], *, strict: bool = False) -> Report:
-    """Load and validate; a stack that does not load becomes diagnostics, not an exception."""
+def check(paths: Sequence[Path], *, strict: bool = False, engine: str = "docker") -> Report:
+    """Load and validate for ``engine`` (or the one the stacks name); a stack that does not
+    load becomes diagnostics, not an exception."""
     try:
-        loaded = load(paths)
+        loaded = load_stacks(paths)
     except InvalidStackError as e:
         return Report([], e.diagnostics, strict=strict)
     except StackctlError as e:  # a path that is not a stack at all
         return Report([], [Diagnostic("error", e.message, hint=e.hint, code="load")], strict=strict)
-    diagnostics = [*loaded.warnings, *validate(loaded.stacks)]
+    engine, conflicts = resolve_engine(engine, loaded.stacks)
+    diagnostics = [*loaded.warnings, *conflicts, *validate(loaded.stacks, engine=engine)]
     order = None if has_errors(diagnostics) else order_stacks(loaded.stacks)
     return Report(loaded.stacks, diagnostics, order, strict)
 
@@ -124,9 +128,10 @@ def validate_command(
         bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    engine: Engine = "docker",
 ) -> None:
     """Check stacks without a daemon: references, cycles, addresses, ports, risky settings."""
-    report = check(paths, strict=strict)
+    report = check(paths, strict=strict, engine=engine)
     if as_json:
         typer.echo(render_json(report))
     else:
