@@ -9,7 +9,7 @@ length 100 (one line when it fits, else one item per line with a trailing comma)
 Loading a Python stack interpolates its strings (``${VAR}``), so literal ``$`` is written
 ``$$`` here; Secret values are written literally (they are never interpolated). With
 ``keep_templates=True`` (a stack loaded with its templates kept, see
-:func:`stackctl.load.load`), free-text values are written as they were, so
+:func:`stackctl.load.load_stacks`), free-text values are written as they were, so
 ``${POSTGRES_PASSWORD:?...}`` stays a variable instead of becoming its value.
 """
 

@@ -14,15 +14,8 @@ import yaml
 
 from stackctl.core.interpolate import escape
 from stackctl.load.yamldoc import resolve_plain
-from stackctl.model import (
-    Mount,
-    Network,
-    Port,
-    Service,
-    Stack,
-    _parse_mount_short,
-    _parse_port_short,
-)
+from stackctl.model import Mount, Network, Port, Service, Stack
+from stackctl.model.service import _parse_mount_short, _parse_port_short
 from stackctl.schema import SCHEMA_URL
 
 

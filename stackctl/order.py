@@ -22,7 +22,7 @@ from stackctl.model import Stack
 
 
 @dataclass(frozen=True)
-class ExternalNetwork:
+class UnprovidedNetwork:
     """An external network that no stack of the set defines: it must exist already."""
 
     name: str  # Docker network name
@@ -35,7 +35,7 @@ class StackOrder:
 
     stacks: tuple[Stack, ...]
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stack -> stacks before it
-    unprovided: tuple[ExternalNetwork, ...] = ()
+    unprovided: tuple[UnprovidedNetwork, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -135,7 +135,7 @@ def find_stack_cycles(stacks: Sequence[Stack]) -> list[Diagnostic]:
     return found
 
 
-def _unprovided(stacks: Sequence[Stack]) -> tuple[ExternalNetwork, ...]:
+def _unprovided(stacks: Sequence[Stack]) -> tuple[UnprovidedNetwork, ...]:
     defined = providers(stacks)
     users: dict[str, list[str]] = {}
     for stack in stacks:
@@ -143,7 +143,7 @@ def _unprovided(stacks: Sequence[Stack]) -> tuple[ExternalNetwork, ...]:
             name = stack.network_name(key)
             if net.external and name not in defined:
                 users.setdefault(name, []).append(stack.name)
-    return tuple(ExternalNetwork(name, tuple(names)) for name, names in users.items())
+    return tuple(UnprovidedNetwork(name, tuple(names)) for name, names in users.items())
 
 
 def order_stacks(stacks: Sequence[Stack]) -> StackOrder:

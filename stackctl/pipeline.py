@@ -51,13 +51,10 @@ def _validated(stacks: list[Stack], engine: str) -> Checked:
     """The engine's rules run, and so does the backend's ``desire`` (env files and secret
     files are read there), so a stack that validates also plans."""
     from stackctl.backends import backend_named
-    from stackctl.swarm.validate import resolve_engine, validate_swarm
-    from stackctl.validate import validate
+    from stackctl.rules import resolve_engine, validate
 
     name, conflicts = resolve_engine(engine, stacks)
-    diagnostics = [*validate(stacks), *conflicts]
-    if name == "swarm":  # fields Swarm cannot honour, by name
-        diagnostics += validate_swarm(stacks)
+    diagnostics = [*validate(stacks, engine=name), *conflicts]  # the engine's rules too
     backend = backend_named(name)
     if any(d.severity == "error" for d in diagnostics):
         return Checked(tuple(stacks), tuple(diagnostics), backend)

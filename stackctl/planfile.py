@@ -45,7 +45,8 @@ def is_plan_file(path: Path) -> bool:
     return MAGIC in head
 
 
-def load(path: Path) -> dict[str, Any]:
+def read_plan(path: Path) -> dict[str, Any]:
+    """The saved plan in ``path``; LoadError when it is not a readable stackctl plan file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -53,6 +54,10 @@ def load(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("kind") != MAGIC:
         raise LoadError(f"{path}: not a stackctl plan file")
     return data
+
+
+"""Old name of :func:`read_plan`, kept for ``stackctl.cli.apply_cmd`` until it calls
+``read_plan``; remove then."""
 
 
 def _shape(plan: dict[str, Any]) -> list[tuple[str, str, str | None]]:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
 from stackctl import model
+from stackctl.model import fields, service
 
 SCHEMA_URL = "https://raw.githubusercontent.com/stackctl/stackctl/main/schemas/stack.schema.json"
 """Where the published schema lives; used as ``$id`` and in dumped files' modeline."""
@@ -56,43 +57,43 @@ def _keyed_schema(inner: Any) -> JSONDict:
 
 # The input forms each of the model's "before" validators accepts.
 _FRIENDLY: dict[Callable[..., Any], Callable[[Any], JSONDict]] = {
-    model._coerce_duration: lambda _: {"type": ["string", "number"]},
-    model._coerce_size: lambda _: {"type": ["string", "integer"]},
-    model._str_scalar: lambda _: _SCALAR,
-    model._command: lambda _: _STR_OR_LIST,
-    model._str_list: lambda _: _STR_OR_LIST,
-    model._kv_map: lambda _: {"anyOf": [_mapping(_SCALAR), _STRS]},
-    model._environment: lambda _: {
+    fields._coerce_duration: lambda _: {"type": ["string", "number"]},
+    fields._coerce_size: lambda _: {"type": ["string", "integer"]},
+    fields._str_scalar: lambda _: _SCALAR,
+    fields._command: lambda _: _STR_OR_LIST,
+    fields._str_list: lambda _: _STR_OR_LIST,
+    fields._kv_map: lambda _: {"anyOf": [_mapping(_SCALAR), _STRS]},
+    service._environment: lambda _: {
         "anyOf": [
             _mapping({"anyOf": [_SCALAR, _ref("Secret"), _NULL]}),
             _STRS,
             _NULL,
         ]
     },
-    model._ports: lambda _: {
+    service._ports: lambda _: {
         "type": "array",
         "items": {"anyOf": [{"type": "integer"}, _STR, _ref("Port")]},
     },
-    model._mounts: lambda _: {
+    service._mounts: lambda _: {
         "anyOf": [
             {"type": "array", "items": {"anyOf": [_STR, _ref("Mount")]}},
             _mapping(_STR),
             _NULL,
         ]
     },
-    model._service_networks: lambda _: {
+    service._service_networks: lambda _: {
         "anyOf": [_STRS, _mapping({"anyOf": [_ref("ServiceNetwork"), _NULL]}), _NULL]
     },
-    model._restart: lambda _: {"anyOf": [_STR, {"const": False}]},
-    model._depends_on: lambda _: {
+    fields._restart: lambda _: {"anyOf": [_STR, {"const": False}]},
+    service._depends_on: lambda _: {
         "anyOf": [
             _STRS,
             _mapping({"anyOf": [_ref("Dependency"), _ref("Condition"), _NULL]}),
             _NULL,
         ]
     },
-    model._extra_hosts: lambda _: {"anyOf": [_mapping(_STR), _STRS]},
-    model._service_secrets: lambda _: {
+    fields._extra_hosts: lambda _: {"anyOf": [_mapping(_STR), _STRS]},
+    service._service_secrets: lambda _: {
         "type": "array",
         "items": {"anyOf": [_STR, _ref("ServiceSecret")]},
     },
@@ -181,7 +182,7 @@ def _models() -> dict[str, type[BaseModel]]:
         if (
             isinstance(value, type)
             and issubclass(value, BaseModel)
-            and value.__module__ == model.__name__
+            and value.__module__.startswith(f"{model.__name__}.")
         ):
             out[value.__name__] = value
     return out

@@ -18,7 +18,7 @@ import pytest
 
 import stackctl.cli.graph_cmd  # noqa: F401  (registers `graph` until cli/__init__ lists it)
 from stackctl.cli import main
-from stackctl.validate import RULES
+from stackctl.rules import RULES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "invalid"
 SEVERITY = {r.code: r.severity for r in RULES} | {"stack-cycle": "error"}

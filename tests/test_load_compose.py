@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.errors import Diagnostic, InvalidStackError
-from stackctl.load import load, load_paths
+from stackctl.load import load_paths, load_stacks
 from stackctl.model import Condition, Stack
 
 REFERENCE = Path(__file__).parent / "fixtures" / "load" / "reference"
@@ -322,7 +322,7 @@ def test_unset_variable_is_a_warning_not_an_error(
         tmp_path / "app",
         "services:\n  web:\n    image: nginx:1\n    environment:\n      A: x${NOT_SET_ANYWHERE}\n",
     )
-    result = load([path])
+    result = load_stacks([path])
     assert result.stacks[0].services["web"].environment["A"] == "x"
     [warning] = result.warnings
     assert warning.severity == "warning" and "NOT_SET_ANYWHERE is not set" in warning.message

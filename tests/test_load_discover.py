@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.errors import InvalidStackError
-from stackctl.load import Kind, discover, kind_of_file, load_paths
+from stackctl.load import SourceKind, discover, kind_of_file, load_paths
 
 PY = (
     "from stackctl import Service, Stack\n"
@@ -20,24 +20,24 @@ STACK = "name: {name}\nservices:\n  web:\n    image: nginx:1\n"
 @pytest.mark.parametrize(
     ("name", "kind"),
     [
-        ("stack.py", Kind.PYTHON),
-        ("traefik.py", Kind.PYTHON),
-        ("compose.yaml", Kind.COMPOSE),
-        ("compose.yml", Kind.COMPOSE),
-        ("docker-compose.yml", Kind.COMPOSE),
-        ("docker-compose.yaml", Kind.COMPOSE),
-        ("compose.prod.yaml", Kind.COMPOSE),
-        ("docker-compose-dev.yml", Kind.COMPOSE),
-        ("prod.compose.yaml", Kind.COMPOSE),
-        ("stack.yaml", Kind.STACK),
-        ("matrix.stack.yml", Kind.STACK),
-        ("traefik.yaml", Kind.STACK),
-        ("stack.json", Kind.STACK),
+        ("stack.py", SourceKind.PYTHON),
+        ("traefik.py", SourceKind.PYTHON),
+        ("compose.yaml", SourceKind.COMPOSE),
+        ("compose.yml", SourceKind.COMPOSE),
+        ("docker-compose.yml", SourceKind.COMPOSE),
+        ("docker-compose.yaml", SourceKind.COMPOSE),
+        ("compose.prod.yaml", SourceKind.COMPOSE),
+        ("docker-compose-dev.yml", SourceKind.COMPOSE),
+        ("prod.compose.yaml", SourceKind.COMPOSE),
+        ("stack.yaml", SourceKind.STACK),
+        ("matrix.stack.yml", SourceKind.STACK),
+        ("traefik.yaml", SourceKind.STACK),
+        ("stack.json", SourceKind.STACK),
         ("README.md", None),
         ("nginx.conf", None),
     ],
 )
-def test_kind_by_name(name: str, kind: Kind | None) -> None:
+def test_kind_by_name(name: str, kind: SourceKind | None) -> None:
     assert kind_of_file(Path(name)) == kind
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.errors import Diagnostic, InvalidStackError
-from stackctl.load import load, load_paths
+from stackctl.load import load_paths, load_stacks
 from stackctl.model import Secret
 
 
@@ -258,7 +258,7 @@ def test_unset_variable_warning_from_python(
         stack = Stack("w", services=[web])
         """,
     )
-    result = load([path])
+    result = load_stacks([path])
     assert result.stacks[0].services["web"].command == ["echo", ""]
     [warning] = result.warnings
     assert warning.path == "services.web.command.1" and warning.line == 2

@@ -26,7 +26,7 @@ from stackctl import model
 from stackctl.load import load_paths
 
 ROOT = Path(__file__).parent.parent
-MODEL = ROOT / "stackctl" / "model.py"
+MODEL = ROOT / "stackctl" / "model"  # the package: one module per part
 FIXTURES = Path(__file__).parent / "fixtures" / "typecheck"
 
 # class -> the field given positionally (and also accepted as a keyword)
@@ -53,7 +53,8 @@ def _inits() -> dict[str, tuple[ast.FunctionDef | None, ast.FunctionDef | None, 
     """class -> (``__init__`` under ``if TYPE_CHECKING:``, the one in its ``else:``, how
     many ``__init__`` the class body defines in all) for each class defining one."""
     found = {}
-    for cls in ast.parse(MODEL.read_text()).body:
+    classes = [n for f in sorted(MODEL.glob("*.py")) for n in ast.parse(f.read_text()).body]
+    for cls in classes:
         if not isinstance(cls, ast.ClassDef):
             continue
         total = sum(isinstance(n, ast.FunctionDef) and n.name == "__init__" for n in ast.walk(cls))

@@ -8,7 +8,7 @@ import pytest
 
 from stackctl import Network, Service, Stack
 from stackctl.errors import InvalidStackError
-from stackctl.order import ExternalNetwork, find_stack_cycles, order_stacks, providers
+from stackctl.order import UnprovidedNetwork, find_stack_cycles, order_stacks, providers
 
 
 def traefik() -> Stack:
@@ -69,8 +69,8 @@ def test_independent_stacks_keep_the_given_order() -> None:
 def test_external_networks_nobody_defines_must_exist_already() -> None:
     order = order_stacks([matrix(), traefik(), proxy()])
     assert order.unprovided == (
-        ExternalNetwork("matrix_network", ("matrix",)),
-        ExternalNetwork("dashboard", ("proxy",)),
+        UnprovidedNetwork("matrix_network", ("matrix",)),
+        UnprovidedNetwork("dashboard", ("proxy",)),
     )
 
 

@@ -16,7 +16,8 @@ from stackctl.core.plan import Kind
 from stackctl.core.resources import ObservedNetwork
 from stackctl.errors import PlanError
 from stackctl.model import Deploy, Port
-from stackctl.swarm.validate import resolve_engine, validate_swarm
+from stackctl.rules import resolve_engine, run_rules
+from stackctl.rules.swarm import RULES as SWARM_RULES
 
 IMG = "busybox:1"
 
@@ -205,7 +206,7 @@ def test_spec_maps_deploy_fields() -> None:
 )
 def test_swarm_validation_names_the_field(field: str, value: Any, severity: str) -> None:
     s = Stack("m", services=[Service("a", image=IMG, **{field: value})])
-    found = validate_swarm([s])
+    found = run_rules([s], SWARM_RULES)
     assert [(d.severity, d.path) for d in found] == [(severity, f"services.a.{field}")]
     assert "'a'" in found[0].message and field in found[0].message
 
@@ -223,7 +224,7 @@ def test_static_address_and_host_ip_are_errors() -> None:
         ],
         networks=[Network("back", ipam={"subnet": "10.0.0.0/24"})],
     )
-    paths = {d.path for d in validate_swarm([s]) if d.severity == "error"}
+    paths = {d.path for d in run_rules([s], SWARM_RULES) if d.severity == "error"}
     assert paths == {"services.a.networks.back.ipv4_address", "services.a.ports.0"}
 
 

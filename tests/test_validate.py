@@ -26,11 +26,13 @@ from stackctl import (
     started,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
-from stackctl.validate import (
+from stackctl.rules import (
+    ENGINES,
     RULES,
     ensure_valid,
     has_errors,
     looks_like_inline_secret,
+    resolve_engine,
     validate,
 )
 
@@ -366,6 +368,78 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         lambda: [stack("app", svc("db", "postgres:16",
                                   environment={"POSTGRES_PASSWORD": "hunter2"}))],
     ),
+    # swarm: the stacks say engine: swarm, so the run's engine is swarm
+    (
+        "swarm-unsupported-container-name", "error", "app", "services.web.container_name",
+        ("container_name is not supported on Swarm", "remove container_name"),
+        lambda: [stack("app", svc("web", container_name="web"), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-privileged", "error", "app", "services.web.privileged",
+        ("cannot run privileged",),
+        lambda: [stack("app", svc("web", privileged=True), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-devices", "error", "app", "services.web.devices",
+        ("cannot map host devices",),
+        lambda: [stack("app", svc("web", devices=["/dev/fuse"]), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-security-opt", "error", "app", "services.web.security_opt",
+        ("take no security_opt",),
+        lambda: [stack("app", svc("web", security_opt=["no-new-privileges:true"]),
+                       engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-shm-size", "error", "app", "services.web.shm_size",
+        ("tmpfs at /dev/shm",),
+        lambda: [stack("app", svc("web", shm_size="64m"), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-pull-policy", "warning", "app", "services.web.pull_policy",
+        ("every node",),
+        lambda: [stack("app", svc("web", pull_policy="always"), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-expose", "warning", "app", "services.web.expose",
+        ("no effect on a swarm",),
+        lambda: [stack("app", svc("web", expose=["80"]), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-static-address", "error", "app",
+        "services.web.networks.lan.ipv4_address",
+        ("overlay network's pool",),
+        lambda: [stack("app", svc("web", networks=fixed("lan", "10.0.0.5")),
+                       networks=[net("lan", "10.0.0.0/24")], engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-host-ip", "error", "app", "services.web.ports.0",
+        ("host_ip 127.0.0.1", "firewall"),
+        lambda: [stack("app", svc("web", ports=["127.0.0.1:8080:80"]), engine="swarm")],
+    ),
+    (
+        "swarm-bind-mount", "warning", "app", "services.web.volumes.0",
+        ("must exist on every node",),
+        lambda: [stack("app", svc("web", volumes=["./data:/data"]), engine="swarm")],
+    ),
+    (
+        "swarm-global-replicas", "error", "app", "services.web.deploy.replicas",
+        ("mode: global",),
+        lambda: [stack("app", svc("web", deploy=Deploy(mode="global", replicas=2)),
+                       engine="swarm")],
+    ),
+    (
+        "swarm-dnsrr-ingress", "error", "app", "services.web.ports.0",
+        ("endpoint_mode: vip",),
+        lambda: [stack("app", svc("web", ports=["8080:80"],
+                                  deploy=Deploy(endpoint_mode="dnsrr")), engine="swarm")],
+    ),
+    (
+        "swarm-network-driver", "error", "app", "networks.lan.driver",
+        ("cannot span a swarm",),
+        lambda: [stack("app", svc("web", networks=["lan"]),
+                       networks=[net("lan", driver="bridge")], engine="swarm")],
+    ),
 ]  # fmt: skip
 
 
@@ -385,7 +459,9 @@ def _find(diagnostics: list[Diagnostic], code: str, path: str) -> Diagnostic:
 def test_rule_fires_with_file_line_and_path(
     code: str, severity: str, blamed: str, path: str, words: tuple[str, ...], build: Build
 ) -> None:
-    diagnostics = validate(located(build(), path))
+    stacks = located(build(), path)
+    engine, conflicts = resolve_engine("docker", stacks)
+    diagnostics = [*conflicts, *validate(stacks, engine=engine)]
     d = _find(diagnostics, code, path)
     assert d.severity == severity
     assert d.file == str(origin(blamed))
@@ -407,6 +483,24 @@ def test_rule_ids_are_unique_and_severities_known() -> None:
     codes = [r.code for r in RULES]
     assert len(codes) == len(set(codes))
     assert {r.severity for r in RULES} == {"error", "warning"}
+
+
+def test_rules_say_their_engines() -> None:
+    """The swarm rules run on a swarm only; every other rule on every engine."""
+    for r in RULES:
+        assert r.engines == (("swarm",) if r.code.startswith("swarm-") else ENGINES), r.code
+
+
+def test_swarm_rules_run_only_for_the_swarm_engine() -> None:
+    s = stack("app", svc("web", container_name="web", ports=["127.0.0.1:8080:80"]))
+    assert validate([s]) == []
+    on_swarm = {d.code for d in validate([s], engine="swarm")}
+    assert on_swarm == {"swarm-unsupported-container-name", "swarm-unsupported-host-ip"}
+
+
+def test_the_engine_wide_rules_run_on_a_swarm_too() -> None:
+    s = stack("app", svc("web", networks=["nope"]), engine="swarm")
+    assert {d.code for d in validate([s], engine="swarm")} == {"unknown-network"}
 
 
 # --------------------------------------------------------------------------- no false alarms

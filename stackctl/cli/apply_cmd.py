@@ -115,7 +115,7 @@ def apply(
     """Apply the stacks (or a saved plan file) to the daemon: plan, confirm, converge."""
     saved: dict[str, Any] | None = None
     if len(paths) == 1 and planfile.is_plan_file(paths[0]):
-        saved = planfile.load(paths[0])
+        saved = planfile.read_plan(paths[0])
         paths = [Path(p) for p in saved["sources"]]
         prune = bool(saved.get("options", {}).get("prune", False))
     loaded = pipeline.load(paths, strict=strict, engine=engine)

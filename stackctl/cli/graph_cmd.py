@@ -15,7 +15,7 @@ from stackctl.cli import app
 from stackctl.cli.validate_cmd import PathsArg
 from stackctl.graph import render_graph
 from stackctl.load import load_paths
-from stackctl.validate import ensure_valid
+from stackctl.rules import ensure_valid
 
 
 class Format(StrEnum):

@@ -16,7 +16,7 @@ import typer
 from stackctl.cli import app
 from stackctl.codegen import to_python
 from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
-from stackctl.load import Kind, discover, load_source
+from stackctl.load import SourceKind, discover, load_source
 
 
 def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
@@ -30,7 +30,7 @@ def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
             f"{source} holds {len(sources)} stacks ({names})",
             hint="import one stack at a time: name its file",
         )
-    keep = sources[0].kind not in (Kind.PYTHON, Kind.PACKAGE)
+    keep = sources[0].kind not in (SourceKind.PYTHON, SourceKind.PACKAGE)
     outcome = load_source(sources[0], keep_templates=keep)
     if outcome.failed:
         raise InvalidStackError(outcome.diagnostics)

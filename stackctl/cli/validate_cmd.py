@@ -1,8 +1,9 @@
-"""``stackctl validate PATH... [--strict] [--json]``: check stacks without a daemon.
+"""``stackctl validate PATH... [--strict] [--json] [--engine E]``: check stacks without a daemon.
 
 Prints every problem with its file, line and attribute path, then (for a valid set) the
 order the stacks apply in and the external networks that must already exist. Exit 0 when
-valid, 1 when not (or, with ``--strict``, when there are warnings).
+valid, 1 when not (or, with ``--strict``, when there are warnings). The rules are those of
+the run's engine: ``--engine``, or the one the stacks name (``engine: swarm``).
 """
 
 from __future__ import annotations

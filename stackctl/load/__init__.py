@@ -27,20 +27,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackctl.errors import Diagnostic, InvalidStackError
-from stackctl.load.discover import Kind, Source, discover, kind_of_file
+from stackctl.load.discover import Source, SourceKind, discover, kind_of_file
 from stackctl.load.outcome import Outcome
 from stackctl.load.pyfile import load_python
 from stackctl.model import Stack
 
 __all__ = [
-    "Kind",
     "LoadResult",
     "Source",
+    "SourceKind",
     "discover",
     "kind_of_file",
-    "load",
     "load_paths",
     "load_source",
+    "load_stacks",
 ]
 
 
@@ -53,19 +53,19 @@ class LoadResult:
 
 
 def load_source(source: Source, *, keep_templates: bool = False) -> Outcome:
-    """Load one discovered source. ``keep_templates``: see :func:`load`."""
-    if source.kind in (Kind.PYTHON, Kind.PACKAGE):
+    """Load one discovered source. ``keep_templates``: see :func:`load_stacks`."""
+    if source.kind in (SourceKind.PYTHON, SourceKind.PACKAGE):
         return load_python(source.path)
     # Imported here: a Python stack never needs the YAML parser, JSON Schemas or the
     # Compose mapping (start-up time of every command).
     from stackctl.load.documents import load_document
 
     return load_document(
-        source.path, compose=source.kind == Kind.COMPOSE, keep_templates=keep_templates
+        source.path, compose=source.kind == SourceKind.COMPOSE, keep_templates=keep_templates
     )
 
 
-def load(paths: Sequence[Path], *, keep_templates: bool = False) -> LoadResult:
+def load_stacks(paths: Sequence[Path], *, keep_templates: bool = False) -> LoadResult:
     """Load every stack under ``paths``; raise InvalidStackError listing every error found.
 
     ``keep_templates=True`` (for ``stackctl import``) keeps ``${VAR}`` templates in free-text
@@ -104,5 +104,5 @@ def load(paths: Sequence[Path], *, keep_templates: bool = False) -> LoadResult:
 
 
 def load_paths(paths: Sequence[Path]) -> list[Stack]:
-    """Load every stack under ``paths`` (files or folders); see :func:`load`."""
-    return load(paths).stacks
+    """Load every stack under ``paths`` (files or folders); see :func:`load_stacks`."""
+    return load_stacks(paths).stacks

@@ -41,7 +41,7 @@ MARKERS = (
 _OVERRIDES = ("compose.override.yaml", "compose.override.yml", "docker-compose.override.yml")
 
 
-class Kind(StrEnum):
+class SourceKind(StrEnum):
     PYTHON = "python"
     PACKAGE = "package"
     COMPOSE = "compose"
@@ -53,18 +53,18 @@ class Source:
     """One stack source: the path to load and how to read it."""
 
     path: Path
-    kind: Kind
+    kind: SourceKind
 
 
-def kind_of_file(path: Path) -> Kind | None:
+def kind_of_file(path: Path) -> SourceKind | None:
     """The kind of a stack file by its name, or None if it is not one."""
     name = path.name.lower()
     if name.endswith(".py"):
-        return Kind.PYTHON
+        return SourceKind.PYTHON
     if _COMPOSE_NAME.match(name):
-        return Kind.COMPOSE
+        return SourceKind.COMPOSE
     if name.endswith(_DATA_SUFFIXES):
-        return Kind.STACK
+        return SourceKind.STACK
     return None
 
 
@@ -101,7 +101,7 @@ def _folder_source(folder: Path, diagnostics: list[Diagnostic]) -> Source | None
             )
     marker = found[0]
     if marker.name == "__init__.py":
-        return Source(folder, Kind.PACKAGE)
+        return Source(folder, SourceKind.PACKAGE)
     kind = kind_of_file(marker)
     return Source(marker, kind) if kind else None
 

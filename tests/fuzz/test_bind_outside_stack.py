@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stackctl import Mount, Service, Stack
-from stackctl.validate import validate
+from stackctl.rules import validate
 
 BASE = Path("/srv/stacks/app")
 

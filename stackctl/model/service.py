@@ -1,168 +1,40 @@
-"""The typed stack language: frozen pydantic models, unknown fields rejected.
-
-A stack is written in Python (the primary form), as a stack YAML/JSON file, or as a
-compose file; every loader ends here. Inputs are accepted in their friendly forms
-(``"127.0.0.1:8080:80/tcp"``, ``"./data:/data:ro"``, objects or names as references)
-and normalised to one canonical form, so two spellings of one stack compare equal.
-
-    from stackctl import Stack, Service, Network, Healthcheck, healthy
-
-    edge = Network("traefik_default", external=True)
-    db = Service("postgres", image="postgres:14", networks=[edge],
-                 healthcheck=Healthcheck.shell("pg_isready -U synapse", interval="5s"))
-    app = Service("synapse", image="matrixdotorg/synapse:v1.99", depends_on={db: healthy},
-                  networks=[edge])
-    stack = Stack("matrix", services=[db, app], networks=[edge])
-"""
+"""A service and its parts: ports, mounts, health check, dependencies, deploy, secrets."""
 
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    field_validator,
-    model_validator,
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+
+from stackctl.model.fields import (
+    Command,
+    Duration,
+    ImageRef,
+    Scalar,
+    Size,
+    StrList,
+    StrMap,
+    _check_restart,
+    _extra_hosts,
+    _Model,
+    _restart,
 )
-
-from stackctl import units
-
-# --------------------------------------------------------------------------- basics
-
-
-class _Model(BaseModel):
-    # defer_build: a model's validator is built the first time it is used, not at import,
-    # so a command pays only for the models its stacks use (start-up time).
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
-
-
-def _check_duration(value: str) -> str:
-    units.parse_duration(value)
-    return value
-
-
-def _coerce_duration(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return f"{value:g}s"
-    return value
-
-
-def _check_size(value: str) -> str:
-    units.parse_size(value)
-    return value
-
-
-def _coerce_size(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _check_image(value: str) -> str:
-    units.check_image_reference(value)
-    return value
-
-
-Duration = Annotated[str, BeforeValidator(_coerce_duration), AfterValidator(_check_duration)]
-"""A Go-style duration: ``5s``, ``1m30s``, ``500ms``, ``2h``."""
-
-Size = Annotated[str, BeforeValidator(_coerce_size), AfterValidator(_check_size)]
-"""A byte size: ``2048M``, ``1g``, ``512k`` or a plain number of bytes."""
-
-ImageRef = Annotated[str, AfterValidator(_check_image)]
-
-
-def _str_scalar(value: Any) -> Any:
-    """Compose allows numbers and booleans where strings are meant (env values, labels)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-Scalar = Annotated[str, BeforeValidator(_str_scalar)]
-
-
-def _command(value: Any) -> Any:
-    """A command or entrypoint: a string is split like a shell would; a list stays as is."""
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError as e:
-            raise ValueError(f"cannot split command {value!r}: {e}") from e
-    return value
-
-
-Command = Annotated[list[str], BeforeValidator(_command)]
-
-
-def _str_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [value]
-    return value
-
-
-StrList = Annotated[list[str], BeforeValidator(_str_list)]
-
-
-def _kv_map(value: Any) -> Any:
-    """``["A=1", "B=2"]`` -> ``{"A": "1", "B": "2"}`` (labels, sysctls, extra_hosts ...)."""
-    if isinstance(value, list | tuple):
-        out: dict[str, Any] = {}
-        for item in value:
-            if not isinstance(item, str):
-                raise ValueError(f"expected 'KEY=VALUE' strings, got {item!r}")
-            key, sep, val = item.partition("=")
-            out[key] = val if sep else ""
-        return out
-    return value
-
-
-StrMap = Annotated[dict[str, Scalar], BeforeValidator(_kv_map)]
+from stackctl.model.network import Network, SecretSource, Volume
 
 if TYPE_CHECKING:
-    # The friendly input forms the before-validators accept, as the type checker sees them
-    # in the constructors of Service, Network, Volume, Stack, Secret and SecretSource (their
-    # runtime ``__init__`` takes ``**data``, which would hide the pydantic plugin's checks).
-    from collections.abc import ItemsView
-    from typing import Protocol, TypeAlias, TypeVar
+    from typing import TypeAlias
 
-    _K_co = TypeVar("_K_co", covariant=True)
-    _V_co = TypeVar("_V_co", covariant=True)
-
-    class _MappingIn(Protocol[_K_co, _V_co]):
-        """A mapping argument whose keys may be objects or names: ``{db: healthy}``.
-
-        ``Mapping`` is invariant in its keys, so a ``dict[Service, Condition]`` held in a
-        variable is no ``Mapping[Service | str, ...]``; and a union of several Mapping types
-        stops mypy from inferring a dict literal such as ``{db: healthy, "cache": None}``.
-        Only reading the items, this is covariant in both. (The validators take any Mapping.)
-        """
-
-        def items(self) -> ItemsView[_K_co, _V_co]: ...
-
-    _DurationIn: TypeAlias = str | int | float
-    _SizeIn: TypeAlias = str | int
-    _ScalarIn: TypeAlias = str | int | float | bool
-    _CommandIn: TypeAlias = str | Sequence[str]
-    _StrListIn: TypeAlias = str | Sequence[str]
-    _StrMapIn: TypeAlias = Mapping[str, _ScalarIn] | Sequence[str]
-    _T = TypeVar("_T")
-    _KeyedIn: TypeAlias = (
-        Sequence[_T | Mapping[str, Any]] | Mapping[str, _T | Mapping[str, Any] | None]
+    from stackctl.model.fields import (
+        _CommandIn,
+        _DurationIn,
+        _MappingIn,
+        _ScalarIn,
+        _SizeIn,
+        _StrListIn,
+        _StrMapIn,
     )
 
 
@@ -524,92 +396,6 @@ Mounts = Annotated[list[Mount], BeforeValidator(_mounts)]
 # --------------------------------------------------------------------------- networks
 
 
-class IpamPool(_Model):
-    subnet: str | None = None
-    gateway: str | None = None
-    ip_range: str | None = None
-    aux_addresses: dict[str, str] = Field(default_factory=dict)
-
-
-class Ipam(_Model):
-    driver: str | None = None
-    config: list[IpamPool] = Field(default_factory=list)
-    options: dict[str, str] = Field(default_factory=dict)
-
-
-class Network(_Model):
-    """A network of the stack, or an ``external`` one that must already exist.
-
-    ``key`` is how services name it; the Docker name is ``name`` if set, else the key for
-    an external network, else ``<stack>_<key>`` (as Compose does).
-    """
-
-    key: str
-    name: str | None = None
-    external: bool = False
-    driver: Literal["bridge", "overlay", "macvlan", "ipvlan", "host", "none"] | None = None
-    driver_opts: StrMap = Field(default_factory=dict)
-    internal: bool = False
-    attachable: bool = False
-    enable_ipv6: bool = False
-    ipam: Ipam | None = None
-    labels: StrMap = Field(default_factory=dict)
-
-    if TYPE_CHECKING:
-        # Positional or keyword; the rest keyword-only. The type checker's view only.
-        def __init__(
-            self,
-            key: str,
-            *,
-            name: str | None = ...,
-            external: bool = ...,
-            driver: Literal["bridge", "overlay", "macvlan", "ipvlan", "host", "none"] | None = ...,
-            driver_opts: _StrMapIn = ...,
-            internal: bool = ...,
-            attachable: bool = ...,
-            enable_ipv6: bool = ...,
-            ipam: Ipam | Mapping[str, Any] | None = ...,
-            labels: _StrMapIn = ...,
-        ) -> None: ...
-
-    else:
-
-        def __init__(self, key: str | None = None, /, **data: Any) -> None:
-            if key is not None:
-                data["key"] = key
-            super().__init__(**data)
-
-    def __hash__(self) -> int:
-        return hash(("network", self.key))
-
-    @field_validator("ipam", mode="before")
-    @classmethod
-    def _ipam_shortcut(cls, value: Any) -> Any:
-        # Python shortcut: ipam={"subnet": "172.18.0.0/16", "gateway": "172.18.0.1"}
-        if isinstance(value, Mapping) and ("subnet" in value or "gateway" in value):
-            return {"config": [dict(value)]}
-        return value
-
-    @model_validator(mode="after")
-    def _external_is_bare(self) -> Network:
-        if self.external:
-            extra = [
-                f
-                for f in ("driver", "ipam", "internal", "attachable", "enable_ipv6")
-                if getattr(self, f) not in (None, False)
-            ]
-            if extra or self.driver_opts or self.labels:
-                raise ValueError(
-                    "an external network is made elsewhere; it takes no settings "
-                    f"(remove {', '.join(extra) or 'driver_opts/labels'})"
-                )
-        return self
-
-    @property
-    def subnets(self) -> list[str]:
-        return [p.subnet for p in (self.ipam.config if self.ipam else []) if p.subnet]
-
-
 class ServiceNetwork(_Model):
     """How one service joins one network."""
 
@@ -632,74 +418,7 @@ def _service_networks(value: Any) -> Any:
     return value
 
 
-# --------------------------------------------------------------------------- volumes
-
-
-class Volume(_Model):
-    """A named volume. Docker name: ``name`` if set, else the key (external) or
-    ``<stack>_<key>``. Never removed by apply; destroy keeps it unless ``--volumes``."""
-
-    key: str
-    name: str | None = None
-    external: bool = False
-    driver: str | None = None
-    driver_opts: StrMap = Field(default_factory=dict)
-    labels: StrMap = Field(default_factory=dict)
-
-    if TYPE_CHECKING:
-        # Positional or keyword; the rest keyword-only. The type checker's view only.
-        def __init__(
-            self,
-            key: str,
-            *,
-            name: str | None = ...,
-            external: bool = ...,
-            driver: str | None = ...,
-            driver_opts: _StrMapIn = ...,
-            labels: _StrMapIn = ...,
-        ) -> None: ...
-
-    else:
-
-        def __init__(self, key: str | None = None, /, **data: Any) -> None:
-            if key is not None:
-                data["key"] = key
-            super().__init__(**data)
-
-    def __hash__(self) -> int:
-        return hash(("volume", self.key))
-
-
-class SecretSource(_Model):
-    """A top-level secret: a file mounted read-only at ``/run/secrets/<key>``."""
-
-    key: str
-    file: str | None = None
-    environment: str | None = None
-    external: bool = False
-    name: str | None = None
-
-    if TYPE_CHECKING:
-        # Positional or keyword; the rest keyword-only. The type checker's view only.
-        def __init__(
-            self,
-            key: str,
-            *,
-            file: str | None = ...,
-            environment: str | None = ...,
-            external: bool = ...,
-            name: str | None = ...,
-        ) -> None: ...
-
-    else:
-
-        def __init__(self, key: str | None = None, /, **data: Any) -> None:
-            if key is not None:
-                data["key"] = key
-            super().__init__(**data)
-
-    def __hash__(self) -> int:
-        return hash(("secret", self.key))
+# --------------------------------------------------------------------------- secrets
 
 
 class ServiceSecret(_Model):
@@ -790,23 +509,6 @@ class Logging(_Model):
 # --------------------------------------------------------------------------- service
 
 
-_RESTART_RE = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
-
-
-def _restart(value: Any) -> Any:
-    if value is False:
-        return "no"
-    return value
-
-
-def _check_restart(value: str) -> str:
-    if not _RESTART_RE.match(value):
-        raise ValueError(
-            f"restart {value!r} is not one of no, always, unless-stopped, on-failure[:N]"
-        )
-    return value
-
-
 def _depends_on(value: Any) -> Any:
     if value is None:
         return {}
@@ -822,21 +524,6 @@ def _depends_on(value: Any) -> Any:
                 out[key] = {}
             else:
                 out[key] = v
-        return out
-    return value
-
-
-def _extra_hosts(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        out: dict[str, str] = {}
-        for item in value:
-            if not isinstance(item, str):
-                raise ValueError(f"expected 'HOST:IP' strings, got {item!r}")
-            sep = "=" if "=" in item else ":"
-            host, found, ip = item.partition(sep)
-            if not found:
-                raise ValueError(f"malformed extra host {item!r}; use 'HOST:IP'")
-            out[host] = ip
         return out
     return value
 
@@ -995,176 +682,3 @@ class Service(_Model):
         if self.deploy is not None and self.deploy.replicas is not None:
             return self.deploy.replicas
         return 1
-
-
-# --------------------------------------------------------------------------- stack
-
-
-def _keyed(kind: str, key_field: str) -> Any:
-    def convert(value: Any) -> Any:
-        if value is None:
-            return {}
-        if isinstance(value, list | tuple):
-            out: dict[str, Any] = {}
-            for item in value:
-                key = getattr(item, key_field, None)
-                if key is None and isinstance(item, Mapping):
-                    key = item.get(key_field)
-                if key is None:
-                    raise ValueError(f"each {kind} in a list needs a {key_field}")
-                if key in out:
-                    raise ValueError(f"{kind} {key!r} is defined twice")
-                out[key] = item
-            return out
-        if isinstance(value, Mapping):
-            out = {}
-            for key, item in value.items():
-                if item is None:
-                    item = {}
-                if isinstance(item, Mapping):
-                    given = item.get(key_field)
-                    if given is not None and given != key:
-                        raise ValueError(f"{kind} {key!r} has {key_field} {given!r}")
-                    item = {**item, key_field: key}
-                elif getattr(item, key_field, key) != key:
-                    raise ValueError(
-                        f"{kind} {key!r} is a {kind} named {getattr(item, key_field)!r}"
-                    )
-                out[key] = item
-            return out
-        return value
-
-    return convert
-
-
-class Stack(_Model):
-    """A named set of services, networks and volumes that plan and apply manage together."""
-
-    name: str
-    services: Annotated[dict[str, Service], BeforeValidator(_keyed("service", "name"))] = Field(
-        default_factory=dict
-    )
-    networks: Annotated[dict[str, Network], BeforeValidator(_keyed("network", "key"))] = Field(
-        default_factory=dict
-    )
-    volumes: Annotated[dict[str, Volume], BeforeValidator(_keyed("volume", "key"))] = Field(
-        default_factory=dict
-    )
-    secrets: Annotated[dict[str, SecretSource], BeforeValidator(_keyed("secret", "key"))] = Field(
-        default_factory=dict
-    )
-    engine: Literal["docker", "swarm"] | None = None
-
-    _origin: Path | None = PrivateAttr(default=None)
-    _lines: Mapping[str, int] = PrivateAttr(default_factory=dict)
-    _secret_values: frozenset[str] = PrivateAttr(default_factory=frozenset)
-
-    if TYPE_CHECKING:
-        # Positional or keyword; the rest keyword-only. The type checker's view only.
-        def __init__(
-            self,
-            name: str,
-            *,
-            services: _KeyedIn[Service] | None = ...,
-            networks: _KeyedIn[Network] | None = ...,
-            volumes: _KeyedIn[Volume] | None = ...,
-            secrets: _KeyedIn[SecretSource] | None = ...,
-            engine: Literal["docker", "swarm"] | None = ...,
-        ) -> None: ...
-
-    else:
-
-        def __init__(self, name: str | None = None, /, **data: Any) -> None:
-            if name is not None:
-                data["name"] = name
-            super().__init__(**data)
-
-    @field_validator("name")
-    @classmethod
-    def _stack_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value):
-            raise ValueError(
-                f"stack name {value!r} must be lowercase letters, digits, '_' or '-', "
-                "starting with a letter or digit"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _default_network(self) -> Stack:
-        """Services that name no network join ``default`` (``<stack>_default``), as in Compose."""
-        needs_default = any(
-            not s.networks or "default" in s.networks for s in self.services.values()
-        )
-        if needs_default and "default" not in self.networks:
-            nets = dict(self.networks)
-            nets["default"] = Network("default")
-            object.__setattr__(self, "networks", nets)
-        return self
-
-    def __eq__(self, other: object) -> bool:
-        """Equal content is an equal stack: where it was loaded from (origin, lines) is not."""
-        if not isinstance(other, Stack):
-            return NotImplemented
-        return self.__dict__ == other.__dict__
-
-    # ----------------------------------------------------------------- helpers
-
-    @property
-    def origin(self) -> Path | None:
-        """The file this stack was loaded from, if any."""
-        return self._origin
-
-    @property
-    def base_dir(self) -> Path:
-        """The folder relative bind-mount paths and env files are resolved against."""
-        return self._origin.resolve().parent if self._origin else Path.cwd()
-
-    def line_of(self, path: str) -> int | None:
-        """Source line of an attribute path such as ``services.db.ports`` (best match)."""
-        parts = path.split(".")
-        while parts:
-            line = self._lines.get(".".join(parts))
-            if line is not None:
-                return line
-            parts.pop()
-        return None
-
-    def with_origin(
-        self,
-        origin: Path | None,
-        lines: Mapping[str, int] | None = None,
-        secret_values: Iterable[str] = (),
-    ) -> Stack:
-        """Where the stack came from (for paths and messages), and the values the loader
-        filled in from secret-looking variables (hidden wherever they appear)."""
-        self._origin = origin
-        # A dict is copied; another Mapping is kept as given (the Python loader's line map
-        # parses the file only when a line is asked for).
-        if lines is None:
-            self._lines = {}
-        else:
-            self._lines = dict(lines) if isinstance(lines, dict) else lines
-        self._secret_values = frozenset(v for v in secret_values if v)
-        return self
-
-    @property
-    def secret_values(self) -> frozenset[str]:
-        """Values of secret-looking variables used anywhere in the stack's source."""
-        return self._secret_values
-
-    def network_name(self, key: str) -> str:
-        net = self.networks[key]
-        if net.name:
-            return net.name
-        return key if net.external else f"{self.name}_{key}"
-
-    def volume_name(self, key: str) -> str:
-        vol = self.volumes[key]
-        if vol.name:
-            return vol.name
-        return key if vol.external else f"{self.name}_{key}"
-
-    def container_names(self, service: Service) -> list[str]:
-        if service.container_name:
-            return [service.container_name]
-        return [f"{self.name}-{service.name}-{i}" for i in range(1, service.replica_count + 1)]

@@ -1,0 +1,68 @@
+"""Warnings about what drifts or leaks: unpinned images, secrets written inline.
+
+unpinned-image, inline-secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from stackctl import units
+from stackctl.model import Secret, Stack
+from stackctl.rules.core import WARNING, Finding, Rule, each_stack
+
+
+def _unpinned_images(stack: Stack) -> Iterator[Finding]:
+    """An image without a tag, or ``:latest``, changes whenever it is pushed."""
+    for svc in stack.services.values():
+        name, tag, digest = units.split_image(svc.image)
+        if digest or (tag and tag != "latest"):
+            continue
+        what = "has no tag, so it means :latest" if tag is None else "uses :latest"
+        yield Finding(
+            stack,
+            f"services.{svc.name}.image",
+            f"image '{svc.image}' of service '{svc.name}' {what}; what runs changes whenever "
+            "a new image is pushed",
+            f"pin a version ({name}:<version>) or a digest ({name}@sha256:...)",
+        )
+
+
+_SECRET_WORDS = ("PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "API_KEY", "PRIVATE")
+
+
+def looks_like_inline_secret(key: str, value: str | Secret) -> bool:
+    """An environment entry whose name says secret but whose value is a plain string.
+
+    ``*_FILE`` variables (``POSTGRES_PASSWORD_FILE=/run/secrets/db``) hold a path, not the
+    secret. A value still holding ``${VAR}`` refers to the environment; but the loader
+    substitutes variables before validation, so interpolated values are flagged like
+    inline ones.
+    """
+    if isinstance(value, Secret) or not value or "${" in value:
+        return False
+    name = key.upper()
+    return not name.endswith("_FILE") and any(word in name for word in _SECRET_WORDS)
+
+
+def _inline_secrets(stack: Stack) -> Iterator[Finding]:
+    """Secret-looking environment values given as plain strings."""
+    for svc in stack.services.values():
+        for key, value in svc.environment.items():
+            if looks_like_inline_secret(key, value):
+                yield Finding(
+                    stack,
+                    f"services.{svc.name}.environment.{key}",
+                    f"{key} looks like a secret but is a plain value, so plans and JSON "
+                    "output would show it",
+                    f"use Secret.env({key!r}) in Python, or a secrets: file and "
+                    f"{key}_FILE=/run/secrets/...",
+                )
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("unpinned-image", WARNING, "image without tag or :latest",
+         each_stack(_unpinned_images)),
+    Rule("inline-secret", WARNING, "secret-looking plain environment value",
+         each_stack(_inline_secrets)),
+)  # fmt: skip

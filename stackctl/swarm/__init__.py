@@ -1,1 +1,0 @@
-"""Swarm's rules (``validate.py``); the swarm backend itself is ``stackctl/backends/swarm``."""
