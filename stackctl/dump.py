@@ -15,7 +15,7 @@ import yaml
 from stackctl.core.interpolate import escape
 from stackctl.load.yamldoc import resolve_plain
 from stackctl.model import Mount, Network, Port, Service, Stack
-from stackctl.model.service import _parse_mount_short, _parse_port_short
+from stackctl.model.service import parse_mount_short, parse_port_short
 from stackctl.schema import SCHEMA_URL
 
 
@@ -33,7 +33,7 @@ def port_short(port: Port) -> str | None:
     if port.protocol != "tcp":
         text += f"/{port.protocol}"
     try:
-        back = [Port(**entry) for entry in _parse_port_short(text)]
+        back = [Port(**entry) for entry in parse_port_short(text)]
     except ValueError:
         return None
     return text if back == [port] else None
@@ -50,7 +50,7 @@ def mount_short(mount: Mount) -> str | None:
             return None
         text += ":" + ",".join(options)
     try:
-        back = Mount(**_parse_mount_short(text))
+        back = Mount(**parse_mount_short(text))
     except ValueError:
         return None
     return text if back == mount else None

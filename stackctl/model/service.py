@@ -215,7 +215,7 @@ class Port(_Model):
         return value
 
 
-def _parse_port_short(spec: str) -> list[dict[str, Any]]:
+def parse_port_short(spec: str) -> list[dict[str, Any]]:
     # The longest real spec ("[v6]:65535-65535:65535-65535/sctp") is ~75 characters; the
     # regex backtracks cubically on long junk, so that is refused before it runs.
     m = _PORT_RE.match(spec.strip()) if len(spec) <= 128 else None
@@ -261,7 +261,7 @@ def _ports(value: Any) -> Any:
         if isinstance(item, int) and not isinstance(item, bool):
             out.append({"target": item})
         elif isinstance(item, str):
-            out.extend(_parse_port_short(item))
+            out.extend(parse_port_short(item))
         elif isinstance(item, Mapping) and isinstance(item.get("published"), str):
             pub = item["published"]
             if "-" in pub:
@@ -326,7 +326,7 @@ def _is_path(source: str) -> bool:
     return source.startswith(("/", "./", "../", "~")) or source in (".", "..")
 
 
-def _parse_mount_short(spec: str) -> dict[str, Any]:
+def parse_mount_short(spec: str) -> dict[str, Any]:
     parts = spec.split(":")
     # Windows drive letters are not a concern on a Linux daemon.
     if len(parts) == 1:
@@ -382,7 +382,7 @@ def _mounts(value: Any) -> Any:
     out: list[Any] = []
     for item in value:
         if isinstance(item, str):
-            out.append(_parse_mount_short(item))
+            out.append(parse_mount_short(item))
         elif isinstance(item, Mapping) and not isinstance(item, Mount):
             out.append(_long_mount(item))
         else:
