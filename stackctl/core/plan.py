@@ -36,6 +36,8 @@ class Kind(StrEnum):
     CREATE_SERVICE = "create-service"
     UPDATE_SERVICE = "update-service"
     REMOVE_SERVICE = "remove-service"
+    CREATE_SECRET = "create-secret"
+    REMOVE_SECRET = "remove-secret"
 
 
 ADDS = {Kind.CREATE, Kind.CREATE_NETWORK, Kind.CREATE_VOLUME, Kind.CREATE_SERVICE}

@@ -11,6 +11,7 @@ as on one host (``<stack>_<key>`` unless ``name`` is set).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +21,12 @@ from stackctl.core.config import finalize
 from stackctl.core.labels import (
     LABEL_CONFIG,
     LABEL_HASH,
+    LABEL_SECRET,
     LABEL_SERVICE,
     LABEL_STACK,
+    canonical_json,
     drop_empty,
+    sha256,
 )
 from stackctl.core.resources import (
     DesiredNetwork,
@@ -31,11 +35,69 @@ from stackctl.core.resources import (
     stack_resources,
     volume_labels,
 )
-from stackctl.core.service_config import has_healthcheck, host_path, process_config, service_env
+from stackctl.core.service_config import (
+    has_healthcheck,
+    host_path,
+    process_config,
+    secret_target,
+    service_env,
+)
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Service, ServiceNetwork, Stack
 
 ENGINE = "swarm"
+SECRET_MODE = 0o444  # a file secret's mode unless the service says otherwise
+
+
+@dataclass(frozen=True)
+class SwarmSecret:
+    """A Docker swarm secret made from a stack's file secret (``secrets.x.file``).
+
+    Named ``<stack>_<key>_<12 hex of a digest of the content>``: a changed file is a new
+    secret (swarm secrets are immutable) and the services using it are updated to it. The
+    content (``data``) goes to the daemon only; labels, plans and errors carry the name.
+    Shaped like a desired unit (stack, service, name, config_hash, depends_on) so that a
+    ``create-secret`` operation carries it; its ``service`` is the secret's key.
+    An ``external`` one already exists on the swarm: referenced by name, never created.
+    """
+
+    stack: str
+    key: str
+    name: str
+    digest: str  # hex SHA-256 of the content salted with stack and key ("" if external)
+    data: bytes = field(repr=False)
+    external: bool = False
+
+    @property
+    def service(self) -> str:
+        return self.key
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL_STACK: self.stack, LABEL_SECRET: self.key}
+
+    @property
+    def config_hash(self) -> str:
+        return sha256(canonical_json({"name": self.name, "labels": self.labels}))
+
+    @property
+    def depends_on(self) -> dict[str, Condition]:
+        return {}
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A service's use of a swarm secret: the file it appears as in its tasks."""
+
+    name: str  # the swarm secret's name (its id is looked up when the spec is sent)
+    target: str  # absolute path in the container (/run/secrets/<key> by default)
+    mode: int
+
+
+def secret_digest_of(stack: str, key: str, data: bytes) -> str:
+    """A digest of a file secret's content, salted with where it belongs (the same content
+    in two stacks gives unrelated names)."""
+    return hashlib.sha256(f"stackctl-secret\0{stack}\0{key}\0".encode() + data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -58,6 +120,7 @@ class SwarmService:
     replicas: int | None  # None: global mode
     labels: dict[str, str]  # service labels (deploy.labels + stackctl's)
     container_labels: dict[str, str]  # labels of its containers (service labels + stackctl's)
+    secrets: tuple[SecretRef, ...] = ()  # file secrets, as swarm secrets
 
     @property
     def key(self) -> str:
@@ -72,6 +135,7 @@ class SwarmDesiredState(DesiredResources):
     """The swarm backend's desired state: the stacks' networks, volumes and services."""
 
     services: tuple[SwarmService, ...] = ()
+    secrets: tuple[SwarmSecret, ...] = ()  # the swarm secrets the services use
 
     def service(self, stack: str, name: str) -> SwarmService | None:
         for s in self.services:
@@ -179,8 +243,65 @@ def _mounts(stack: Stack, service: Service) -> list[dict[str, Any]]:
     return mounts
 
 
-def _service(stack: Stack, service: Service, problems: list[Diagnostic]) -> SwarmService:
+def _secrets(
+    stack: Stack, service: Service, problems: list[Diagnostic]
+) -> tuple[list[SecretRef], list[SwarmSecret]]:
+    """The service's file secrets (and external ones) as swarm secrets; unreadable files
+    become ``problems`` (naming the file, never its content)."""
+    refs: list[SecretRef] = []
+    made: list[SwarmSecret] = []
+    for i, use in enumerate(service.secrets):
+        src = stack.secrets.get(use.source)
+        if src is None:
+            continue  # reported by validation
+        if src.external:
+            secret = SwarmSecret(stack.name, src.key, src.name or src.key, "", b"", external=True)
+        elif src.file:
+            path = host_path(stack, src.file)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as e:
+                problems.append(
+                    Diagnostic(
+                        "error",
+                        f"cannot read the file of secret {src.key!r} ({src.file}): {e.strerror}",
+                        file=str(stack.origin) if stack.origin else None,
+                        line=stack.line_of(f"secrets.{src.key}.file"),
+                        path=f"services.{service.name}.secrets[{i}]",
+                        hint="create the file or fix the path (relative to the stack's folder)",
+                        code="secret-file-missing",
+                    )
+                )
+                continue
+            digest = secret_digest_of(stack.name, src.key, data)
+            name = f"{stack.name}_{src.key}_{digest[:12]}"
+            secret = SwarmSecret(stack.name, src.key, name, digest, data)
+        else:
+            continue  # an environment secret: in the service's env (service_env)
+        made.append(secret)
+        target = secret_target(use.source, use.target)
+        refs.append(
+            SecretRef(secret.name, target, use.mode if use.mode is not None else SECRET_MODE)
+        )
+    return refs, made
+
+
+def _secret_texts(secrets: Sequence[SwarmSecret]) -> set[str]:
+    """File secret contents as text, to be redacted wherever they also appear."""
+    out: set[str] = set()
+    for s in secrets:
+        text = s.data.decode("utf-8", errors="ignore")
+        out.update(t for t in (text, text.strip()) if t)
+    return out
+
+
+def _service(
+    stack: Stack, service: Service, problems: list[Diagnostic], secrets: list[SwarmSecret]
+) -> SwarmService:
     env = service_env(stack, service, problems)
+    refs, made = _secrets(stack, service, problems)
+    secrets.extend(made)
     attachments = service.networks or {"default": ServiceNetwork()}
     networks: dict[str, dict[str, Any]] = {}
     for key, attach in attachments.items():
@@ -225,10 +346,12 @@ def _service(stack: Stack, service: Service, problems: list[Diagnostic]) -> Swar
         "update_config": _update_config(deploy.update_config if deploy else None),
         "rollback_config": _update_config(deploy.rollback_config if deploy else None),
         "endpoint_mode": (deploy.endpoint_mode if deploy else None),
+        # the name holds a digest of the content: a changed file is a changed config
+        "secrets": [{"name": r.name, "target": r.target, "mode": r.mode} for r in refs],
     }
     # A secret's value can also sit inside a command, a label or a URL in another variable:
     # the stored and shown config carries its digest wherever it appears.
-    final = finalize(raw, env.secret_values() | stack.secret_values)
+    final = finalize(raw, env.secret_values() | stack.secret_values | _secret_texts(made))
     ours = {LABEL_STACK: stack.name, LABEL_SERVICE: service.name}
     return SwarmService(
         stack=stack.name,
@@ -252,6 +375,7 @@ def _service(stack: Stack, service: Service, problems: list[Diagnostic]) -> Swar
             LABEL_CONFIG: final.json,
         },
         container_labels={**service.labels, **ours},
+        secrets=tuple(refs),
     )
 
 
@@ -259,7 +383,8 @@ def desire_swarm(stacks: Sequence[Stack]) -> SwarmDesiredState:
     """The desired state of all ``stacks`` on one swarm (they are planned as one)."""
     problems: list[Diagnostic] = []
     resources = stack_resources(stacks, overlay_network)
-    services = [_service(s, svc, problems) for s in stacks for svc in s.services.values()]
+    secrets: list[SwarmSecret] = []
+    services = [_service(s, svc, problems, secrets) for s in stacks for svc in s.services.values()]
     if problems:
         raise InvalidStackError(problems)
     return SwarmDesiredState(
@@ -270,6 +395,7 @@ def desire_swarm(stacks: Sequence[Stack]) -> SwarmDesiredState:
         external_volumes=resources.external_volumes,
         images=tuple(dict.fromkeys(s.image for s in services)),
         services=tuple(services),
+        secrets=tuple({s.name: s for s in secrets}.values()),
     )
 
 
@@ -343,6 +469,14 @@ def engine_spec(svc: SwarmService) -> dict[str, Any]:
         mounts.append(mount)
     if mounts:
         container["Mounts"] = mounts
+    if svc.secrets:  # SecretID: looked up by name when the spec is sent (engine/swarm.py)
+        container["Secrets"] = [
+            {
+                "SecretName": r.name,
+                "File": {"Name": r.target, "UID": "0", "GID": "0", "Mode": r.mode},
+            }
+            for r in svc.secrets
+        ]
     hc = cfg.get("healthcheck")
     if hc is not None:
         health: dict[str, Any] = {"Test": hc.get("test", [])}
