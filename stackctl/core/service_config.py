@@ -88,6 +88,28 @@ def service_env(stack: Stack, service: Service, problems: list[Diagnostic]) -> S
     return ServiceEnv(env, frozenset(sensitive))
 
 
+def secret_texts(data: bytes) -> set[str]:
+    """A file secret's content as the text to redact wherever it also appears (with and
+    without its trailing newline)."""
+    text = data.decode("utf-8", errors="ignore")
+    return {t for t in (text, text.strip()) if t}
+
+
+def file_secret_texts(stack: Stack, service: Service) -> set[str]:
+    """The contents of the file secrets ``service`` uses, as text to redact; a file that
+    cannot be read is skipped (where it is needed, that is reported elsewhere)."""
+    out: set[str] = set()
+    for use in service.secrets:
+        src = stack.secrets.get(use.source)
+        if src is None or not src.file or src.external:
+            continue
+        try:
+            out |= secret_texts(Path(host_path(stack, src.file)).read_bytes())
+        except OSError:
+            continue
+    return out
+
+
 def secret_target(source: str, target: str | None) -> str:
     """Where a file secret appears in the container (Compose: /run/secrets/<name>)."""
     path = target or source

@@ -24,6 +24,7 @@ from stackctl.core.labels import (
     LABEL_STACK,
     drop_empty,
 )
+from stackctl.core.redact import redact
 from stackctl.core.resources import (
     DesiredNetwork,
     DesiredResources,
@@ -31,6 +32,7 @@ from stackctl.core.resources import (
     stack_resources,
 )
 from stackctl.core.service_config import (
+    file_secret_texts,
     has_healthcheck,
     host_path,
     process_config,
@@ -191,10 +193,12 @@ def _container(
         "security_opt": list(service.security_opt),
         "shm_size": units.parse_size(service.shm_size) if service.shm_size else None,
     }
-    final = finalize(raw, env.secret_values() | stack.secret_values)
+    # A secret's value can also sit inside a command, a label or a URL in another variable.
+    secrets = env.secret_values() | stack.secret_values | file_secret_texts(stack, service)
+    final = finalize(raw, secrets)
     oneshot = service.restart == "no"
     labels = {
-        **service.labels,
+        **redact(service.labels, secrets),
         LABEL_STACK: stack.name,
         LABEL_SERVICE: service.name,
         LABEL_NUMBER: str(number),

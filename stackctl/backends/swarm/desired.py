@@ -28,6 +28,7 @@ from stackctl.core.labels import (
     drop_empty,
     sha256,
 )
+from stackctl.core.redact import redact
 from stackctl.core.resources import (
     DesiredNetwork,
     DesiredResources,
@@ -40,6 +41,7 @@ from stackctl.core.service_config import (
     host_path,
     process_config,
     secret_target,
+    secret_texts,
     service_env,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
@@ -287,21 +289,12 @@ def _secrets(
     return refs, made
 
 
-def _secret_texts(secrets: Sequence[SwarmSecret]) -> set[str]:
-    """File secret contents as text, to be redacted wherever they also appear."""
-    out: set[str] = set()
-    for s in secrets:
-        text = s.data.decode("utf-8", errors="ignore")
-        out.update(t for t in (text, text.strip()) if t)
-    return out
-
-
 def _service(
-    stack: Stack, service: Service, problems: list[Diagnostic], secrets: list[SwarmSecret]
+    stack: Stack, service: Service, problems: list[Diagnostic], made_here: list[SwarmSecret]
 ) -> SwarmService:
     env = service_env(stack, service, problems)
     refs, made = _secrets(stack, service, problems)
-    secrets.extend(made)
+    made_here.extend(made)
     attachments = service.networks or {"default": ServiceNetwork()}
     networks: dict[str, dict[str, Any]] = {}
     for key, attach in attachments.items():
@@ -351,7 +344,10 @@ def _service(
     }
     # A secret's value can also sit inside a command, a label or a URL in another variable:
     # the stored and shown config carries its digest wherever it appears.
-    final = finalize(raw, env.secret_values() | stack.secret_values | _secret_texts(made))
+    secrets = env.secret_values() | stack.secret_values
+    for made_secret in made:
+        secrets |= secret_texts(made_secret.data)
+    final = finalize(raw, secrets)
     ours = {LABEL_STACK: stack.name, LABEL_SERVICE: service.name}
     return SwarmService(
         stack=stack.name,
@@ -369,12 +365,12 @@ def _service(
         oneshot=restart_policy.get("condition") == "none",
         replicas=replicas,
         labels={
-            **(deploy.labels if deploy else {}),
+            **redact(deploy.labels if deploy else {}, secrets),
             **ours,
             LABEL_HASH: final.hash,
             LABEL_CONFIG: final.json,
         },
-        container_labels={**service.labels, **ours},
+        container_labels={**redact(service.labels, secrets), **ours},
         secrets=tuple(refs),
     )
 
