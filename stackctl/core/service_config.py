@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from stackctl import units
 from stackctl.core.env import read_env_file
@@ -16,6 +16,51 @@ from stackctl.core.labels import secret_digest
 from stackctl.errors import Diagnostic
 from stackctl.model import Secret, Service, Stack
 from stackctl.secrets import looks_secret
+
+
+class HealthcheckConfig(TypedDict, total=False):
+    """A health check (durations in nanoseconds); ``{"test": ["NONE"]}`` disables one."""
+
+    test: list[str]
+    interval: int
+    timeout: int
+    start_period: int
+    start_interval: int
+    retries: int
+
+
+class LoggingConfig(TypedDict):
+    driver: str | None
+    options: dict[str, str]
+
+
+class ProcessConfig(TypedDict, total=False):
+    """The canonical config fields a container and a swarm service share (built by
+    :func:`process_config`, plus ``env``); each backend's config extends it. Empty values
+    are dropped when finalized, so every key may be absent."""
+
+    image: str
+    command: list[str] | None
+    entrypoint: list[str] | None
+    hostname: str | None
+    user: str | None
+    working_dir: str | None
+    labels: dict[str, str]
+    healthcheck: HealthcheckConfig | None
+    cap_add: list[str]
+    cap_drop: list[str]
+    read_only: bool
+    extra_hosts: dict[str, str]
+    dns: list[str]
+    dns_search: list[str]
+    stop_signal: str | None
+    stop_grace_period: int | None  # nanoseconds
+    init: bool | None
+    logging: LoggingConfig | None
+    sysctls: dict[str, str]
+    tty: bool
+    stdin_open: bool
+    env: dict[str, str]  # sensitive values as digests in the stored config
 
 
 def host_path(stack: Stack, source: str) -> str:
@@ -116,19 +161,23 @@ def secret_target(source: str, target: str | None) -> str:
     return path if path.startswith("/") else f"/run/secrets/{path}"
 
 
-def healthcheck_config(service: Service) -> dict[str, Any] | None:
+def healthcheck_config(service: Service) -> HealthcheckConfig | None:
     hc = service.healthcheck
     if hc is None:
         return None
     if hc.disabled:
         return {"test": ["NONE"]}
-    out: dict[str, Any] = {}
+    out: HealthcheckConfig = {}
     if hc.test is not None:
         out["test"] = list(hc.test)
-    for name in ("interval", "timeout", "start_period", "start_interval"):
-        value = getattr(hc, name)
-        if value is not None:
-            out[name] = units.parse_duration(value)
+    if hc.interval is not None:
+        out["interval"] = units.parse_duration(hc.interval)
+    if hc.timeout is not None:
+        out["timeout"] = units.parse_duration(hc.timeout)
+    if hc.start_period is not None:
+        out["start_period"] = units.parse_duration(hc.start_period)
+    if hc.start_interval is not None:
+        out["start_interval"] = units.parse_duration(hc.start_interval)
     if hc.retries is not None:
         out["retries"] = hc.retries
     return out
@@ -138,7 +187,7 @@ def has_healthcheck(service: Service) -> bool:
     return service.healthcheck is not None and not service.healthcheck.disabled
 
 
-def process_config(service: Service) -> dict[str, Any]:
+def process_config(service: Service) -> ProcessConfig:
     """The config fields a container and a swarm service take the same way."""
     return {
         "image": units.image_with_tag(service.image),

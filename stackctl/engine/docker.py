@@ -511,10 +511,11 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
         host["PidsLimit"] = resources["pids_limit"]
     if cfg.get("shm_size"):
         host["ShmSize"] = cfg["shm_size"]
-    if cfg.get("logging"):
+    logging = cfg.get("logging")
+    if logging:
         host["LogConfig"] = {
-            "Type": cfg["logging"].get("driver") or "json-file",
-            "Config": cfg["logging"].get("options") or {},
+            "Type": logging.get("driver") or "json-file",
+            "Config": logging.get("options") or {},
         }
 
     endpoints: dict[str, Any] = {}
@@ -547,19 +548,20 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
         "HostConfig": {k: v for k, v in host.items() if v is not None},
         "NetworkingConfig": {"EndpointsConfig": endpoints},
     }
-    if cfg.get("stop_grace_period") is not None:
-        body["StopTimeout"] = max(1, int(cfg["stop_grace_period"] // 1_000_000_000))
+    grace = cfg.get("stop_grace_period")
+    if grace is not None:
+        body["StopTimeout"] = max(1, int(grace // 1_000_000_000))
     hc = cfg.get("healthcheck")
     if hc is not None:
         health: dict[str, Any] = {"Test": hc.get("test", [])}
-        for src, dst in (
-            ("interval", "Interval"),
-            ("timeout", "Timeout"),
-            ("start_period", "StartPeriod"),
-            ("start_interval", "StartInterval"),
-        ):
-            if src in hc:
-                health[dst] = hc[src]
+        if "interval" in hc:
+            health["Interval"] = hc["interval"]
+        if "timeout" in hc:
+            health["Timeout"] = hc["timeout"]
+        if "start_period" in hc:
+            health["StartPeriod"] = hc["start_period"]
+        if "start_interval" in hc:
+            health["StartInterval"] = hc["start_interval"]
         if "retries" in hc:
             health["Retries"] = hc["retries"]
         body["Healthcheck"] = health
