@@ -552,7 +552,14 @@ def engine_spec(svc: SwarmService) -> dict[str, Any]:
         "Labels": svc.container_labels,
         "Env": [f"{k}={v}" for k, v in sorted(svc.env.items())],
     }
-    entrypoint, command = cfg.get("entrypoint"), cfg.get("command")
+    # Typed locals: a misspelt key reads as ``object`` and mypy refuses it.
+    entrypoint: list[str] | None = cfg.get("entrypoint")
+    command: list[str] | None = cfg.get("command")
+    dns: list[str] = cfg.get("dns", [])
+    dns_search: list[str] = cfg.get("dns_search", [])
+    mode: str | None = cfg.get("mode")
+    replicas: int | None = cfg.get("replicas", 0)
+    endpoint_mode: str | None = cfg.get("endpoint_mode")
     if entrypoint:
         container["Command"] = entrypoint
     if command:
@@ -584,11 +591,8 @@ def engine_spec(svc: SwarmService) -> dict[str, Any]:
     extra_hosts = cfg.get("extra_hosts") or {}
     if extra_hosts:
         container["Hosts"] = [f"{ip} {host}" for host, ip in extra_hosts.items()]
-    if cfg.get("dns") or cfg.get("dns_search"):
-        container["DNSConfig"] = {
-            "Nameservers": cfg.get("dns", []),
-            "Search": cfg.get("dns_search", []),
-        }
+    if dns or dns_search:
+        container["DNSConfig"] = {"Nameservers": dns, "Search": dns_search}
     mounts = [_mount_spec(m) for m in cfg.get("mounts", [])]
     if mounts:
         container["Mounts"] = mounts
@@ -667,9 +671,7 @@ def engine_spec(svc: SwarmService) -> dict[str, Any]:
         "Name": svc.name,
         "Labels": svc.labels,
         "TaskTemplate": task,
-        "Mode": {"Global": {}}
-        if cfg.get("mode") == "global"
-        else {"Replicated": {"Replicas": cfg.get("replicas", 0)}},
+        "Mode": {"Global": {}} if mode == "global" else {"Replicated": {"Replicas": replicas}},
     }
     update_config = cfg.get("update_config")
     if update_config:
@@ -677,7 +679,7 @@ def engine_spec(svc: SwarmService) -> dict[str, Any]:
     rollback_config = cfg.get("rollback_config")
     if rollback_config:
         spec["RollbackConfig"] = _update_spec(rollback_config)
-    endpoint: dict[str, Any] = {"Mode": cfg.get("endpoint_mode") or "vip"}
+    endpoint: dict[str, Any] = {"Mode": endpoint_mode or "vip"}
     ports = cfg.get("ports")
     if ports:
         endpoint["Ports"] = [
