@@ -30,7 +30,7 @@ from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.errors import StackctlError, WaitCancelled
 
 if TYPE_CHECKING:
-    from stackctl.backends.swarm.desired import SwarmService
+    from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
 
 
 class Writer(Protocol):
@@ -69,6 +69,8 @@ class ServiceWriter(Protocol):
     def remove_service(
         self, ref: str, deadline: float, progress: Callable[[str], None]
     ) -> None: ...
+    def create_secret(self, secret: SwarmSecret) -> str: ...
+    def remove_secret(self, ref: str) -> None: ...
 
 
 class Reporter(Protocol):
@@ -315,6 +317,8 @@ class Executor:
                     self.waiter.wait_for(name, op.condition, deadline, say)
             case Kind.CREATE_SERVICE | Kind.UPDATE_SERVICE | Kind.REMOVE_SERVICE:
                 self._service(op, say)
+            case Kind.CREATE_SECRET | Kind.REMOVE_SECRET:
+                self._secret(op)
 
     def _service(self, op: Operation, say: Callable[[str], None]) -> None:
         """Swarm services: create/update wait for the rollout, bounded by --wait-timeout."""
@@ -330,6 +334,17 @@ class Executor:
             e.create_service(op.unit, deadline, say)
         else:
             e.update_service(op.unit, op.target_id or op.resource, op.version, deadline, say)
+
+    def _secret(self, op: Operation) -> None:
+        """Swarm secrets: made before the services that use them, removed after."""
+        e = cast(ServiceWriter, self.engine)
+        if op.kind == Kind.REMOVE_SECRET:
+            e.remove_secret(op.target_id or op.resource)
+            return
+        from stackctl.backends.swarm.desired import SwarmSecret
+
+        assert isinstance(op.unit, SwarmSecret)
+        e.create_secret(op.unit)
 
     def _replace(self, op: Operation, say: Callable[[str], None]) -> None:
         """New container under a temporary name first: a failed create leaves the old running."""

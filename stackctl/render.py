@@ -35,6 +35,8 @@ SYMBOLS: dict[Kind, tuple[str, str]] = {
     Kind.CREATE_SERVICE: ("+", "green"),
     Kind.UPDATE_SERVICE: ("~", "yellow"),
     Kind.REMOVE_SERVICE: ("-", "red"),
+    Kind.CREATE_SECRET: ("+", "green"),
+    Kind.REMOVE_SECRET: ("-", "red"),
 }
 
 NOUNS: dict[Kind, str] = {
@@ -52,6 +54,8 @@ NOUNS: dict[Kind, str] = {
     Kind.CREATE_SERVICE: "service",
     Kind.UPDATE_SERVICE: "service",
     Kind.REMOVE_SERVICE: "service",
+    Kind.CREATE_SECRET: "secret",
+    Kind.REMOVE_SECRET: "secret",
 }
 
 VERBS: dict[Kind, str] = {
@@ -69,6 +73,8 @@ VERBS: dict[Kind, str] = {
     Kind.CREATE_SERVICE: "create",
     Kind.UPDATE_SERVICE: "update (rolling)",
     Kind.REMOVE_SERVICE: "remove",
+    Kind.CREATE_SECRET: "create",
+    Kind.REMOVE_SECRET: "remove",
 }
 
 

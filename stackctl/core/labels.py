@@ -20,6 +20,7 @@ LABEL_VOLUME = "io.stackctl.volume"
 LABEL_HASH = "io.stackctl.config-hash"
 LABEL_CONFIG = "io.stackctl.config"
 LABEL_ONESHOT = "io.stackctl.oneshot"
+LABEL_SECRET = "io.stackctl.secret"  # a swarm secret: the key of the stack's secret
 
 COMPOSE_PROJECT = "com.docker.compose.project"  # the label docker compose sets
 STACK_NAMESPACE = "com.docker.stack.namespace"  # the label `docker stack deploy` sets

@@ -36,18 +36,44 @@ class Kind(StrEnum):
     CREATE_SERVICE = "create-service"
     UPDATE_SERVICE = "update-service"
     REMOVE_SERVICE = "remove-service"
+    CREATE_SECRET = "create-secret"
+    REMOVE_SECRET = "remove-secret"
 
 
-ADDS = {Kind.CREATE, Kind.CREATE_NETWORK, Kind.CREATE_VOLUME, Kind.CREATE_SERVICE}
+ADDS = {
+    Kind.CREATE,
+    Kind.CREATE_NETWORK,
+    Kind.CREATE_VOLUME,
+    Kind.CREATE_SERVICE,
+    Kind.CREATE_SECRET,
+}
 CHANGES = {Kind.START, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
-DESTROYS = {Kind.REMOVE, Kind.REMOVE_NETWORK, Kind.REMOVE_VOLUME, Kind.REMOVE_SERVICE}
+DESTROYS = {
+    Kind.REMOVE,
+    Kind.REMOVE_NETWORK,
+    Kind.REMOVE_VOLUME,
+    Kind.REMOVE_SERVICE,
+    Kind.REMOVE_SECRET,
+}
 
 
-ADDS = {Kind.CREATE, Kind.CREATE_NETWORK, Kind.CREATE_VOLUME, Kind.CREATE_SERVICE}
+ADDS = {
+    Kind.CREATE,
+    Kind.CREATE_NETWORK,
+    Kind.CREATE_VOLUME,
+    Kind.CREATE_SERVICE,
+    Kind.CREATE_SECRET,
+}
 CHANGES = {Kind.START, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
-DESTROYS = {Kind.REMOVE, Kind.REMOVE_NETWORK, Kind.REMOVE_VOLUME, Kind.REMOVE_SERVICE}
+DESTROYS = {
+    Kind.REMOVE,
+    Kind.REMOVE_NETWORK,
+    Kind.REMOVE_VOLUME,
+    Kind.REMOVE_SERVICE,
+    Kind.REMOVE_SECRET,
+}
 
 # What a dependency's condition means, in the words of a plan.
 CONDITION_VERBS = {

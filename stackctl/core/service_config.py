@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from stackctl import units
 from stackctl.core.dotenv import DotenvError, Variables, chain, read_dotenv_file, variables_for
@@ -18,6 +18,51 @@ from stackctl.core.labels import secret_digest
 from stackctl.errors import Diagnostic
 from stackctl.model import Secret, Service, Stack
 from stackctl.secrets import looks_secret
+
+
+class HealthcheckConfig(TypedDict, total=False):
+    """A health check (durations in nanoseconds); ``{"test": ["NONE"]}`` disables one."""
+
+    test: list[str]
+    interval: int
+    timeout: int
+    start_period: int
+    start_interval: int
+    retries: int
+
+
+class LoggingConfig(TypedDict):
+    driver: str | None
+    options: dict[str, str]
+
+
+class ProcessConfig(TypedDict, total=False):
+    """The canonical config fields a container and a swarm service share (built by
+    :func:`process_config`, plus ``env``); each backend's config extends it. Empty values
+    are dropped when finalized, so every key may be absent."""
+
+    image: str
+    command: list[str] | None
+    entrypoint: list[str] | None
+    hostname: str | None
+    user: str | None
+    working_dir: str | None
+    labels: dict[str, str]
+    healthcheck: HealthcheckConfig | None
+    cap_add: list[str]
+    cap_drop: list[str]
+    read_only: bool
+    extra_hosts: dict[str, str]
+    dns: list[str]
+    dns_search: list[str]
+    stop_signal: str | None
+    stop_grace_period: int | None  # nanoseconds
+    init: bool | None
+    logging: LoggingConfig | None
+    sysctls: dict[str, str]
+    tty: bool
+    stdin_open: bool
+    env: dict[str, str]  # sensitive values as digests in the stored config
 
 
 def host_path(stack: Stack, source: str) -> str:
@@ -114,25 +159,51 @@ def _env_file_lookup(variables: Variables, service: Service) -> Callable[[str], 
     return chain(variables.lookup, own.get)
 
 
+def secret_texts(data: bytes) -> set[str]:
+    """A file secret's content as the text to redact wherever it also appears (with and
+    without its trailing newline)."""
+    text = data.decode("utf-8", errors="ignore")
+    return {t for t in (text, text.strip()) if t}
+
+
+def file_secret_texts(stack: Stack, service: Service) -> set[str]:
+    """The contents of the file secrets ``service`` uses, as text to redact; a file that
+    cannot be read is skipped (where it is needed, that is reported elsewhere)."""
+    out: set[str] = set()
+    for use in service.secrets:
+        src = stack.secrets.get(use.source)
+        if src is None or not src.file or src.external:
+            continue
+        try:
+            out |= secret_texts(Path(host_path(stack, src.file)).read_bytes())
+        except OSError:
+            continue
+    return out
+
+
 def secret_target(source: str, target: str | None) -> str:
     """Where a file secret appears in the container (Compose: /run/secrets/<name>)."""
     path = target or source
     return path if path.startswith("/") else f"/run/secrets/{path}"
 
 
-def healthcheck_config(service: Service) -> dict[str, Any] | None:
+def healthcheck_config(service: Service) -> HealthcheckConfig | None:
     hc = service.healthcheck
     if hc is None:
         return None
     if hc.disabled:
         return {"test": ["NONE"]}
-    out: dict[str, Any] = {}
+    out: HealthcheckConfig = {}
     if hc.test is not None:
         out["test"] = list(hc.test)
-    for name in ("interval", "timeout", "start_period", "start_interval"):
-        value = getattr(hc, name)
-        if value is not None:
-            out[name] = units.parse_duration(value)
+    if hc.interval is not None:
+        out["interval"] = units.parse_duration(hc.interval)
+    if hc.timeout is not None:
+        out["timeout"] = units.parse_duration(hc.timeout)
+    if hc.start_period is not None:
+        out["start_period"] = units.parse_duration(hc.start_period)
+    if hc.start_interval is not None:
+        out["start_interval"] = units.parse_duration(hc.start_interval)
     if hc.retries is not None:
         out["retries"] = hc.retries
     return out
@@ -142,7 +213,7 @@ def has_healthcheck(service: Service) -> bool:
     return service.healthcheck is not None and not service.healthcheck.disabled
 
 
-def process_config(service: Service) -> dict[str, Any]:
+def process_config(service: Service) -> ProcessConfig:
     """The config fields a container and a swarm service take the same way."""
     return {
         "image": units.image_with_tag(service.image),

@@ -430,6 +430,29 @@ def _short(exc: Exception) -> str:
 def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, Any]:
     """The Engine API body of ``POST /containers/create`` for ``dc``."""
     cfg = dc.spec  # real values (dc.config, stored in the label, has secrets as digests)
+    # Typed locals: a misspelt key reads as ``object`` and mypy refuses it.
+    cap_add: list[str] | None = cfg.get("cap_add")
+    cap_drop: list[str] | None = cfg.get("cap_drop")
+    privileged: bool | None = cfg.get("privileged")
+    read_only: bool | None = cfg.get("read_only")
+    extra_hosts: dict[str, str] = cfg.get("extra_hosts", {})
+    dns: list[str] | None = cfg.get("dns")
+    dns_search: list[str] | None = cfg.get("dns_search")
+    init: bool | None = cfg.get("init")
+    sysctls: dict[str, str] | None = cfg.get("sysctls")
+    security_opt: list[str] | None = cfg.get("security_opt")
+    devices: list[str] = cfg.get("devices", [])
+    shm_size: int | None = cfg.get("shm_size")
+    command: list[str] | None = cfg.get("command")
+    entrypoint: list[str] | None = cfg.get("entrypoint")
+    hostname: str | None = cfg.get("hostname")
+    user: str | None = cfg.get("user")
+    working_dir: str | None = cfg.get("working_dir")
+    stop_signal: str | None = cfg.get("stop_signal")
+    tty: bool | None = cfg.get("tty")
+    stdin_open: bool | None = cfg.get("stdin_open")
+    expose: list[str] = cfg.get("expose", [])
+    restart: str = cfg.get("restart", "no")
     binds: list[str] = []
     mounts: list[dict[str, Any]] = []
     for m in cfg.get("mounts", []):
@@ -474,10 +497,9 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
                 "HostPort": str(p["published"]) if p.get("published") is not None else "",
             }
         )
-    for e in cfg.get("expose", []):
+    for e in expose:
         exposed.setdefault(e if "/" in str(e) else f"{e}/tcp", {})
 
-    restart = cfg.get("restart", "no")
     name, _, count = restart.partition(":")
     restart_policy: dict[str, Any] = {"Name": "" if name == "no" else name}
     if count:
@@ -489,17 +511,17 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
         "Mounts": mounts,
         "PortBindings": bindings,
         "RestartPolicy": restart_policy,
-        "CapAdd": cfg.get("cap_add") or None,
-        "CapDrop": cfg.get("cap_drop") or None,
-        "Privileged": bool(cfg.get("privileged")),
-        "ReadonlyRootfs": bool(cfg.get("read_only")),
-        "ExtraHosts": [f"{h}:{ip}" for h, ip in cfg.get("extra_hosts", {}).items()] or None,
-        "Dns": cfg.get("dns") or None,
-        "DnsSearch": cfg.get("dns_search") or None,
-        "Init": cfg.get("init"),
-        "Sysctls": cfg.get("sysctls") or None,
-        "SecurityOpt": cfg.get("security_opt") or None,
-        "Devices": [_device(d) for d in cfg.get("devices", [])] or None,
+        "CapAdd": cap_add or None,
+        "CapDrop": cap_drop or None,
+        "Privileged": bool(privileged),
+        "ReadonlyRootfs": bool(read_only),
+        "ExtraHosts": [f"{h}:{ip}" for h, ip in extra_hosts.items()] or None,
+        "Dns": dns or None,
+        "DnsSearch": dns_search or None,
+        "Init": init,
+        "Sysctls": sysctls or None,
+        "SecurityOpt": security_opt or None,
+        "Devices": [_device(d) for d in devices] or None,
     }
     if "nano_cpus" in resources:
         host["NanoCpus"] = resources["nano_cpus"]
@@ -509,12 +531,13 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
         host["MemoryReservation"] = resources["memory_reservation"]
     if "pids_limit" in resources:
         host["PidsLimit"] = resources["pids_limit"]
-    if cfg.get("shm_size"):
-        host["ShmSize"] = cfg["shm_size"]
-    if cfg.get("logging"):
+    if shm_size:
+        host["ShmSize"] = shm_size
+    logging = cfg.get("logging")
+    if logging:
         host["LogConfig"] = {
-            "Type": cfg["logging"].get("driver") or "json-file",
-            "Config": cfg["logging"].get("options") or {},
+            "Type": logging.get("driver") or "json-file",
+            "Config": logging.get("options") or {},
         }
 
     endpoints: dict[str, Any] = {}
@@ -533,33 +556,34 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
 
     body: dict[str, Any] = {
         "Image": dc.image,
-        "Cmd": cfg.get("command"),
-        "Entrypoint": cfg.get("entrypoint"),
+        "Cmd": command,
+        "Entrypoint": entrypoint,
         "Env": [f"{k}={v}" for k, v in sorted(dc.env.items())],
-        "Hostname": cfg.get("hostname"),
-        "User": cfg.get("user"),
-        "WorkingDir": cfg.get("working_dir"),
+        "Hostname": hostname,
+        "User": user,
+        "WorkingDir": working_dir,
         "Labels": dc.labels,
         "ExposedPorts": exposed or None,
-        "StopSignal": cfg.get("stop_signal"),
-        "Tty": bool(cfg.get("tty")),
-        "OpenStdin": bool(cfg.get("stdin_open")),
+        "StopSignal": stop_signal,
+        "Tty": bool(tty),
+        "OpenStdin": bool(stdin_open),
         "HostConfig": {k: v for k, v in host.items() if v is not None},
         "NetworkingConfig": {"EndpointsConfig": endpoints},
     }
-    if cfg.get("stop_grace_period") is not None:
-        body["StopTimeout"] = max(1, int(cfg["stop_grace_period"] // 1_000_000_000))
+    grace = cfg.get("stop_grace_period")
+    if grace is not None:
+        body["StopTimeout"] = max(1, int(grace // 1_000_000_000))
     hc = cfg.get("healthcheck")
     if hc is not None:
         health: dict[str, Any] = {"Test": hc.get("test", [])}
-        for src, dst in (
-            ("interval", "Interval"),
-            ("timeout", "Timeout"),
-            ("start_period", "StartPeriod"),
-            ("start_interval", "StartInterval"),
-        ):
-            if src in hc:
-                health[dst] = hc[src]
+        if "interval" in hc:
+            health["Interval"] = hc["interval"]
+        if "timeout" in hc:
+            health["Timeout"] = hc["timeout"]
+        if "start_period" in hc:
+            health["StartPeriod"] = hc["start_period"]
+        if "start_interval" in hc:
+            health["StartInterval"] = hc["start_interval"]
         if "retries" in hc:
             health["Retries"] = hc["retries"]
         body["Healthcheck"] = health

@@ -21,7 +21,7 @@ from typing import Any
 import docker.errors
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from stackctl.backends.swarm.desired import SwarmService
+from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
 from stackctl.engine.docker import (
     NO_ANSWER,
     DockerEngine,
@@ -81,6 +81,10 @@ class SwarmEngine(DockerEngine):
     def list_nodes(self) -> list[dict[str, Any]]:
         return list(self._read("list nodes", lambda: self.client.nodes()))
 
+    def list_secrets(self) -> list[dict[str, Any]]:
+        """Every swarm secret: ids, names and labels (the daemon never returns content)."""
+        return list(self._read("list secrets", lambda: self.client.secrets()))
+
     def inspect_service(self, ref: str) -> dict[str, Any] | None:
         try:
             return dict(self._read("inspect service", lambda: self.client.inspect_service(ref)))
@@ -109,11 +113,58 @@ class SwarmEngine(DockerEngine):
         except NO_ANSWER as e:
             raise _lost(f"remove network {name}", e) from e
 
+    # ------------------------------------------------------------------ secrets
+
+    def create_secret(self, secret: SwarmSecret) -> str:
+        """Create a file secret (its name holds a digest of its content, so one that exists
+        under that name already holds this content)."""
+        if secret.external:
+            raise ApplyError(f"secret {secret.name} is external: stackctl does not create it")
+        try:
+            result = self.client.create_secret(secret.name, secret.data, labels=secret.labels)
+        except docker.errors.APIError as e:
+            if e.status_code == 409:  # made by an interrupted apply: same name, same content
+                return secret.name
+            raise _daemon_error(f"create secret {secret.name}", e) from e
+        except NO_ANSWER as e:
+            raise _lost(f"create secret {secret.name}", e) from e
+        return str((result or {}).get("ID", secret.name))
+
+    def remove_secret(self, ref: str) -> None:
+        try:
+            self.client.remove_secret(ref)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            raise _daemon_error(f"remove secret {ref}", e) from e
+        except NO_ANSWER as e:
+            raise _lost(f"remove secret {ref}", e) from e
+
+    def _resolved(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """``spec`` with each secret reference's SecretID, looked up by name (one list)."""
+        refs = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Secrets")
+        if not refs:
+            return spec
+        ids = {
+            str((s.get("Spec") or {}).get("Name", "")): str(s.get("ID", ""))
+            for s in self.list_secrets()
+        }
+        missing = sorted(r["SecretName"] for r in refs if r["SecretName"] not in ids)
+        if missing:
+            raise ApplyError(
+                f"service {spec.get('Name')} needs secret(s) that do not exist on the swarm: "
+                + ", ".join(missing),
+                hint="plan again: stackctl creates the stack's file secrets before the services",
+            )
+        for r in refs:
+            r["SecretID"] = ids[r["SecretName"]]
+        return spec
+
     # ------------------------------------------------------------------ services
 
     def create_service(self, svc: SwarmService, deadline: float, progress: Progress) -> str:
         url = self.client._url("/services/create")
-        spec = svc.spec()
+        spec = self._resolved(svc.spec())
         progress("creating")
         result = self._write(
             f"create service {svc.name}",
@@ -140,7 +191,7 @@ class SwarmEngine(DockerEngine):
         started = (before.get("UpdateStatus") or {}).get("StartedAt")
         planned = version if version is not None else int(before["Version"]["Index"])
         url = self.client._url("/services/{0}/update", service_id)
-        spec = svc.spec()
+        spec = self._resolved(svc.spec())
         progress("rolling update")
         try:
             self.client._result(

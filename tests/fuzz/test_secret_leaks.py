@@ -11,12 +11,19 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from stackctl import Secret
+from stackctl import Secret, Service, Stack
+from stackctl.backends import backend_named
 from stackctl.backends.docker.desired import desire
+from stackctl.backends.docker.observe import ObservedState
+from stackctl.backends.swarm.desired import engine_spec
+from stackctl.backends.swarm.observe import SwarmObservedState
 from stackctl.load import load_paths
+from stackctl.model import SecretSource
+from stackctl.render import plan_json, plan_text
 from tests.fuzz.harness import DaemonGuard, check_input, guarded_daemon, run_cli
 
 BUSYBOX = "stackctl-test/busybox:1"
@@ -126,3 +133,59 @@ def test_a_secret_variable_in_an_environment_value_is_loaded_as_a_secret(
     assert container.config["env"]["AUTH"].startswith("sha256:")
     assert container.config["env"]["MODE"] == "x"
     assert secret not in json.dumps(container.labels)
+
+
+ENGINES = ("docker", "swarm")
+EMPTY: dict[str, Any] = {"docker": ObservedState(), "swarm": SwarmObservedState()}
+
+
+def secret_everywhere(tmp_path: Path, secret: str) -> Stack:
+    """One value as a typed Secret, an env_file value, an environment-sourced secret, a
+    file secret, and inside a command and a URL."""
+    (tmp_path / "app.env").write_text(f"BLOB={secret}-blob\n")
+    (tmp_path / "token.txt").write_text(f"{secret}-file\n")
+    web = Service(
+        "web",
+        image=BUSYBOX,
+        env_file=["./app.env"],
+        command=["sh", "-c", f"echo {secret}-typed; cat /run/secrets/token; sleep 1d"],
+        environment={"PASSWORD": Secret(f"{secret}-typed"), "URL": f"x://u:{secret}-typed@h"},
+        secrets=["token", "api"],
+        labels={"note": f"{secret}-file"},
+    )
+    stack = Stack(
+        "lk",
+        services=[web],
+        secrets=[
+            SecretSource("token", file="token.txt"),
+            SecretSource("api", environment="FUZZ_LEAK_API"),
+        ],
+    )
+    return stack.with_origin(tmp_path / "stack.py")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_secret_value_in_desired_config_labels_or_plan(
+    tmp_path: Path, secret: str, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    monkeypatch.setenv("FUZZ_LEAK_API", f"{secret}-api")
+    backend = backend_named(engine)
+    desired = backend.desire([secret_everywhere(tmp_path, secret)])
+    (unit,) = desired.containers if engine == "docker" else desired.services
+    assert secret not in json.dumps(unit.config)
+    assert secret not in json.dumps(unit.labels)
+    p = backend.plan(desired, EMPTY[engine], prune=False)
+    assert secret not in plan_text(p, verbose=True)
+    assert secret not in json.dumps(plan_json(p))
+    assert unit.env["PASSWORD"] == f"{secret}-typed" and unit.env["API"] == f"{secret}-api"
+    if engine == "swarm":
+        spec = engine_spec(unit)
+        container = spec["TaskTemplate"]["ContainerSpec"]
+        # the values reach the daemon only in Env (and Args, as written) and secret data
+        assert secret not in json.dumps([spec["Labels"], container["Labels"]])
+        assert f"PASSWORD={secret}-typed" in container["Env"]
+        assert f"API={secret}-api" in container["Env"]
+        (file_secret,) = desired.secrets
+        assert file_secret.data == f"{secret}-file\n".encode()
+        assert secret not in json.dumps([file_secret.name, file_secret.labels])
+        assert secret not in repr(file_secret)

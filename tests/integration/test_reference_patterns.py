@@ -29,13 +29,11 @@ import docker
 import pytest
 
 from stackctl import Healthcheck, Network, Service, Stack, Volume, healthy, started
+from stackctl.backends.docker.backend import DockerBackend
 from stackctl.backends.docker.desired import DesiredContainer, desire
-from stackctl.backends.docker.observe import observe
-from stackctl.cli.apply_cmd import wait_healthy
 from stackctl.core.labels import LABEL_STACK
 from stackctl.core.plan import Kind, Plan
 from stackctl.engine import DockerEngine
-from stackctl.pipeline import Planned
 from tests.conftest import BUSYBOX, DEBIAN
 from tests.support import converge, make_plan, writes
 
@@ -491,7 +489,7 @@ def test_independent_branches_run_in_parallel_and_wait_covers_the_leaves(
         assert start[f"app{i}"] < healthy_at["db0"], f"app{i} waited for the unrelated db0"
     assert app0_after_apply == "starting"  # apply did not wait for the leaves
 
-    wait_healthy(Planned(desire([stack]), observe(engine), p), engine, 60, as_json=True)
+    assert DockerBackend().wait_ready(desire([stack]), engine, time.time() + 60) == []
     for i in range(4):
         assert (
             inspect(docker_client, f"{stack_name}-app{i}-1")["State"]["Health"]["Status"]

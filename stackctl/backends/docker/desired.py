@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from stackctl import units
 from stackctl.core.config import finalize
@@ -22,8 +22,8 @@ from stackctl.core.labels import (
     LABEL_ONESHOT,
     LABEL_SERVICE,
     LABEL_STACK,
-    drop_empty,
 )
+from stackctl.core.redact import redact
 from stackctl.core.resources import (
     DesiredNetwork,
     DesiredResources,
@@ -31,6 +31,8 @@ from stackctl.core.resources import (
     stack_resources,
 )
 from stackctl.core.service_config import (
+    ProcessConfig,
+    file_secret_texts,
     has_healthcheck,
     host_path,
     process_config,
@@ -39,6 +41,51 @@ from stackctl.core.service_config import (
 )
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Service, ServiceNetwork, Stack
+
+
+class PortConfig(TypedDict):
+    target: int
+    published: int | str | None
+    host_ip: str | None
+    protocol: str
+
+
+class MountConfig(TypedDict, total=False):
+    type: str  # bind | volume | tmpfs
+    target: str
+    read_only: bool
+    source: str
+    create_host_path: bool  # present (False) only when a missing source is an error
+    nocopy: bool
+    tmpfs_size: int
+
+
+class AttachmentConfig(TypedDict):
+    aliases: list[str]
+    ipv4_address: str | None
+    ipv6_address: str | None
+
+
+class ResourcesConfig(TypedDict, total=False):
+    nano_cpus: int
+    memory: int
+    pids_limit: int
+    memory_reservation: int
+
+
+class ContainerConfig(ProcessConfig, total=False):
+    """A container's canonical config: the shared process fields and a host's own."""
+
+    ports: list[PortConfig]
+    expose: list[str]
+    mounts: list[MountConfig]
+    networks: dict[str, AttachmentConfig]  # Docker network name -> attachment
+    restart: str
+    resources: ResourcesConfig
+    privileged: bool
+    devices: list[str]
+    security_opt: list[str]
+    shm_size: int | None
 
 
 @dataclass(frozen=True)
@@ -59,7 +106,7 @@ class DesiredContainer:
     name: str
     image: str  # reference with tag, e.g. "postgres:14"
     config: dict[str, Any]  # canonical, secrets hashed: stored in a label, diffed by the plan
-    spec: dict[str, Any] = field(repr=False)  # the same with real values: for create only
+    spec: ContainerConfig = field(repr=False)  # the same with real values: for create only
     config_hash: str
     env: dict[str, str] = field(repr=False)  # real values, secrets included: for create only
     sensitive: frozenset[str]  # env keys whose values are never shown
@@ -87,7 +134,7 @@ class DesiredState(DesiredResources):
 # --------------------------------------------------------------------------- containers
 
 
-def _resources(service: Service) -> dict[str, Any]:
+def _resources(service: Service) -> ResourcesConfig:
     limits = (
         service.deploy.resources.limits if service.deploy and service.deploy.resources else None
     )
@@ -96,7 +143,7 @@ def _resources(service: Service) -> dict[str, Any]:
         if service.deploy and service.deploy.resources
         else None
     )
-    out: dict[str, Any] = {}
+    out: ResourcesConfig = {}
     if limits is not None:
         if limits.cpus is not None:
             out["nano_cpus"] = int(limits.cpus * 1e9)
@@ -131,15 +178,15 @@ def _container(
             )
         )
 
-    mounts: list[dict[str, Any]] = []
+    mounts: list[MountConfig] = []
     volumes: list[str] = []
     binds: list[str] = []
     for m in service.volumes:
-        entry: dict[str, Any] = {"type": m.type, "target": m.target, "read_only": m.read_only}
+        entry: MountConfig = {"type": m.type, "target": m.target, "read_only": m.read_only}
         if m.type == "bind" and m.source:
             entry["source"] = host_path(stack, m.source)
             if m.create_host_path:
-                binds.append(entry["source"])
+                binds.append(host_path(stack, m.source))
             else:
                 entry["create_host_path"] = False  # a missing source is an error, not a new dir
         elif m.type == "volume" and m.source:
@@ -162,7 +209,7 @@ def _container(
                 }
             )
 
-    raw: dict[str, Any] = {
+    raw: ContainerConfig = {
         **process_config(service),
         "env": env.shown(),
         "ports": [
@@ -191,10 +238,12 @@ def _container(
         "security_opt": list(service.security_opt),
         "shm_size": units.parse_size(service.shm_size) if service.shm_size else None,
     }
-    final = finalize(raw, env.secret_values() | stack.secret_values)
+    # A secret's value can also sit inside a command, a label or a URL in another variable.
+    secrets = env.secret_values() | stack.secret_values | file_secret_texts(stack, service)
+    final = finalize(raw, secrets)
     oneshot = service.restart == "no"
     labels = {
-        **service.labels,
+        **redact(service.labels, secrets),
         LABEL_STACK: stack.name,
         LABEL_SERVICE: service.name,
         LABEL_NUMBER: str(number),
@@ -208,9 +257,9 @@ def _container(
         service=service.name,
         number=number,
         name=name,
-        image=raw["image"],
+        image=units.image_with_tag(service.image),
         config=final.config,
-        spec=drop_empty(raw),
+        spec=final.real,
         config_hash=final.hash,
         env=env.values,
         sensitive=env.sensitive,

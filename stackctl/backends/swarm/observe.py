@@ -1,9 +1,10 @@
-"""What the swarm holds, as plain data: services, their tasks, nodes, networks, volumes.
+"""What the swarm holds, as plain data: services, their tasks, nodes, networks, volumes
+and secrets.
 
 A constant number of list calls whatever the size of the stacks: services, tasks, nodes,
-networks and volumes (the volumes of the manager stackctl talks to: Swarm has no
-cluster-wide volume list). Every service is listed, not only ours, so a name clash with
-a service stackctl does not own is seen.
+networks, secrets (names and labels only) and volumes (the volumes of the manager stackctl
+talks to: Swarm has no cluster-wide volume list). Every service is listed, not only ours,
+so a name clash with a service stackctl does not own is seen.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 from stackctl.core.labels import (
     LABEL_HASH,
+    LABEL_SECRET,
     LABEL_SERVICE,
     LABEL_STACK,
     canonical_json,
@@ -83,6 +85,34 @@ class ObservedService:
         )
         return tuple(str(n.get("Target", "")) for n in nets)
 
+    @property
+    def secret_refs(self) -> tuple[str, ...]:
+        """Names and ids of the swarm secrets its tasks get, as in the spec."""
+        container = (self.spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+        return tuple(
+            str(ref)
+            for s in container.get("Secrets") or []
+            for ref in (s.get("SecretName"), s.get("SecretID"))
+            if ref
+        )
+
+
+@dataclass(frozen=True)
+class ObservedSecret:
+    """A swarm secret (its name and labels: the daemon never returns its content)."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+
+    @property
+    def stack(self) -> str | None:
+        return self.labels.get(LABEL_STACK)
+
+    @property
+    def key(self) -> str | None:
+        return self.labels.get(LABEL_SECRET)
+
 
 @dataclass(frozen=True)
 class ObservedNode:
@@ -100,6 +130,13 @@ class SwarmObservedState(ObservedResources):
     services: tuple[ObservedService, ...] = ()
     tasks: tuple[ObservedTask, ...] = ()
     nodes: tuple[ObservedNode, ...] = field(default_factory=tuple)
+    secrets: tuple[ObservedSecret, ...] = ()
+
+    def secret(self, name: str) -> ObservedSecret | None:
+        for s in self.secrets:
+            if s.name == name:
+                return s
+        return None
 
     def service(self, name: str) -> ObservedService | None:
         for s in self.services:
@@ -130,6 +167,7 @@ class SwarmReader(Protocol):
     def list_nodes(self) -> list[dict[str, Any]]: ...
     def list_networks(self) -> list[dict[str, Any]]: ...
     def list_volumes(self) -> list[dict[str, Any]]: ...
+    def list_secrets(self) -> list[dict[str, Any]]: ...
     def api_version(self) -> str: ...
 
 
@@ -166,6 +204,15 @@ def parse_task(raw: Mapping[str, Any]) -> ObservedTask:
     )
 
 
+def parse_secret(raw: Mapping[str, Any]) -> ObservedSecret:
+    spec = raw.get("Spec") or {}
+    return ObservedSecret(
+        id=str(raw.get("ID", "")),
+        name=str(spec.get("Name", "")),
+        labels=dict(spec.get("Labels") or {}),
+    )
+
+
 def parse_node(raw: Mapping[str, Any]) -> ObservedNode:
     desc = raw.get("Description") or {}
     spec = raw.get("Spec") or {}
@@ -179,7 +226,7 @@ def parse_node(raw: Mapping[str, Any]) -> ObservedNode:
 
 
 def observe_swarm(reader: SwarmReader) -> SwarmObservedState:
-    """One snapshot of the swarm: five list calls (plus the version, negotiated once)."""
+    """One snapshot of the swarm: six list calls (plus the version, negotiated once)."""
     return SwarmObservedState(
         networks=tuple(parse_network(n) for n in reader.list_networks()),
         volumes=tuple(parse_volume(v) for v in reader.list_volumes()),
@@ -187,6 +234,7 @@ def observe_swarm(reader: SwarmReader) -> SwarmObservedState:
         services=tuple(parse_service(s) for s in reader.list_services()),
         tasks=tuple(parse_task(t) for t in reader.list_tasks()),
         nodes=tuple(parse_node(n) for n in reader.list_nodes()),
+        secrets=tuple(parse_secret(s) for s in reader.list_secrets()),
     )
 
 
@@ -207,4 +255,7 @@ def swarm_fingerprint(
     for v in sorted(observed.volumes, key=lambda v: v.name):
         if v.stack in mine or v.name in wanted:
             parts.append(["v", v.name, v.stack])
+    for x in sorted(observed.secrets, key=lambda x: x.name):
+        if x.stack in mine or x.name in wanted:
+            parts.append(["x", x.id, x.name, x.stack])
     return sha256(canonical_json(parts))

@@ -43,17 +43,20 @@ def plan_swarm(desired: SwarmDesiredState, obs: SwarmObservedState, *, prune: bo
     b = PlanBuilder()
     ours = set(desired.stacks)
     net_ops = _networks(b, desired, obs)
+    secret_ops = _secrets(b, desired, obs)
     replaced = {op.resource: op.id for op in b.ops if op.kind == Kind.REPLACE_NETWORK}
     removed_first = _services_off_replaced_networks(b, desired, obs, ours, replaced, prune)
-    service_ops = _services(b, desired, obs, net_ops, removed_first)
+    service_ops = _services(b, desired, obs, {**net_ops, **secret_ops}, removed_first)
     b.waits(desired.services, service_ops)
     _orphans(b, desired, obs, ours, prune, removed_first)
+    _stale_secrets(b, desired, obs, ours, prune)
     for vol in desired.volumes:
         b.unchanged.append(f"volume {vol.name} (made on each node by the tasks that use it)")
     names = [
         *(s.name for s in desired.services),
         *(n.name for n in desired.networks),
         *(e.name for e in desired.external_networks),
+        *(x.name for x in desired.secrets),
     ]
     return b.finish(
         desired.stacks, lambda: swarm_fingerprint(obs, desired.stacks, names), obs.api_version
@@ -162,6 +165,92 @@ def _services_off_replaced_networks(
     return removed
 
 
+# --------------------------------------------------------------------------- secrets
+
+
+def secret_id(name: str) -> str:
+    return f"secret:{name}"
+
+
+def _secrets(b: PlanBuilder, desired: SwarmDesiredState, obs: SwarmObservedState) -> dict[str, str]:
+    """Missing file secrets are created (before the services that use them): name -> op id.
+    The content is in the name's digest: an existing one of ours is up to date."""
+    ready: dict[str, str] = {}
+    for sec in desired.secrets:
+        found = obs.secret(sec.name)
+        users = ", ".join(
+            s.name for s in desired.services if any(r.name == sec.name for r in s.secrets)
+        )
+        if sec.external:
+            if found is None:
+                b.problems.append(
+                    f"external secret {sec.name!r} (used by {users}) does not exist on the "
+                    f"swarm.\n  hint: create it: docker secret create {sec.name} FILE"
+                )
+            continue
+        if found is None:
+            ready[sec.name] = b.add(
+                Operation(
+                    secret_id(sec.name),
+                    Kind.CREATE_SECRET,
+                    sec.name,
+                    sec.stack,
+                    "missing",
+                    unit=sec,
+                )
+            )
+        elif found.stack != sec.stack:
+            who = f"stack {found.stack!r}" if found.stack else "nobody (not made by stackctl)"
+            b.problems.append(
+                f"secret {sec.name!r} wanted by stack {sec.stack!r} already exists and belongs "
+                f"to {who}; stackctl will not take it over.\n  hint: remove it (docker secret "
+                f"rm {sec.name}) or rename the stack's secret"
+            )
+        else:
+            b.unchanged.append(f"secret {sec.name}")
+    return ready
+
+
+def _stale_secrets(
+    b: PlanBuilder, desired: SwarmDesiredState, obs: SwarmObservedState, ours: set[str], prune: bool
+) -> None:
+    """The stacks' secrets no service wants any more (an older content of a secret, or with
+    --prune one the stack dropped) are removed once no service uses them: after the
+    operations that move their users off them."""
+    wanted = {s.name for s in desired.secrets}
+    keys = {(s.stack, s.key) for s in desired.secrets}
+    moved = {
+        op.resource: op.id
+        for op in b.ops
+        if op.kind in (Kind.CREATE_SERVICE, Kind.UPDATE_SERVICE, Kind.REMOVE_SERVICE)
+    }
+    for sec in obs.secrets:
+        if sec.stack not in ours or sec.name in wanted:
+            continue
+        if (sec.stack, sec.key) not in keys and not prune:
+            b.warnings.append(
+                f"secret {sec.name} of stack {sec.stack!r} is no longer in the stack; run with "
+                "--prune to remove it"
+            )
+            continue
+        users = [s.name for s in obs.services if {sec.id, sec.name} & set(s.secret_refs)]
+        kept = sorted(u for u in users if u not in moved)
+        if kept:
+            b.unchanged.append(f"secret {sec.name} (old; still used by {', '.join(kept)})")
+            continue
+        b.add(
+            Operation(
+                f"remove-secret:{sec.name}",
+                Kind.REMOVE_SECRET,
+                sec.name,
+                sec.stack,
+                "no service uses it any more",
+                tuple(moved[u] for u in users),
+                target_id=sec.id,
+            )
+        )
+
+
 # --------------------------------------------------------------------------- services
 
 
@@ -192,7 +281,7 @@ def _services(
     """(stack, service) -> ids of the operations that bring the service to its spec."""
     out: dict[tuple[str, str], list[str]] = {}
     for ds in desired.services:
-        deps = [net_ops[n] for n in ds.networks if n in net_ops]
+        deps = [net_ops[n] for n in (*ds.networks, *(r.name for r in ds.secrets)) if n in net_ops]
         deps += [wait_id(ds.stack, svc, cond) for svc, cond in ds.depends_on.items()]
         found = obs.service(ds.name)
         op_id = f"service:{ds.name}"
@@ -353,7 +442,31 @@ def plan_swarm_destroy(
             "swarm volumes live on each node that ran a task using them; --volumes removes "
             "those on the node stackctl talks to only (docker volume rm on the others)"
         )
+    for sec in obs.secrets:
+        if sec.stack not in ours:
+            continue
+        users = [s for s in obs.services if {sec.id, sec.name} & set(s.secret_refs)]
+        foreign = sorted(s.name for s in users if s.stack not in ours)
+        if foreign:
+            b.problems.append(
+                f"secret {sec.name!r} of stack {sec.stack!r} is used by services of others: "
+                f"{', '.join(foreign)}.\n  hint: remove it from them first (docker service "
+                f"update --secret-rm {sec.name} NAME)"
+            )
+            continue
+        b.add(
+            Operation(
+                f"remove-secret:{sec.name}",
+                Kind.REMOVE_SECRET,
+                sec.name,
+                sec.stack,
+                "destroy",
+                tuple(f"remove-service:{s.name}" for s in users),
+                target_id=sec.id,
+            )
+        )
     names = [s.name for s in mine] + [n.name for n in obs.networks if n.stack in ours]
+    names += [x.name for x in obs.secrets if x.stack in ours]
     return b.finish(
         desired.stacks,
         lambda: swarm_fingerprint(obs, desired.stacks, names),
