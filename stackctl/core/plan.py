@@ -57,24 +57,6 @@ DESTROYS = {
     Kind.REMOVE_SECRET,
 }
 
-
-ADDS = {
-    Kind.CREATE,
-    Kind.CREATE_NETWORK,
-    Kind.CREATE_VOLUME,
-    Kind.CREATE_SERVICE,
-    Kind.CREATE_SECRET,
-}
-CHANGES = {Kind.START, Kind.UPDATE_SERVICE}
-REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
-DESTROYS = {
-    Kind.REMOVE,
-    Kind.REMOVE_NETWORK,
-    Kind.REMOVE_VOLUME,
-    Kind.REMOVE_SERVICE,
-    Kind.REMOVE_SECRET,
-}
-
 # What a dependency's condition means, in the words of a plan.
 CONDITION_VERBS = {
     Condition.STARTED: "running",
