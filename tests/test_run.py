@@ -89,3 +89,24 @@ def test_shared_runner_refuses_a_unit_kind() -> None:
     shared = SharedRunner(cast(Any, FakeEngine()), cast(Any, None), RunOptions())
     with pytest.raises(AssertionError):
         shared.run(Operation("x", Kind.CREATE, "c", None, "missing"), lambda _: None)
+
+
+def test_swarm_services_run_by_kind_with_the_planned_version() -> None:
+    from stackctl.backends.swarm.desired import desire_swarm
+    from stackctl.backends.swarm.run import ServiceRunner
+    from stackctl.engine.swarm import SwarmEngine
+
+    desired = desire_swarm([homelab()])
+    engine = FakeEngine()
+    runner = ServiceRunner(cast(SwarmEngine, engine), RunOptions())
+    svc = desired.services[0]
+    runner.run(Operation("a", Kind.CREATE_SERVICE, svc.name, "s", "missing", unit=svc), print)
+    update = Operation(
+        "b", Kind.UPDATE_SERVICE, svc.name, "s", "changed", unit=svc, target_id="sid", version=4
+    )
+    runner.run(update, print)
+    runner.run(Operation("c", Kind.REMOVE_SERVICE, svc.name, "s", "orphan", target_id="sid"), print)
+    assert [c[0] for c in engine.calls] == ["create_service", "update_service", "remove_service"]
+    assert engine.calls[1][2:4] == ("sid", 4)
+    with pytest.raises(AssertionError):
+        runner.run(Operation("d", Kind.CREATE, "x", "s", "missing"), print)
