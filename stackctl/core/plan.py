@@ -3,7 +3,9 @@
 A Plan is a graph of operations, each with the operations it waits for and the reason it
 exists. Backends build one with :class:`PlanBuilder`, whose id constructors give every
 operation of a kind one id shape (``container:NAME``, ``wait:STACK/SERVICE:CONDITION``...)
-so that an edge can be added when an operation is made, before its target exists. The
+so that an edge can be added when an operation is made, before its target exists; the
+builder joins operations and edges once, in ``finish()`` (no pass rewrites the list). An
+operation on a unit also names its ``steps``, which the executor runs as they are. The
 planners themselves are pure functions in each backend.
 """
 
