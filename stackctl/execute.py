@@ -1,5 +1,9 @@
 """Execute a Plan: each operation once the ones it waits for are done, in parallel, bounded.
 
+The executor only schedules: it decides nothing about what an operation does. Each one is
+run by a :class:`~stackctl.core.run.Runner` (the shared kinds by the core, a backend's
+units by the backend's runner) that performs exactly the steps the plan names.
+
 The first failure stops new operations from starting; those in flight finish; the result
 says what was done, what failed (with the daemon's message) and what never started.
 Ctrl-C behaves the same. Waits run beside the bounded pool so they never starve it.
@@ -15,62 +19,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import Any, Protocol
 
-from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
-from stackctl.core.backend import Waiter
-from stackctl.core.labels import temp_name
+from stackctl.core.backend import AnyBackend
 from stackctl.core.plan import Kind, Operation, Plan
-from stackctl.core.resources import DesiredNetwork, DesiredVolume
+from stackctl.core.run import PlanRunner, Runner, RunOptions, SharedRunner
 from stackctl.errors import StackctlError, WaitCancelled
-
-if TYPE_CHECKING:
-    from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
-
-
-class Writer(Protocol):
-    """The write side of an engine, as the executor uses it."""
-
-    def create_network(self, net: DesiredNetwork) -> str: ...
-    def remove_network(self, name: str) -> None: ...
-    def create_volume(self, vol: DesiredVolume) -> None: ...
-    def remove_volume(self, name: str) -> None: ...
-    def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None: ...
-    def create_container(self, dc: DesiredContainer, name: str) -> str: ...
-    def connect(self, container: str, net: ContainerNetwork) -> None: ...
-    def disconnect(self, container: str, network: str) -> None: ...
-    def start(self, container: str) -> None: ...
-    def unpause(self, container: str) -> None: ...
-    def stop(self, container: str, timeout: int = 10) -> None: ...
-    def remove_container(self, container: str) -> None: ...
-    def rename(self, container: str, name: str) -> None: ...
-
-
-class ServiceWriter(Protocol):
-    """The swarm engine's service writes (stackctl/engine/swarm.py); each waits for its
-    rollout to converge (or fail) before ``deadline``."""
-
-    def create_service(
-        self, svc: SwarmService, deadline: float, progress: Callable[[str], None]
-    ) -> str: ...
-    def update_service(
-        self,
-        svc: SwarmService,
-        service_id: str,
-        version: int | None,
-        deadline: float,
-        progress: Callable[[str], None],
-    ) -> None: ...
-    def remove_service(
-        self, ref: str, deadline: float, progress: Callable[[str], None]
-    ) -> None: ...
-    def create_secret(self, secret: SwarmSecret) -> str: ...
-    def remove_secret(self, ref: str) -> None: ...
 
 
 class Reporter(Protocol):
@@ -122,7 +81,8 @@ def priorities(operations: Sequence[Operation]) -> dict[str, tuple[int, int, int
     }
 
 
-STARTS = {Kind.CREATE, Kind.REPLACE, Kind.START}  # the operations that start a container
+# the operations that start a container
+STARTS = {Kind.CREATE, Kind.REPLACE, Kind.START, Kind.UNPAUSE}
 
 
 def wait_feeders(operations: Sequence[Operation]) -> set[str]:
@@ -178,13 +138,12 @@ class ApplyResult:
 
 @dataclass
 class Executor:
-    engine: Writer
-    waiter: Waiter
+    """Schedules a plan's operations; ``runner`` runs each one as the plan names it."""
+
+    runner: Runner
     reporter: Reporter
     parallelism: int = 4
-    wait_timeout: float = 300.0
-    stop_timeout: int = 10
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event = field(default_factory=threading.Event)  # waits watch it
 
     # ------------------------------------------------------------------ graph
 
@@ -264,100 +223,26 @@ class Executor:
     # ------------------------------------------------------------------ operations
 
     def _execute(self, op: Operation) -> None:
-        e = self.engine
-        say: Callable[[str], None] = lambda text: self.reporter.progress(op, text)  # noqa: E731
-        match op.kind:
-            case Kind.PULL:
-                say("pulling")
-                e.pull(op.resource, say)
-            case Kind.CREATE_NETWORK:
-                assert op.network is not None
-                e.create_network(op.network)
-            case Kind.REPLACE_NETWORK:
-                assert op.network is not None
-                for container, _ in op.reconnect:
-                    say(f"disconnecting {container}")
-                    e.disconnect(container, op.resource)
-                e.remove_network(op.resource)
-                e.create_network(op.network)
-                for container, attach in op.reconnect:
-                    say(f"reconnecting {container}")
-                    e.connect(container, attach)
-            case Kind.REMOVE_NETWORK:
-                e.remove_network(op.resource)
-            case Kind.CREATE_VOLUME:
-                assert op.volume is not None
-                e.create_volume(op.volume)
-            case Kind.REMOVE_VOLUME:
-                e.remove_volume(op.resource)
-            case Kind.CREATE:
-                assert isinstance(op.unit, DesiredContainer)
-                say("creating")
-                cid = e.create_container(op.unit, op.resource)
-                say("starting")
-                e.start(cid)
-            case Kind.REPLACE:
-                self._replace(op, say)
-            case Kind.START:
-                say("starting")
-                target = op.target_id or op.resource
-                if op.reason == "paused":
-                    e.unpause(target)
-                else:
-                    e.start(target)
-            case Kind.REMOVE:
-                say("stopping")
-                e.stop(op.target_id or op.resource, self.stop_timeout)
-                say("removing")
-                e.remove_container(op.target_id or op.resource)
-            case Kind.WAIT:
-                assert op.condition is not None
-                deadline = time.time() + self.wait_timeout
-                for name in op.wait_for:
-                    self.waiter.wait_for(name, op.condition, deadline, say)
-            case Kind.CREATE_SERVICE | Kind.UPDATE_SERVICE | Kind.REMOVE_SERVICE:
-                self._service(op, say)
-            case Kind.CREATE_SECRET | Kind.REMOVE_SECRET:
-                self._secret(op)
+        self.runner.run(op, lambda text: self.reporter.progress(op, text))
 
-    def _service(self, op: Operation, say: Callable[[str], None]) -> None:
-        """Swarm services: create/update wait for the rollout, bounded by --wait-timeout."""
-        e = cast(ServiceWriter, self.engine)
-        deadline = time.time() + self.wait_timeout
-        if op.kind == Kind.REMOVE_SERVICE:
-            e.remove_service(op.target_id or op.resource, deadline, say)
-            return
-        from stackctl.backends.swarm.desired import SwarmService
 
-        assert isinstance(op.unit, SwarmService)
-        if op.kind == Kind.CREATE_SERVICE:
-            e.create_service(op.unit, deadline, say)
-        else:
-            e.update_service(op.unit, op.target_id or op.resource, op.version, deadline, say)
+def runner_for(
+    backend: AnyBackend, engine: Any, cancel: threading.Event, options: RunOptions
+) -> PlanRunner:
+    """The shared kinds run by the core (waits given up when ``cancel`` is set), the
+    backend's units by its own runner."""
+    shared = SharedRunner(engine, backend.waiter(engine, cancel), options)
+    return PlanRunner(shared, backend.runner(engine, options))
 
-    def _secret(self, op: Operation) -> None:
-        """Swarm secrets: made before the services that use them, removed after."""
-        e = cast(ServiceWriter, self.engine)
-        if op.kind == Kind.REMOVE_SECRET:
-            e.remove_secret(op.target_id or op.resource)
-            return
-        from stackctl.backends.swarm.desired import SwarmSecret
 
-        assert isinstance(op.unit, SwarmSecret)
-        e.create_secret(op.unit)
-
-    def _replace(self, op: Operation, say: Callable[[str], None]) -> None:
-        """New container under a temporary name first: a failed create leaves the old running."""
-        assert isinstance(op.unit, DesiredContainer)
-        e = self.engine
-        tmp = temp_name(op.resource)
-        e.remove_container(tmp)  # a leftover of an interrupted apply
-        say("creating replacement")
-        new_id = e.create_container(op.unit, tmp)
-        say("stopping old")
-        old = op.target_id or op.resource
-        e.stop(old, self.stop_timeout)
-        e.remove_container(old)
-        e.rename(new_id, op.resource)
-        say("starting")
-        e.start(new_id)
+def executor_for(
+    backend: AnyBackend,
+    engine: Any,
+    reporter: Reporter,
+    *,
+    parallelism: int = 4,
+    options: RunOptions | None = None,
+) -> Executor:
+    cancel = threading.Event()
+    runner = runner_for(backend, engine, cancel, options or RunOptions())
+    return Executor(runner, reporter, parallelism, cancel)

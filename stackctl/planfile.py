@@ -3,7 +3,12 @@
 A plan file holds the redacted JSON plan, the stack paths it came from and the
 fingerprint of what the daemon held. It never holds secret values: applying it loads the
 stacks again, re-observes the daemon, plans again and refuses unless both the
-fingerprint and the operations are the same. Written with mode 0600.
+fingerprint and the operations (ids, kinds, config hashes and steps) are the same.
+Written with mode 0600.
+
+``version`` is the file's own format: 2 since operations carry their steps (a paused
+container is unpaused by its own kind). A file of another version is refused with a
+clear message rather than compared (and called stale) field by field.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from stackctl.errors import LoadError, StalePlanError
 from stackctl.render import plan_json
 
 MAGIC = "stackctl-plan"
+VERSION = 2
 
 
 def save(path: Path, plan: Plan, sources: list[Path], options: dict[str, Any]) -> None:
     data = {
         "kind": MAGIC,
+        "version": VERSION,
         "sources": [str(p.resolve()) for p in sources],
         "options": options,
         "plan": plan_json(plan),
@@ -53,15 +60,21 @@ def read_plan(path: Path) -> dict[str, Any]:
         raise LoadError(f"{path}: not a readable plan file: {e}") from e
     if not isinstance(data, dict) or data.get("kind") != MAGIC:
         raise LoadError(f"{path}: not a stackctl plan file")
+    version = data.get("version", 1)
+    if version != VERSION:
+        raise LoadError(
+            f"{path}: a plan file of format {version}; this stackctl reads format {VERSION}",
+            hint="make the plan again with this stackctl (stackctl plan -o FILE), review it, "
+            "then apply it",
+        )
     return data
 
 
-"""Old name of :func:`read_plan`, kept for ``stackctl.cli.apply_cmd`` until it calls
-``read_plan``; remove then."""
-
-
-def _shape(plan: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    return [(op["id"], op["kind"], op.get("config_hash")) for op in plan["operations"]]
+def _shape(plan: dict[str, Any]) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+    return [
+        (op["id"], op["kind"], op.get("config_hash"), tuple(op.get("steps", ())))
+        for op in plan["operations"]
+    ]
 
 
 def check_fresh(saved: dict[str, Any], current: Plan) -> None:

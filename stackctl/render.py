@@ -26,6 +26,7 @@ SYMBOLS: dict[Kind, tuple[str, str]] = {
     Kind.CREATE_VOLUME: ("+", "green"),
     Kind.CREATE: ("+", "green"),
     Kind.START: ("~", "yellow"),
+    Kind.UNPAUSE: ("~", "yellow"),
     Kind.REPLACE: ("-/+", "magenta"),
     Kind.REPLACE_NETWORK: ("-/+", "magenta"),
     Kind.REMOVE: ("-", "red"),
@@ -45,6 +46,7 @@ NOUNS: dict[Kind, str] = {
     Kind.CREATE_VOLUME: "volume",
     Kind.CREATE: "container",
     Kind.START: "container",
+    Kind.UNPAUSE: "container",
     Kind.REPLACE: "container",
     Kind.REPLACE_NETWORK: "network",
     Kind.REMOVE: "container",
@@ -64,6 +66,7 @@ VERBS: dict[Kind, str] = {
     Kind.CREATE_VOLUME: "create",
     Kind.CREATE: "create",
     Kind.START: "start",
+    Kind.UNPAUSE: "unpause",
     Kind.REPLACE: "replace",
     Kind.REPLACE_NETWORK: "replace",
     Kind.REMOVE: "remove",
@@ -191,6 +194,8 @@ def operation_json(op: Operation) -> dict[str, Any]:
         }
     if op.target_id:
         data["target_id"] = op.target_id
+    if op.steps:
+        data["steps"] = [step.value for step in op.steps]
     return data
 
 

@@ -23,16 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stackctl.backends.docker.backend import DockerBackend
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, desire
 from stackctl.backends.docker.observe import ObservedState, observe
 from stackctl.backends.docker.plan import plan
-from stackctl.backends.docker.wait import EventWaiter
 from stackctl.core.labels import temp_name
 from stackctl.core.plan import Kind, Operation, Plan
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
+from stackctl.core.run import RunOptions
 from stackctl.engine import DockerEngine
 from stackctl.engine.docker import MULTI_NETWORK_CREATE, _version_tuple
-from stackctl.execute import ApplyResult, Executor
+from stackctl.execute import ApplyResult, Executor, runner_for
 from stackctl.model import Stack
 from stackctl.progress import PlainReporter
 
@@ -196,7 +197,9 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
                 ("start", name),
             ]
         case Kind.START:
-            return [("unpause" if op.reason == "paused" else "start", name)]
+            return [("start", name)]
+        case Kind.UNPAUSE:
+            return [("unpause", name)]
         case Kind.REMOVE:
             return [("stop", name), ("remove_container", name)]
         case Kind.WAIT:
@@ -256,11 +259,11 @@ def recorded_apply(
         recorder.learn(observed)
         p = plan(desire(stacks), observed, **kw)
         out = io.StringIO()
-        ex = RecordingExecutor(
-            recorder, EventWaiter(recorder), PlainReporter(out), wait_timeout=wait_timeout
+        cancel = threading.Event()
+        runner = runner_for(
+            DockerBackend(), recorder, cancel, RunOptions(wait_timeout=wait_timeout)
         )
-        ex.recorder = recorder
-        ex.waiter = EventWaiter(recorder, ex.cancel)
+        ex = RecordingExecutor(runner, PlainReporter(out), cancel=cancel, recorder=recorder)
         result = ex.run(p)
         return Recorded(
             p, result, out.getvalue(), check_fidelity(p, recorder, result), recorder.calls()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+from stackctl.backends.docker.backend import DockerBackend
 from stackctl.backends.docker.desired import desire
 from stackctl.backends.docker.observe import observe
 from stackctl.backends.docker.plan import plan, plan_destroy
-from stackctl.backends.docker.wait import EventWaiter
 from stackctl.core.plan import Plan
+from stackctl.core.run import RunOptions
 from stackctl.engine import DockerEngine
-from stackctl.execute import ApplyResult, Executor
+from stackctl.execute import ApplyResult, executor_for
 from stackctl.model import Stack
 from stackctl.progress import PlainReporter
 
@@ -22,8 +23,8 @@ def make_plan(engine: DockerEngine, stacks: Sequence[Stack], **kw: bool) -> Plan
 
 def run(engine: DockerEngine, p: Plan, wait_timeout: float = 60) -> tuple[ApplyResult, str]:
     out = io.StringIO()
-    ex = Executor(engine, EventWaiter(engine), PlainReporter(out), wait_timeout=wait_timeout)
-    ex.waiter = EventWaiter(engine, ex.cancel)
+    options = RunOptions(wait_timeout=wait_timeout)
+    ex = executor_for(DockerBackend(), engine, PlainReporter(out), options=options)
     return ex.run(p), out.getvalue()
 
 

@@ -122,9 +122,9 @@ CASES: list[tuple[str, Scenario, list[tuple[str, str]]]] = [
         [("start", "lab-db-1")],
     ),
     (
-        "paused: start (unpause)",
+        "paused: unpause",
         lambda d: with_container(applied(d), "lab-web-1", state="paused"),
-        [("wait", "db"), ("start", "lab-web-1")],
+        [("wait", "db"), ("unpause", "lab-web-1")],
     ),
     (
         "container removed by hand: create, after waiting for its dependency",
@@ -182,6 +182,81 @@ def test_plan_table(title: str, scenario: Scenario, expected: list[tuple[str, st
     result = plan(desired, scenario(desired))
     assert kinds(result) == expected, title
     assert result.has_changes == bool(expected)
+
+
+def steps(p: Plan) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(op.kind.value, op.resource, tuple(s.value for s in op.steps)) for op in p.operations]
+
+
+REPLACE_STEPS = ("remove-temp", "create-temp", "stop-old", "remove-old", "rename", "start")
+
+# Each operation on a container names the steps the executor runs, in order.
+STEP_CASES: list[tuple[str, Scenario, list[tuple[str, str, tuple[str, ...]]]]] = [
+    (
+        "create: create, start",
+        lambda d: without_container(applied(d), "lab-web-1"),
+        [("wait", "db", ()), ("create", "lab-web-1", ("create", "start"))],
+    ),
+    (
+        "stopped: start",
+        lambda d: with_container(applied(d), "lab-web-1", state="exited", exit_code=137),
+        [("wait", "db", ()), ("start", "lab-web-1", ("start",))],
+    ),
+    (
+        "paused: unpause (not start)",
+        lambda d: with_container(applied(d), "lab-web-1", state="paused"),
+        [("wait", "db", ()), ("unpause", "lab-web-1", ("unpause",))],
+    ),
+    (
+        "replace: the new one under a temporary name first, then stop, remove, rename, start",
+        lambda d: with_container(applied(d), "lab-web-1", networks={}),
+        [("wait", "db", ()), ("replace", "lab-web-1", REPLACE_STEPS)],
+    ),
+    (
+        "dead: replaced by the same steps",
+        lambda d: with_container(applied(d), "lab-db-1", state="dead"),
+        [("replace", "lab-db-1", REPLACE_STEPS)],
+    ),
+    (
+        "leftover of an interrupted replace: stop, remove",
+        lambda d: replace(
+            applied(d),
+            containers=(
+                *applied(d).containers,
+                replace(applied(d).containers[0], id="tmp", name="lab-db-1_stackctl-new"),
+            ),
+        ),
+        [("remove", "lab-db-1_stackctl-new", ("stop", "remove"))],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("title", "scenario", "expected"), STEP_CASES, ids=[c[0] for c in STEP_CASES]
+)
+def test_plan_steps_table(
+    title: str, scenario: Scenario, expected: list[tuple[str, str, tuple[str, ...]]]
+) -> None:
+    desired = desire([homelab()])
+    assert steps(plan(desired, scenario(desired))) == expected, title
+
+
+def test_steps_are_in_the_json_plan_and_unpause_counts_as_a_change() -> None:
+    desired = desire([homelab()])
+    result = plan(desired, with_container(applied(desired), "lab-web-1", state="paused"))
+    data = plan_json(result)
+    (op,) = [o for o in data["operations"] if o["kind"] == "unpause"]
+    assert op["steps"] == ["unpause"]
+    assert op["action"] == "unpause"
+    assert data["summary"]["change"] == 1
+    assert "~ unpause container lab-web-1  (paused)" in plan_text(result)
+
+
+def test_destroy_removes_by_steps() -> None:
+    desired = desire([homelab()])
+    result = plan_destroy(desired, applied(desired))
+    removes = [op for op in result.operations if op.kind == Kind.REMOVE]
+    assert removes and all(tuple(op.steps) == ("stop", "remove") for op in removes)
 
 
 # --------------------------------------------------------------------------- rules

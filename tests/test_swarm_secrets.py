@@ -23,11 +23,12 @@ from stackctl.backends.swarm.desired import (
 )
 from stackctl.backends.swarm.observe import ObservedSecret, ObservedService, SwarmObservedState
 from stackctl.backends.swarm.plan import plan_swarm, plan_swarm_destroy
+from stackctl.backends.swarm.run import ServiceRunner
 from stackctl.core.labels import LABEL_SECRET, LABEL_STACK
 from stackctl.core.plan import Kind, Plan
 from stackctl.core.resources import ObservedNetwork
+from stackctl.core.run import RunOptions
 from stackctl.errors import InvalidStackError, PlanError
-from stackctl.execute import Executor
 from stackctl.model import SecretSource, ServiceSecret
 from stackctl.render import plan_json, plan_text
 
@@ -203,7 +204,7 @@ class FakeSecrets:
         self.calls.append(("remove", ref))
 
 
-def test_the_executor_calls_the_engine_for_secret_operations(tmp_path: Path) -> None:
+def test_the_swarm_runner_calls_the_engine_for_secret_operations(tmp_path: Path) -> None:
     d = desire_swarm([secret_stack(tmp_path)])
     (create,) = [
         op for op in plan_swarm(d, SwarmObservedState()).operations if op.kind == Kind.CREATE_SECRET
@@ -212,7 +213,7 @@ def test_the_executor_calls_the_engine_for_secret_operations(tmp_path: Path) -> 
         op for op in plan_swarm_destroy(d, applied(d)).operations if op.kind == Kind.REMOVE_SECRET
     ]
     engine = FakeSecrets()
-    ex = Executor(engine=engine, waiter=None, reporter=None)  # type: ignore[arg-type]
+    runner = ServiceRunner(engine, RunOptions())  # type: ignore[arg-type]
     for op in (create, *destroy):
-        ex._execute(op)
+        runner.run(op, lambda _text: None)
     assert engine.calls == [("create", d.secrets[0].name), ("remove", f"sid-{d.secrets[0].name}")]

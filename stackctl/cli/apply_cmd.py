@@ -25,8 +25,9 @@ from stackctl.cli.common import (
 )
 from stackctl.core.backend import AnyBackend
 from stackctl.core.plan import Kind, Plan
+from stackctl.core.run import RunOptions
 from stackctl.errors import ApplyError
-from stackctl.execute import ApplyResult, Executor, Reporter
+from stackctl.execute import ApplyResult, Executor, Reporter, executor_for
 from stackctl.progress import JsonReporter, LiveReporter, PlainReporter
 from stackctl.render import plan_json, plan_segments
 
@@ -67,25 +68,19 @@ def execute(
 ) -> ApplyResult:
     """Pull first (an image that cannot be had fails before anything changed), then the rest."""
     command = "destroy" if plan.destroy else "apply"
-    out = reporter(as_json, command)
-    executor = Executor(
-        engine=engine,
-        waiter=backend.waiter(engine),
-        reporter=out,
-        parallelism=parallelism,
-        wait_timeout=wait_timeout,
-    )
-    executor.waiter = backend.waiter(engine, executor.cancel)
+    options = RunOptions(wait_timeout=wait_timeout)
+
+    def executor() -> Executor:
+        out = reporter(as_json, command)
+        return executor_for(backend, engine, out, parallelism=parallelism, options=options)
+
     pulls = tuple(op for op in plan.operations if op.kind == Kind.PULL)
     if pulls:
-        result = executor.run(replace(plan, operations=pulls))
+        result = executor().run(replace(plan, operations=pulls))
         if not result.ok:
             return result
-        out = reporter(as_json, command)
-        executor = replace(executor, reporter=out)
-        executor.waiter = backend.waiter(engine, executor.cancel)
     rest = tuple(op for op in plan.operations if op.kind != Kind.PULL)
-    return executor.run(replace(plan, operations=rest))
+    return executor().run(replace(plan, operations=rest))
 
 
 def wait_healthy(loaded: pipeline.Loaded, engine: Any, timeout: float, as_json: bool) -> None:

@@ -3,18 +3,19 @@
 The pipeline picks one backend per run (:func:`stackctl.backends.backend_named`) and every
 command goes through it; the core imports no backend. A backend turns validated stacks
 into its desired state, reads the daemon into its observed state (a constant number of
-list calls), plans between them with the core's plan builder, and supplies the waits and
-the status table of its kind of unit (containers, services).
+list calls), plans between them with the core's plan builder, and supplies the waits, the
+runner of the operations on its kind of unit (containers, services) and their status table.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from stackctl.core.plan import Plan
 from stackctl.core.resources import DesiredResources, ObservedResources
+from stackctl.core.run import Runner, RunOptions, Waiter
 from stackctl.core.status import StatusTable
 from stackctl.errors import StackctlError
 from stackctl.model import Condition, Stack
@@ -22,14 +23,6 @@ from stackctl.model import Condition, Stack
 DesiredT = TypeVar("DesiredT", bound=DesiredResources)
 ObservedT = TypeVar("ObservedT", bound=ObservedResources)
 EngineT = TypeVar("EngineT")
-
-
-class Waiter(Protocol):
-    """Waits until a container (or service) meets a dependency condition, or raises."""
-
-    def wait_for(
-        self, name: str, condition: Condition, deadline: float, progress: Callable[[str], None]
-    ) -> None: ...
 
 
 class Checked(Protocol):
@@ -73,6 +66,11 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
     def plan_destroy(self, desired: DesiredT, observed: ObservedT, *, volumes: bool) -> Plan: ...
 
     def waiter(self, engine: EngineT, cancel: threading.Event | None = None) -> Waiter: ...
+
+    def runner(self, engine: EngineT, options: RunOptions) -> Runner:
+        """Runs the operations on this backend's units (the kinds that are not shared:
+        stackctl.core.run.SHARED_KINDS), each by the steps its plan names."""
+        ...
 
     def wait_ready(self, desired: DesiredT, engine: EngineT, deadline: float) -> list[str]:
         """``apply --wait``: every unit with a health check healthy; the failures, if any."""

@@ -3,7 +3,9 @@
 A Plan is a graph of operations, each with the operations it waits for and the reason it
 exists. Backends build one with :class:`PlanBuilder`, whose id constructors give every
 operation of a kind one id shape (``container:NAME``, ``wait:STACK/SERVICE:CONDITION``...)
-so that an edge can be added when an operation is made, before its target exists. The
+so that an edge can be added when an operation is made, before its target exists; the
+builder joins operations and edges once, in ``finish()`` (no pass rewrites the list). An
+operation on a unit also names its ``steps``, which the executor runs as they are. The
 planners themselves are pure functions in each backend.
 """
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from stackctl.core.labels import is_digest
+from stackctl.core.labels import config_from_labels, is_digest
 from stackctl.core.resources import DesiredNetwork, DesiredVolume, ObservedNetwork, ObservedVolume
 from stackctl.errors import PlanError
 from stackctl.model import Condition
@@ -30,6 +32,7 @@ class Kind(StrEnum):
     CREATE = "create"
     REPLACE = "replace"
     START = "start"
+    UNPAUSE = "unpause"
     REMOVE = "remove"
     WAIT = "wait"
     # swarm services (--engine swarm): see stackctl/backends/swarm/plan.py
@@ -47,7 +50,7 @@ ADDS = {
     Kind.CREATE_SERVICE,
     Kind.CREATE_SECRET,
 }
-CHANGES = {Kind.START, Kind.UPDATE_SERVICE}
+CHANGES = {Kind.START, Kind.UNPAUSE, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
 DESTROYS = {
     Kind.REMOVE,
@@ -56,6 +59,25 @@ DESTROYS = {
     Kind.REMOVE_SERVICE,
     Kind.REMOVE_SECRET,
 }
+
+
+class Step(StrEnum):
+    """One daemon action of an operation on a unit, in the order the plan lists them: the
+    executor runs an operation's ``steps`` as named and decides nothing itself."""
+
+    CREATE = "create"
+    START = "start"
+    UNPAUSE = "unpause"
+    STOP = "stop"
+    REMOVE = "remove"
+    # a replace: the new container under a temporary name first, so that a failed create
+    # leaves the old one running
+    REMOVE_TEMP = "remove-temp"  # a leftover temporary of an interrupted replace, if any
+    CREATE_TEMP = "create-temp"
+    STOP_OLD = "stop-old"
+    REMOVE_OLD = "remove-old"
+    RENAME = "rename"  # the new container takes the old one's name
+
 
 # What a dependency's condition means, in the words of a plan.
 CONDITION_VERBS = {
@@ -108,6 +130,7 @@ class Operation:
     wait_for: tuple[str, ...] = ()  # wait: container or service names
     reconnect: tuple[tuple[str, Any], ...] = ()  # replace-network: (container, attachment)
     version: int | None = None  # update-service: the spec version it was planned against
+    steps: tuple[Step, ...] = ()  # create, replace, start, unpause, remove: what to run, in order
 
 
 @dataclass(frozen=True)
@@ -134,31 +157,93 @@ class Plan:
 
 @dataclass
 class PlanBuilder:
-    ops: list[Operation] = field(default_factory=list)
+    """Builds a Plan: each operation is added once, edges are added by id.
+
+    ``add(op, after=...)`` and ``after(op_id, deps)`` record that ``op_id`` runs after each
+    of ``deps``; either end may be added later (ids come from the id constructors below,
+    so an edge can name an operation before it is made). Operations are added without
+    ``depends_on``: :meth:`finish` builds the final operations with theirs.
+
+    Every edge must join two operations that are planned by the time of :meth:`finish`,
+    which asserts it (an edge to nothing is a planner bug, not something to drop
+    silently). The one exception is an id declared with :meth:`not_planned`: an operation
+    that edges may name but that turned out not to be needed; edges to it are dropped.
+    """
+
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    _ops: dict[str, Operation] = field(default_factory=dict)
+    _edges: dict[str, dict[str, None]] = field(default_factory=dict)  # op -> what it waits for
+    _unplanned: set[str] = field(default_factory=set)
 
-    def add(self, op: Operation) -> str:
-        self.ops.append(op)
+    def add(self, op: Operation, after: Iterable[str] = ()) -> str:
+        """Plan ``op`` (once), to run after ``after``; its id."""
+        assert op.id not in self._ops, f"operation {op.id} planned twice"
+        assert not op.depends_on, f"{op.id}: edges go through the builder (after=)"
+        self._ops[op.id] = op
+        self.after(op.id, after)
         return op.id
 
     def after(self, op_id: str, deps: Iterable[str]) -> None:
-        """Add edges: ``op_id`` runs only after ``deps``."""
-        for i, op in enumerate(self.ops):
-            if op.id == op_id:
-                self.ops[i] = replace(op, depends_on=(*op.depends_on, *deps))
+        """Add edges: ``op_id`` runs only after each of ``deps``."""
+        edges = self._edges.setdefault(op_id, {})
+        for dep in deps:
+            edges[dep] = None
 
-    def keep_edges_within(self) -> None:
-        """Edges to operations that were not planned (a dependency already in its state,
-        a wait nobody needs) are dropped."""
-        existing = {op.id for op in self.ops}
-        self.ops[:] = [
-            op
-            if all(d in existing for d in op.depends_on)
-            else replace(op, depends_on=tuple(d for d in op.depends_on if d in existing))
-            for op in self.ops
-        ]
+    def not_planned(self, op_id: str) -> None:
+        """``op_id`` will not be planned after all: edges to it are dropped by finish()."""
+        self._unplanned.add(op_id)
+
+    def has(self, op_id: str) -> bool:
+        return op_id in self._ops
+
+    @property
+    def ops(self) -> tuple[Operation, ...]:
+        """The operations planned so far, in the order they were added (no edges yet)."""
+        return tuple(self._ops.values())
+
+    def network(
+        self,
+        net: DesiredNetwork,
+        found: ObservedNetwork | None,
+        *,
+        scope: str | None = None,
+        reconnect: Callable[[str], tuple[tuple[str, Any], ...]] = lambda _reason: (),
+    ) -> str | None:
+        """A stack's network: created when missing, replaced when its settings (or its
+        ``scope``, when one is required) changed, else unchanged. The id of the operation
+        that makes it ready, if one is planned. ``reconnect(reason)``, asked only for a
+        replacement: the containers to attach again (it reports those it cannot)."""
+        op_id = network_id(net.name)
+        if found is None:
+            return self.add(
+                Operation(op_id, Kind.CREATE_NETWORK, net.name, net.stack, "missing", network=net)
+            )
+        if found.stack != net.stack:
+            self.network_taken(net.name, found.stack)
+            return None
+        wrong_scope = scope is not None and found.scope != scope
+        if found.config_hash == net.config_hash and not wrong_scope:
+            self.unchanged.append(f"network {net.name}")
+            return None
+        changes = diff_config(config_from_labels(found.labels), net.config)
+        if wrong_scope and not any(c.path == "scope" for c in changes):
+            changes = (*changes, Change("scope", found.scope, scope))
+        reason = "network changed: " + ", ".join(c.path for c in changes)
+        return self.add(
+            Operation(
+                op_id,
+                Kind.REPLACE_NETWORK,
+                net.name,
+                net.stack,
+                reason,
+                changes=changes,
+                network=net,
+                target_id=found.id,
+                reconnect=reconnect(reason),
+            )
+        )
 
     def network_taken(self, name: str, owner: str | None) -> None:
         """A network the stack would create exists and is not its own."""
@@ -181,9 +266,10 @@ class PlanBuilder:
         self, units: Sequence[DesiredUnit], unit_ops: Mapping[tuple[str, str], Sequence[str]]
     ) -> None:
         """One wait per (service, condition) that a planned unit depends on, after the
-        operations that bring that service up (``unit_ops``); then drop the edges to
-        waits and operations that were not planned."""
-        active = {(op.unit.stack, op.unit.name) for op in self.ops if op.unit is not None}
+        operations that bring that service up (``unit_ops``). Units name their waits with
+        :func:`wait_id` when they are added; a wait for a service without units (reported
+        by validation) is not planned."""
+        active = {(op.unit.stack, op.unit.name) for op in self._ops.values() if op.unit is not None}
         needed: dict[str, tuple[str, str, Condition]] = {}
         for u in units:
             if (u.stack, u.name) in active:
@@ -192,7 +278,8 @@ class PlanBuilder:
         for op_id, (stack, service, cond) in needed.items():
             names = tuple(u.name for u in units if u.stack == stack and u.service == service)
             if not names:
-                continue  # reported by validation
+                self.not_planned(op_id)
+                continue
             self.add(
                 Operation(
                     op_id,
@@ -200,26 +287,55 @@ class PlanBuilder:
                     service,
                     stack,
                     f"a dependent needs {service} {CONDITION_VERBS[cond]}",
-                    depends_on=tuple(unit_ops.get((stack, service), ())),
                     service=service,
                     condition=cond,
                     wait_for=names,
-                )
+                ),
+                after=unit_ops.get((stack, service), ()),
             )
-        self.keep_edges_within()
+
+    def orphan(
+        self, unit: _Existing, noun: str, *, prune: bool, remove: Callable[[str], str]
+    ) -> str | None:
+        """A unit of the stacks that is no longer in them: removed with --prune (by
+        ``remove(reason)``, which returns the operation's id), else a warning."""
+        if prune:
+            return remove(f"orphan: service {unit.service!r} is no longer in the stack")
+        self.warnings.append(
+            f"{noun} {unit.name} (service {unit.service!r} of stack {unit.stack!r}) is no "
+            "longer in the stack; run with --prune to remove it"
+        )
+        return None
+
+    def orphan_network(
+        self, net: ObservedNetwork, *, prune: bool, kept_by: str, after: tuple[str, ...]
+    ) -> None:
+        """A network of the stacks that is no longer in them: removed with --prune after
+        ``after`` (the removals of what uses it), unless ``kept_by`` says what keeps it."""
+        if not prune:
+            self.warnings.append(
+                f"network {net.name} of stack {net.stack!r} is no longer in the stack; run with "
+                "--prune to remove it"
+            )
+        elif kept_by:
+            self.warnings.append(
+                f"network {net.name} is no longer in the stack but {kept_by}; it is kept"
+            )
+        else:
+            self.remove_network(net, "orphan: network is no longer in the stack", after)
 
     def remove_network(self, net: ObservedNetwork, reason: str, after: tuple[str, ...]) -> None:
         """Remove the stack's network ``net`` once ``after`` (what is attached) are gone."""
         self.add(
             Operation(
-                f"remove-network:{net.name}",
+                remove_network_id(net.name),
                 Kind.REMOVE_NETWORK,
                 net.name,
                 net.stack,
                 reason,
-                after,
                 target_id=net.id,
-            )
+            ),
+            after=after,
         )
 
     def remove_volumes(
@@ -240,13 +356,13 @@ class PlanBuilder:
                 continue
             self.add(
                 Operation(
-                    f"remove-volume:{vol.name}",
+                    remove_volume_id(vol.name),
                     Kind.REMOVE_VOLUME,
                     vol.name,
                     vol.stack,
                     reason,
-                    after,
-                )
+                ),
+                after=after,
             )
 
     def finish(
@@ -261,7 +377,7 @@ class PlanBuilder:
         if self.problems:
             raise PlanError(self.problems)
         return Plan(
-            operations=ordered(self.ops),
+            operations=ordered(self._linked()),
             stacks=stacks,
             fingerprint=fingerprint(),
             api_version=api_version,
@@ -270,13 +386,56 @@ class PlanBuilder:
             destroy=destroy,
         )
 
+    def _linked(self) -> list[Operation]:
+        """The operations with their edges; asserts that every edge joins planned ones."""
+        for op_id in self._edges:
+            assert op_id in self._ops, f"an edge from {op_id}, which was never planned"
+        out: list[Operation] = []
+        for op in self._ops.values():
+            deps: list[str] = []
+            for dep in self._edges.get(op.id, {}):
+                if dep in self._ops:
+                    deps.append(dep)
+                else:
+                    assert dep in self._unplanned, f"{op.id} waits for {dep}: never planned"
+            out.append(replace(op, depends_on=tuple(deps)) if deps else op)
+        return out
+
 
 # --------------------------------------------------------------------------- ids
 # One id shape per kind of operation, so an edge can name its target before it exists.
 
 
 def network_id(name: str) -> str:
+    """Create or replace the network ``name``."""
     return f"network:{name}"
+
+
+def remove_network_id(name: str) -> str:
+    return f"remove-network:{name}"
+
+
+def remove_volume_id(name: str) -> str:
+    return f"remove-volume:{name}"
+
+
+def container_id(name: str) -> str:
+    """Create, replace, start or unpause the container ``name``."""
+    return f"container:{name}"
+
+
+def remove_id(name: str) -> str:
+    """Remove the container ``name``."""
+    return f"remove:{name}"
+
+
+def service_id(name: str) -> str:
+    """Create or update the swarm service ``name``."""
+    return f"service:{name}"
+
+
+def remove_service_id(name: str) -> str:
+    return f"remove-service:{name}"
 
 
 def volume_id(name: str) -> str:
@@ -346,9 +505,9 @@ class _Existing(Protocol):
 
 
 def dependents_first(
-    wanted: Iterable[DesiredUnit], existing: Sequence[_Existing], op_prefix: str
+    wanted: Iterable[DesiredUnit], existing: Sequence[_Existing], remove: Callable[[str], str]
 ) -> dict[str, tuple[str, ...]]:
-    """Destroy order: for each existing unit, the removal operations (``op_prefix`` + name)
+    """Destroy order: for each existing unit, the removal operations (ids by ``remove``)
     of the units of its stack that depend on it, which must go first."""
     dependents: dict[tuple[str, str], set[str]] = {}
     for w in wanted:
@@ -356,7 +515,7 @@ def dependents_first(
             dependents.setdefault((w.stack, service), set()).add(w.service)
     return {
         e.name: tuple(
-            f"{op_prefix}{other.name}"
+            remove(other.name)
             for other in existing
             if other.stack == e.stack
             and other.service in dependents.get((e.stack or "", e.service or ""), set())

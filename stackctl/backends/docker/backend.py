@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from stackctl.backends.docker import desired, observe, plan, status, wait
 from stackctl.backends.docker.observe import ObservedState
-from stackctl.core.backend import Waiter, wait_healthy
+from stackctl.backends.docker.run import ContainerRunner
+from stackctl.core.backend import wait_healthy
 from stackctl.core.plan import Plan
+from stackctl.core.run import Runner, RunOptions, Waiter
 from stackctl.core.status import StatusTable
 from stackctl.engine.docker import DockerEngine
 from stackctl.model import Stack
@@ -36,6 +38,9 @@ class DockerBackend:
 
     def waiter(self, engine: DockerEngine, cancel: threading.Event | None = None) -> Waiter:
         return wait.EventWaiter(engine, cancel)
+
+    def runner(self, engine: DockerEngine, options: RunOptions) -> Runner:
+        return ContainerRunner(engine, options)
 
     def wait_ready(
         self, want: desired.DesiredState, engine: DockerEngine, deadline: float

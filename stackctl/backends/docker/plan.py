@@ -8,25 +8,44 @@ with the operations it waits for and the reason it exists.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from functools import partial
 
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, DesiredState
 from stackctl.backends.docker.observe import ObservedContainer, ObservedState, fingerprint
-from stackctl.core.labels import COMPOSE_PROJECT, TEMP_SUFFIX, config_from_labels
+from stackctl.core.labels import COMPOSE_PROJECT, TEMP_SUFFIX, temp_name
 from stackctl.core.plan import (
     Change,
     Kind,
     Operation,
     Plan,
     PlanBuilder,
+    Step,
     change_reason,
+    container_id,
     dependents_first,
     diff_config,
     image_id,
-    network_id,
+    remove_id,
     volume_id,
     wait_id,
 )
+from stackctl.core.resources import DesiredNetwork
+
+# What each operation on a container runs, in order (the executor decides nothing).
+STEPS: dict[Kind, tuple[Step, ...]] = {
+    Kind.CREATE: (Step.CREATE, Step.START),
+    Kind.REPLACE: (
+        Step.REMOVE_TEMP,
+        Step.CREATE_TEMP,
+        Step.STOP_OLD,
+        Step.REMOVE_OLD,
+        Step.RENAME,
+        Step.START,
+    ),
+    Kind.START: (Step.START,),
+    Kind.UNPAUSE: (Step.UNPAUSE,),
+    Kind.REMOVE: (Step.STOP, Step.REMOVE),
+}
 
 # --------------------------------------------------------------------------- plan
 
@@ -36,13 +55,13 @@ def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False)
     b = PlanBuilder()
     ours = set(desired.stacks)
 
-    net_ops = _plan_networks(b, desired, observed, ours)
+    leaving = _leaving(desired, observed, ours, prune)
+    net_ops = _plan_networks(b, desired, observed, leaving)
     vol_ops = _plan_volumes(b, desired, observed)
     pull_ops = _plan_images(b, desired, observed)
     container_ops = _plan_containers(b, desired, observed, ours, net_ops, vol_ops, pull_ops)
     b.waits(desired.containers, container_ops)
     _plan_orphans(b, desired, observed, ours, prune)
-    _fix_network_replacements(b, observed)
     _check_addresses(b, desired, observed)
 
     names = [
@@ -58,35 +77,15 @@ def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False)
 
 
 def _plan_networks(
-    b: PlanBuilder, desired: DesiredState, observed: ObservedState, ours: set[str]
+    b: PlanBuilder, desired: DesiredState, observed: ObservedState, leaving: set[str]
 ) -> dict[str, str]:
     """Docker network name -> id of the operation that makes it ready."""
     ready: dict[str, str] = {}
     for net in desired.networks:
-        obs = observed.network(net.name)
-        op_id = network_id(net.name)
-        if obs is None:
-            ready[net.name] = b.add(
-                Operation(op_id, Kind.CREATE_NETWORK, net.name, net.stack, "missing", network=net)
-            )
-        elif obs.stack != net.stack:
-            b.network_taken(net.name, obs.stack)
-        elif obs.config_hash != net.config_hash:
-            changes = diff_config(config_from_labels(obs.labels), net.config)
-            ready[net.name] = b.add(
-                Operation(
-                    op_id,
-                    Kind.REPLACE_NETWORK,
-                    net.name,
-                    net.stack,
-                    "network changed: " + ", ".join(c.path for c in changes),
-                    changes=changes,
-                    network=net,
-                    target_id=obs.id,
-                )
-            )
-        else:
-            b.unchanged.append(f"network {net.name}")
+        reconnect = partial(_reconnect, b, desired, observed, net, leaving)
+        op_id = b.network(net, observed.network(net.name), reconnect=reconnect)
+        if op_id is not None:
+            ready[net.name] = op_id
     for ext in desired.external_networks:
         if observed.network(ext.name) is not None:
             continue
@@ -187,55 +186,49 @@ def _plan_containers(
         if dc.image in pull_ops:
             deps.append(pull_ops[dc.image])
         deps += [wait_id(dc.stack, service, cond) for service, cond in dc.depends_on.items()]
-        op: Operation | None = None
-        if obs is None:
-            op = _container_op(dc, deps, Kind.CREATE, "missing")
-        elif obs.stack != dc.stack or obs.service != dc.service:
+        leftover = observed.container(temp_name(dc.name))
+        if leftover is not None and leftover.stack in ours:
+            # Removed by _plan_orphans. A replace makes a new container under that name:
+            # not before the leftover is gone (side by side, its create lost the race).
+            deps.append(remove_id(leftover.name))
+        if obs is not None and (obs.stack != dc.stack or obs.service != dc.service):
             b.problems.append(_clash_message(dc.name, obs, dc.stack))
             continue
-        else:
-            op = _existing(dc, obs, observed, deps)
-        if op is None:
+        verdict = _verdict(dc, obs, observed)
+        if verdict is None:
             b.unchanged.append(f"container {dc.name}")
             continue
-        by_service.setdefault((dc.stack, dc.service), []).append(b.add(op))
+        kind, reason, changes = verdict
+        op = Operation(
+            container_id(dc.name),
+            kind,
+            dc.name,
+            dc.stack,
+            reason,
+            changes=changes,
+            unit=dc,
+            target_id=obs.id if obs is not None else None,
+            steps=STEPS[kind],
+        )
+        by_service.setdefault((dc.stack, dc.service), []).append(b.add(op, after=deps))
     return by_service
 
 
-def _container_op(
-    dc: DesiredContainer,
-    deps: Sequence[str],
-    kind: Kind,
-    reason: str,
-    changes: tuple[Change, ...] = (),
-    target_id: str | None = None,
-) -> Operation:
-    return Operation(
-        f"container:{dc.name}",
-        kind,
-        dc.name,
-        dc.stack,
-        reason,
-        depends_on=tuple(deps),
-        changes=changes,
-        unit=dc,
-        target_id=target_id,
-    )
+Verdict = tuple[Kind, str, tuple[Change, ...]]
 
 
-def _existing(
-    dc: DesiredContainer,
-    obs: ObservedContainer,
-    observed: ObservedState,
-    deps: Sequence[str],
-) -> Operation | None:
+def _verdict(
+    dc: DesiredContainer, obs: ObservedContainer | None, observed: ObservedState
+) -> Verdict | None:
+    """What the container needs (kind, reason, changes), or None when it is in sync."""
+    if obs is None:
+        return Kind.CREATE, "missing", ()
     if obs.config_hash != dc.config_hash:
         changes = diff_config(obs.config, dc.config, dc.sensitive)
-        return _container_op(dc, deps, Kind.REPLACE, change_reason(changes), changes, obs.id)
+        return Kind.REPLACE, change_reason(changes), changes
     current = observed.images.get(dc.image)
     if current and obs.image_id and current != obs.image_id:
-        change = Change("image_id", obs.image_id[:19], current[:19])
-        return _container_op(dc, deps, Kind.REPLACE, "image updated", (change,), obs.id)
+        return Kind.REPLACE, "image updated", (Change("image_id", obs.image_id[:19], current[:19]),)
     wanted_nets = {n.name for n in dc.networks}
     # Created but never started counts too: an apply killed between the create and the
     # connects (below API 1.44) leaves a container on its first network only.
@@ -246,20 +239,77 @@ def _existing(
             [*(f"not on network {n}" for n in missing), *(f"also on network {n}" for n in extra)]
         )
         change = Change("networks", sorted(obs.networks), sorted(wanted_nets))
-        return _container_op(dc, deps, Kind.REPLACE, f"drift: {detail}", (change,), obs.id)
+        return Kind.REPLACE, f"drift: {detail}", (change,)
     if obs.state in ("dead", "removing"):
-        return _container_op(dc, deps, Kind.REPLACE, f"container is {obs.state}", (), obs.id)
+        return Kind.REPLACE, f"container is {obs.state}", ()
     if obs.running:
         return None
     if obs.state == "paused":
-        return _container_op(dc, deps, Kind.START, "paused", (), obs.id)
+        return Kind.UNPAUSE, "paused", ()
     if dc.oneshot and obs.state == "exited" and obs.exit_code == 0:
         return None  # a one-shot that finished cleanly has done its job
     if obs.state == "exited" and obs.exit_code not in (None, 0):
         reason = f"exited with code {obs.exit_code}"
     else:
         reason = "stopped" if obs.state == "exited" else f"not running ({obs.state})"
-    return _container_op(dc, deps, Kind.START, reason, (), obs.id)
+    return Kind.START, reason, ()
+
+
+def _leaving(
+    desired: DesiredState, observed: ObservedState, ours: set[str], prune: bool
+) -> set[str]:
+    """The existing containers the plan removes or replaces (what a replaced network
+    does not reconnect): the same verdicts as _plan_containers and _plan_orphans."""
+    wanted = {c.name: c for c in desired.containers}
+    out: set[str] = set()
+    for obs in observed.containers:
+        dc = wanted.get(obs.name)
+        if dc is None:
+            if obs.stack in ours and (prune or obs.name.endswith(TEMP_SUFFIX)):
+                out.add(obs.name)
+        elif obs.stack == dc.stack and obs.service == dc.service:
+            verdict = _verdict(dc, obs, observed)
+            if verdict is not None and verdict[0] == Kind.REPLACE:
+                out.add(obs.name)
+    return out
+
+
+def _reconnect(
+    b: PlanBuilder,
+    desired: DesiredState,
+    observed: ObservedState,
+    net: DesiredNetwork,
+    leaving: set[str],
+    reason: str,
+) -> tuple[tuple[str, ContainerNetwork], ...]:
+    """A replaced network: foreign containers make it an error; ours (but those the plan
+    removes or replaces) are reconnected with their desired attachment."""
+    attached = [c for c in observed.containers if net.name in c.networks]
+    foreign = [c.name for c in attached if c.stack != net.stack]
+    if foreign:
+        b.problems.append(
+            f"network {net.name!r} must be replaced ({reason}) but containers that "
+            f"stack {net.stack!r} does not own are attached: {', '.join(sorted(foreign))}."
+            "\n  hint: disconnect them (docker network disconnect "
+            f"{net.name} NAME) or revert the network change"
+        )
+        return ()
+    reconnect: list[tuple[str, ContainerNetwork]] = []
+    for c in attached:
+        if c.name in leaving:
+            continue
+        want = next(
+            (
+                n
+                for dc in desired.containers
+                if dc.name == c.name
+                for n in dc.networks
+                if n.name == net.name
+            ),
+            ContainerNetwork(net.name, (c.service or c.name,), None, None),
+        )
+        reconnect.append((c.name, want))
+    return tuple(reconnect)
 
 
 def _plan_orphans(
@@ -271,66 +321,24 @@ def _plan_orphans(
         if obs.stack not in ours or obs.name in wanted_containers:
             continue
         if obs.name.endswith(TEMP_SUFFIX):
-            leftover = b.add(
-                Operation(
-                    f"remove:{obs.name}",
-                    Kind.REMOVE,
-                    obs.name,
-                    obs.stack,
-                    "leftover of an interrupted replace",
-                    target_id=obs.id,
-                )
-            )
-            removed.append(leftover)
-            # A replace of the same container makes a new one under this name: not before
-            # the leftover is gone (run side by side, its create lost the race for the name).
-            b.after(f"container:{obs.name.removesuffix(TEMP_SUFFIX)}", [leftover])
+            # a replace of the same container waits for it (see _plan_containers)
+            removed.append(_remove(b, obs, "leftover of an interrupted replace"))
             continue
-        if prune:
-            removed.append(
-                b.add(
-                    Operation(
-                        f"remove:{obs.name}",
-                        Kind.REMOVE,
-                        obs.name,
-                        obs.stack,
-                        f"orphan: service {obs.service!r} is no longer in the stack",
-                        target_id=obs.id,
-                    )
-                )
-            )
-        else:
-            b.warnings.append(
-                f"container {obs.name} (service {obs.service!r} of stack {obs.stack!r}) is no "
-                "longer in the stack; run with --prune to remove it"
-            )
+        op_id = b.orphan(obs, "container", prune=prune, remove=partial(_remove, b, obs))
+        if op_id is not None:
+            removed.append(op_id)
     wanted_nets = {n.name for n in desired.networks}
     for net in observed.networks:
         if net.stack not in ours or net.name in wanted_nets:
             continue
-        if prune:
-            attached = [f"remove:{c.name}" for c in observed.containers if net.name in c.networks]
-            foreign = [
-                c.name
-                for c in observed.containers
-                if net.name in c.networks and c.stack not in ours
-            ]
-            if foreign:
-                b.warnings.append(
-                    f"network {net.name} is no longer in the stack but containers of others are "
-                    f"attached ({', '.join(foreign)}); it is kept"
-                )
-                continue
-            b.remove_network(
-                net,
-                "orphan: network is no longer in the stack",
-                tuple(a for a in attached if a in removed),
-            )
-        else:
-            b.warnings.append(
-                f"network {net.name} of stack {net.stack!r} is no longer in the stack; run with "
-                "--prune to remove it"
-            )
+        attached = [c for c in observed.containers if net.name in c.networks]
+        foreign = [c.name for c in attached if c.stack not in ours]
+        b.orphan_network(
+            net,
+            prune=prune,
+            kept_by=f"containers of others are attached ({', '.join(foreign)})" if foreign else "",
+            after=tuple(remove_id(c.name) for c in attached if remove_id(c.name) in removed),
+        )
 
 
 def _check_addresses(b: PlanBuilder, desired: DesiredState, observed: ObservedState) -> None:
@@ -361,42 +369,17 @@ def _check_addresses(b: PlanBuilder, desired: DesiredState, observed: ObservedSt
             )
 
 
-def _fix_network_replacements(b: PlanBuilder, observed: ObservedState) -> None:
-    """A replaced network: foreign containers make it an error; ours get reconnected."""
-    replacing = [op for op in b.ops if op.kind == Kind.REPLACE_NETWORK]
-    if not replacing:
-        return
-    gone = {op.resource for op in b.ops if op.kind in (Kind.REPLACE, Kind.REMOVE)}
-    for i, op in enumerate(b.ops):
-        if op.kind != Kind.REPLACE_NETWORK or op.network is None:
-            continue
-        net = op.network
-        attached = [c for c in observed.containers if net.name in c.networks]
-        foreign = [c.name for c in attached if c.stack != net.stack]
-        if foreign:
-            b.problems.append(
-                f"network {net.name!r} must be replaced ({op.reason}) but containers that "
-                f"stack {net.stack!r} does not own are attached: {', '.join(sorted(foreign))}."
-                "\n  hint: disconnect them (docker network disconnect "
-                f"{net.name} NAME) or revert the network change"
-            )
-            continue
-        reconnect: list[tuple[str, ContainerNetwork]] = []
-        for c in attached:
-            if c.name in gone:
-                continue
-            want = next(
-                (n for dc in _desired_named(b, c.name) for n in dc.networks if n.name == net.name),
-                ContainerNetwork(net.name, (c.service or c.name,), None, None),
-            )
-            reconnect.append((c.name, want))
-        b.ops[i] = replace(op, reconnect=tuple(reconnect))
-
-
-def _desired_named(b: PlanBuilder, name: str) -> list[DesiredContainer]:
-    return [
-        op.unit for op in b.ops if isinstance(op.unit, DesiredContainer) and op.unit.name == name
-    ]
+def _remove(b: PlanBuilder, obs: ObservedContainer, reason: str, after: Sequence[str] = ()) -> str:
+    op = Operation(
+        remove_id(obs.name),
+        Kind.REMOVE,
+        obs.name,
+        obs.stack,
+        reason,
+        target_id=obs.id,
+        steps=STEPS[Kind.REMOVE],
+    )
+    return b.add(op, after=after)
 
 
 # --------------------------------------------------------------------------- destroy
@@ -408,19 +391,9 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
     b = PlanBuilder()
     ours = set(desired.stacks)
     mine = [c for c in observed.containers if c.stack in ours]
-    first = dependents_first(desired.containers, mine, "remove:")
+    first = dependents_first(desired.containers, mine, remove_id)
     for c in mine:
-        b.add(
-            Operation(
-                f"remove:{c.name}",
-                Kind.REMOVE,
-                c.name,
-                c.stack,
-                "destroy",
-                first[c.name],
-                target_id=c.id,
-            )
-        )
+        _remove(b, c, "destroy", after=first[c.name])
     for net in observed.networks:
         if net.stack not in ours:
             continue
@@ -434,13 +407,13 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
                 f"(docker network disconnect {net.name} NAME)"
             )
             continue
-        attached = tuple(f"remove:{c.name}" for c in mine if net.name in c.networks)
+        attached = tuple(remove_id(c.name) for c in mine if net.name in c.networks)
         b.remove_network(net, "destroy", attached)
     b.remove_volumes(
         observed.volumes,
         ours,
         remove=volumes,
-        after=tuple(f"remove:{c.name}" for c in mine),
+        after=tuple(remove_id(c.name) for c in mine),
         reason="destroy --volumes",
     )
     names = [c.name for c in mine] + [n.name for n in observed.networks if n.stack in ours]

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from stackctl.backends.swarm import desired, observe, plan, status
 from stackctl.backends.swarm.observe import SwarmObservedState
-from stackctl.core.backend import Waiter, wait_healthy
+from stackctl.backends.swarm.run import ServiceRunner
+from stackctl.core.backend import wait_healthy
 from stackctl.core.plan import Plan
+from stackctl.core.run import Runner, RunOptions, Waiter
 from stackctl.core.status import StatusTable
 from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
 from stackctl.model import Stack
@@ -38,6 +40,9 @@ class SwarmBackend:
 
     def waiter(self, engine: SwarmEngine, cancel: threading.Event | None = None) -> Waiter:
         return SwarmWaiter(engine, cancel)
+
+    def runner(self, engine: SwarmEngine, options: RunOptions) -> Runner:
+        return ServiceRunner(engine, options)
 
     def wait_ready(
         self, want: desired.SwarmDesiredState, engine: SwarmEngine, deadline: float

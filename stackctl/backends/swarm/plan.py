@@ -15,14 +15,13 @@ The swarm backend's planner, built on the same core as the docker one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from functools import partial
 
 from stackctl.backends.swarm.desired import SwarmDesiredState, SwarmService
 from stackctl.backends.swarm.observe import ObservedService, SwarmObservedState, swarm_fingerprint
-from stackctl.core.labels import STACK_NAMESPACE, config_from_labels
+from stackctl.core.labels import STACK_NAMESPACE
 from stackctl.core.plan import (
-    Change,
     Kind,
     Operation,
     Plan,
@@ -30,7 +29,8 @@ from stackctl.core.plan import (
     change_reason,
     dependents_first,
     diff_config,
-    network_id,
+    remove_service_id,
+    service_id,
     wait_id,
 )
 
@@ -71,32 +71,9 @@ def _networks(
 ) -> dict[str, str]:
     ready: dict[str, str] = {}
     for net in desired.networks:
-        found = obs.network(net.name)
-        op_id = network_id(net.name)
-        if found is None:
-            ready[net.name] = b.add(
-                Operation(op_id, Kind.CREATE_NETWORK, net.name, net.stack, "missing", network=net)
-            )
-        elif found.stack != net.stack:
-            b.network_taken(net.name, found.stack)
-        elif found.config_hash != net.config_hash or found.scope != "swarm":
-            changes = diff_config(config_from_labels(found.labels), net.config)
-            if found.scope != "swarm" and not any(c.path == "scope" for c in changes):
-                changes = (*changes, Change("scope", found.scope, "swarm"))
-            ready[net.name] = b.add(
-                Operation(
-                    op_id,
-                    Kind.REPLACE_NETWORK,
-                    net.name,
-                    net.stack,
-                    "network changed: " + ", ".join(c.path for c in changes),
-                    changes=changes,
-                    network=net,
-                    target_id=found.id,
-                )
-            )
-        else:
-            b.unchanged.append(f"network {net.name}")
+        op_id = b.network(net, obs.network(net.name), scope="swarm")
+        if op_id is not None:
+            ready[net.name] = op_id
     for ext in desired.external_networks:
         found = obs.network(ext.name)
         users = ", ".join(ext.used_by)
@@ -129,7 +106,7 @@ def _services_off_replaced_networks(
     if not replaced:
         return removed
     wanted = {s.name for s in desired.services}
-    for i, op in enumerate(list(b.ops)):
+    for op in b.ops:
         if op.kind != Kind.REPLACE_NETWORK:
             continue
         on_it = [s for s in obs.services if op.resource in _attached(obs, s)]
@@ -142,26 +119,13 @@ def _services_off_replaced_networks(
                 "or revert the network change"
             )
             continue
-        deps: list[str] = []
         for s in on_it:
             if s.name not in removed:
                 reason = f"network {op.resource} is replaced; created again after it"
                 if s.name not in wanted:
                     reason = "orphan on a replaced network" if prune else reason
-                removed[s.name] = b.add(
-                    Operation(
-                        f"remove-service:{s.name}",
-                        Kind.REMOVE_SERVICE,
-                        s.name,
-                        s.stack,
-                        reason,
-                        target_id=s.id,
-                    )
-                )
-            deps.append(removed[s.name])
-        idx = next(j for j, o in enumerate(b.ops) if o.id == op.id)
-        b.ops[idx] = replace(op, depends_on=(*op.depends_on, *deps))
-        del i
+                removed[s.name] = _remove(b, s, reason)
+            b.after(op.id, [removed[s.name]])
     return removed
 
 
@@ -245,13 +209,25 @@ def _stale_secrets(
                 sec.name,
                 sec.stack,
                 "no service uses it any more",
-                tuple(moved[u] for u in users),
                 target_id=sec.id,
-            )
+            ),
+            after=[moved[u] for u in users],
         )
 
 
 # --------------------------------------------------------------------------- services
+
+
+def _remove(b: PlanBuilder, found: ObservedService, reason: str, after: Sequence[str] = ()) -> str:
+    op = Operation(
+        remove_service_id(found.name),
+        Kind.REMOVE_SERVICE,
+        found.name,
+        found.stack,
+        reason,
+        target_id=found.id,
+    )
+    return b.add(op, after=after)
 
 
 def _clash(name: str, found: ObservedService, ds: SwarmService) -> str:
@@ -284,7 +260,7 @@ def _services(
         deps = [net_ops[n] for n in (*ds.networks, *(r.name for r in ds.secrets)) if n in net_ops]
         deps += [wait_id(ds.stack, svc, cond) for svc, cond in ds.depends_on.items()]
         found = obs.service(ds.name)
-        op_id = f"service:{ds.name}"
+        op_id = service_id(ds.name)
         if found is not None and (found.stack != ds.stack or found.service != ds.service):
             b.problems.append(_clash(ds.name, found, ds))
             continue
@@ -302,9 +278,9 @@ def _services(
                         ds.name,
                         ds.stack,
                         reason,
-                        depends_on=tuple(deps),
                         unit=ds,
-                    )
+                    ),
+                    after=deps,
                 )
             ]
             continue
@@ -321,12 +297,12 @@ def _services(
                         ds.name,
                         ds.stack,
                         reason,
-                        depends_on=tuple(deps),
                         changes=changes,
                         unit=ds,
                         target_id=found.id,
                         version=found.version,
-                    )
+                    ),
+                    after=deps,
                 )
             ]
             continue
@@ -352,44 +328,20 @@ def _orphans(
     for s in obs.services:
         if s.stack not in ours or s.name in wanted or s.name in removed_first:
             continue
-        if prune:
-            removed[s.name] = b.add(
-                Operation(
-                    f"remove-service:{s.name}",
-                    Kind.REMOVE_SERVICE,
-                    s.name,
-                    s.stack,
-                    f"orphan: service {s.service!r} is no longer in the stack",
-                    target_id=s.id,
-                )
-            )
-        else:
-            b.warnings.append(
-                f"service {s.name} (service {s.service!r} of stack {s.stack!r}) is no longer "
-                "in the stack; run with --prune to remove it"
-            )
+        op_id = b.orphan(s, "service", prune=prune, remove=partial(_remove, b, s))
+        if op_id is not None:
+            removed[s.name] = op_id
     wanted_nets = {n.name for n in desired.networks}
     for net in obs.networks:
         if net.stack not in ours or net.name in wanted_nets:
             continue
-        if not prune:
-            b.warnings.append(
-                f"network {net.name} of stack {net.stack!r} is no longer in the stack; run with "
-                "--prune to remove it"
-            )
-            continue
         users = [s for s in obs.services if net.name in _attached(obs, s)]
         kept = sorted(s.name for s in users if s.name not in removed)
-        if kept:
-            b.warnings.append(
-                f"network {net.name} is no longer in the stack but services use it "
-                f"({', '.join(kept)}); it is kept"
-            )
-            continue
-        b.remove_network(
+        b.orphan_network(
             net,
-            "orphan: network is no longer in the stack",
-            tuple(removed[s.name] for s in users),
+            prune=prune,
+            kept_by=f"services use it ({', '.join(kept)})" if kept else "",
+            after=tuple(removed[s.name] for s in users if s.name in removed),
         )
 
 
@@ -404,19 +356,9 @@ def plan_swarm_destroy(
     b = PlanBuilder()
     ours = set(desired.stacks)
     mine = [s for s in obs.services if s.stack in ours]
-    first = dependents_first(desired.services, mine, "remove-service:")
+    first = dependents_first(desired.services, mine, remove_service_id)
     for s in mine:
-        b.add(
-            Operation(
-                f"remove-service:{s.name}",
-                Kind.REMOVE_SERVICE,
-                s.name,
-                s.stack,
-                "destroy",
-                first[s.name],
-                target_id=s.id,
-            )
-        )
+        _remove(b, s, "destroy", after=first[s.name])
     for net in obs.networks:
         if net.stack not in ours:
             continue
@@ -429,12 +371,12 @@ def plan_swarm_destroy(
                 f"update --network-rm {net.name} NAME)"
             )
             continue
-        b.remove_network(net, "destroy", tuple(f"remove-service:{s.name}" for s in users))
+        b.remove_network(net, "destroy", tuple(remove_service_id(s.name) for s in users))
     b.remove_volumes(
         obs.volumes,
         ours,
         remove=volumes,
-        after=tuple(f"remove-service:{s.name}" for s in mine),
+        after=tuple(remove_service_id(s.name) for s in mine),
         reason="destroy --volumes (this node; other nodes keep their copy)",
     )
     if volumes and desired.volumes:
@@ -461,9 +403,9 @@ def plan_swarm_destroy(
                 sec.name,
                 sec.stack,
                 "destroy",
-                tuple(f"remove-service:{s.name}" for s in users),
                 target_id=sec.id,
-            )
+            ),
+            after=[remove_service_id(s.name) for s in users],
         )
     names = [s.name for s in mine] + [n.name for n in obs.networks if n.stack in ours]
     names += [x.name for x in obs.secrets if x.stack in ours]

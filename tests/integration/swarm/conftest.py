@@ -19,14 +19,16 @@ from pathlib import Path
 import docker
 import pytest
 
+from stackctl.backends.swarm.backend import SwarmBackend
 from stackctl.backends.swarm.desired import desire_swarm
 from stackctl.backends.swarm.observe import observe_swarm
 from stackctl.backends.swarm.plan import plan_swarm as plan
 from stackctl.backends.swarm.plan import plan_swarm_destroy as plan_destroy
 from stackctl.core.labels import LABEL_STACK
 from stackctl.core.plan import Plan
-from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
-from stackctl.execute import ApplyResult, Executor
+from stackctl.core.run import RunOptions
+from stackctl.engine.swarm import SwarmEngine
+from stackctl.execute import ApplyResult, executor_for
 from stackctl.model import Stack
 from stackctl.progress import PlainReporter
 
@@ -99,8 +101,8 @@ def make_plan(engine: SwarmEngine, stacks: Sequence[Stack], **kw: bool) -> Plan:
 
 def run(engine: SwarmEngine, p: Plan, wait_timeout: float = 120) -> tuple[ApplyResult, str]:
     out = io.StringIO()
-    ex = Executor(engine, SwarmWaiter(engine), PlainReporter(out), wait_timeout=wait_timeout)
-    ex.waiter = SwarmWaiter(engine, ex.cancel)
+    options = RunOptions(wait_timeout=wait_timeout)
+    ex = executor_for(SwarmBackend(), engine, PlainReporter(out), options=options)
     return ex.run(p), out.getvalue()
 
 
