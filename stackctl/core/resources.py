@@ -8,17 +8,19 @@ Engine API's list results, which are the same on both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from stackctl.core.labels import (
     LABEL_CONFIG,
     LABEL_HASH,
     LABEL_NETWORK,
+    LABEL_SERVICE,
     LABEL_STACK,
     LABEL_VOLUME,
     canonical_json,
+    config_from_labels,
     sha256,
 )
 from stackctl.model import Stack
@@ -154,14 +156,37 @@ def network_used(stack: Stack, key: str) -> bool:
     return any(not s.networks or "default" in s.networks for s in stack.services.values())
 
 
+class ResourceFields(TypedDict):
+    """The fields of :class:`DesiredResources`, for a backend's desired state to extend."""
+
+    stacks: tuple[str, ...]
+    networks: tuple[DesiredNetwork, ...]
+    volumes: tuple[DesiredVolume, ...]
+    external_networks: tuple[ExternalNetwork, ...]
+    external_volumes: tuple[str, ...]
+    images: tuple[str, ...]
+
+
 @dataclass
 class StackResources:
     """The networks and volumes of a set of stacks, gathered the same way by each backend."""
 
+    stacks: tuple[str, ...]
     networks: list[DesiredNetwork]
     volumes: list[DesiredVolume]
     external_networks: tuple[ExternalNetwork, ...]
     external_volumes: tuple[str, ...]
+
+    def fields(self, images: Iterable[str]) -> ResourceFields:
+        """The desired state's common fields; ``images``: those its units run (in order)."""
+        return ResourceFields(
+            stacks=self.stacks,
+            networks=tuple(self.networks),
+            volumes=tuple(self.volumes),
+            external_networks=self.external_networks,
+            external_volumes=self.external_volumes,
+            images=tuple(dict.fromkeys(images)),
+        )
 
 
 def stack_resources(
@@ -188,38 +213,55 @@ def stack_resources(
         ExternalNetwork(name=name, used_by=tuple(sorted(users)), provided_by=providers.get(name))
         for name, users in sorted(external.items())
     )
-    return StackResources(networks, volumes, externals, tuple(sorted(external_volumes)))
+    return StackResources(
+        tuple(s.name for s in stacks),
+        networks,
+        volumes,
+        externals,
+        tuple(sorted(external_volumes)),
+    )
 
 
 # --------------------------------------------------------------------------- observed
 
 
+class Labelled:
+    """What stackctl's labels say of an observed resource (container, service, network,
+    volume, secret): its stack, service, and the config it was made with."""
+
+    labels: dict[str, str]
+
+    @property
+    def stack(self) -> str | None:
+        return self.labels.get(LABEL_STACK)
+
+    @property
+    def service(self) -> str | None:
+        return self.labels.get(LABEL_SERVICE)
+
+    @property
+    def config_hash(self) -> str | None:
+        return self.labels.get(LABEL_HASH)
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        return config_from_labels(self.labels)
+
+
 @dataclass(frozen=True)
-class ObservedNetwork:
+class ObservedNetwork(Labelled):
     id: str
     name: str
     labels: dict[str, str]
     driver: str
     scope: str
 
-    @property
-    def stack(self) -> str | None:
-        return self.labels.get(LABEL_STACK)
-
-    @property
-    def config_hash(self) -> str | None:
-        return self.labels.get(LABEL_HASH)
-
 
 @dataclass(frozen=True)
-class ObservedVolume:
+class ObservedVolume(Labelled):
     name: str
     labels: dict[str, str]
     driver: str
-
-    @property
-    def stack(self) -> str | None:
-        return self.labels.get(LABEL_STACK)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from stackctl import units
+from stackctl.core.config import Finalized
 from stackctl.core.dotenv import DotenvError, Variables, chain, read_dotenv_file, variables_for
 from stackctl.core.labels import secret_digest
 from stackctl.errors import Diagnostic
-from stackctl.model import Secret, Service, Stack
+from stackctl.model import Condition, Secret, Service, Stack
 from stackctl.secrets import looks_secret
 
 
@@ -244,3 +245,33 @@ def process_config(service: Service) -> ProcessConfig:
         "tty": service.tty,
         "stdin_open": service.stdin_open,
     }
+
+
+class UnitFields(TypedDict):
+    """The fields a desired container and a desired swarm service share, built one way."""
+
+    stack: str
+    service: str
+    image: str
+    config: dict[str, Any]
+    config_hash: str
+    env: dict[str, str]
+    sensitive: frozenset[str]
+    depends_on: dict[str, Condition]
+    has_healthcheck: bool
+
+
+def unit_fields(
+    stack: Stack, service: Service, config: Finalized[Any], env: ServiceEnv
+) -> UnitFields:
+    return UnitFields(
+        stack=stack.name,
+        service=service.name,
+        image=units.image_with_tag(service.image),
+        config=config.config,
+        config_hash=config.hash,
+        env=env.values,
+        sensitive=env.sensitive,
+        depends_on={k: v.condition for k, v in service.depends_on.items()},
+        has_healthcheck=has_healthcheck(service),
+    )

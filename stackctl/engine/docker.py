@@ -248,6 +248,17 @@ class DockerEngine:
 
     # ------------------------------------------------------------------ writes
 
+    def _gone(self, action: str, fn: Callable[[], Any]) -> None:
+        """A write whose target may already be gone (stop, remove): that is success."""
+        try:
+            fn()
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            raise _daemon_error(action, e) from e
+        except NO_ANSWER as e:
+            raise _lost(action, e) from e
+
     def _write(self, action: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
@@ -279,13 +290,21 @@ class DockerEngine:
         )
         return str(result.get("Id", ""))
 
+    # How long a network the daemon calls busy is retried: after many containers are
+    # force-removed, Docker 20.10 can report "has active endpoints" for a while.
+    network_busy_seconds = 20.0
+    network_busy_backoff = 0.1
+
+    def network_busy(self, exc: BaseException) -> bool:
+        return _has_active_endpoints(exc)
+
     def remove_network(self, name: str) -> None:
-        """Remove a network, retrying the daemon's passing 'has active endpoints' refusal."""
+        """Remove a network, retrying while the daemon calls it busy (``network_busy``)."""
         try:
             for attempt in Retrying(
-                retry=retry_if_exception(lambda e: _has_active_endpoints(e) or _is_transient(e)),
-                stop=stop_after_delay(20),
-                wait=wait_exponential(multiplier=0.1, max=2),
+                retry=retry_if_exception(lambda e: self.network_busy(e) or _is_transient(e)),
+                stop=stop_after_delay(self.network_busy_seconds),
+                wait=wait_exponential(multiplier=self.network_busy_backoff, max=2),
                 reraise=True,
             ):
                 with attempt:
@@ -331,14 +350,7 @@ class DockerEngine:
         )
 
     def remove_volume(self, name: str) -> None:
-        try:
-            self.client.remove_volume(name)
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as e:
-            raise _daemon_error(f"remove volume {name}", e) from e
-        except NO_ANSWER as e:
-            raise _lost(f"remove volume {name}", e) from e
+        self._gone(f"remove volume {name}", lambda: self.client.remove_volume(name))
 
     def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None:
         repo, tag, digest = units.split_image(image)
@@ -376,14 +388,7 @@ class DockerEngine:
         self._write(f"unpause {_ref(container)}", lambda: self.client.unpause(container))
 
     def stop(self, container: str, timeout: int = 10) -> None:
-        try:
-            self.client.stop(container, timeout=timeout)
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as e:
-            raise _daemon_error(f"stop {_ref(container)}", e) from e
-        except NO_ANSWER as e:
-            raise _lost(f"stop {_ref(container)}", e) from e
+        self._gone(f"stop {_ref(container)}", lambda: self.client.stop(container, timeout=timeout))
 
     def remove_container(self, container: str) -> None:
         try:

@@ -19,14 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 import docker.errors
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
 from stackctl.engine.docker import (
     NO_ANSWER,
     DockerEngine,
     _daemon_error,
-    _is_transient,
     _lost,
     describe_target,
 )
@@ -95,23 +93,12 @@ class SwarmEngine(DockerEngine):
 
     # ------------------------------------------------------------------ networks
 
-    def remove_network(self, name: str) -> None:
-        """Remove an overlay network, waiting out tasks of removed services still on it."""
-        try:
-            for attempt in Retrying(
-                retry=retry_if_exception(lambda e: _network_busy(e) or _is_transient(e)),
-                stop=stop_after_delay(60),
-                wait=wait_exponential(multiplier=0.2, max=2),
-                reraise=True,
-            ):
-                with attempt:
-                    self.client.remove_network(name)
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as e:
-            raise _daemon_error(f"remove network {name}", e) from e
-        except NO_ANSWER as e:
-            raise _lost(f"remove network {name}", e) from e
+    # An overlay network stays busy until the tasks of removed services are gone from it.
+    network_busy_seconds = 60.0
+    network_busy_backoff = 0.2
+
+    def network_busy(self, exc: BaseException) -> bool:
+        return _network_busy(exc)
 
     # ------------------------------------------------------------------ secrets
 
@@ -131,14 +118,7 @@ class SwarmEngine(DockerEngine):
         return str((result or {}).get("ID", secret.name))
 
     def remove_secret(self, ref: str) -> None:
-        try:
-            self.client.remove_secret(ref)
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as e:
-            raise _daemon_error(f"remove secret {ref}", e) from e
-        except NO_ANSWER as e:
-            raise _lost(f"remove secret {ref}", e) from e
+        self._gone(f"remove secret {ref}", lambda: self.client.remove_secret(ref))
 
     def _resolved(self, spec: dict[str, Any]) -> dict[str, Any]:
         """``spec`` with each secret reference's SecretID, looked up by name (one list)."""
@@ -214,7 +194,7 @@ class SwarmEngine(DockerEngine):
         try:
             self.client.remove_service(ref)
         except docker.errors.NotFound:
-            return
+            return  # nothing to wait for
         except docker.errors.APIError as e:
             raise _daemon_error(f"remove service {ref}", e) from e
         except NO_ANSWER as e:

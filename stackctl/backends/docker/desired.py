@@ -33,11 +33,11 @@ from stackctl.core.resources import (
 from stackctl.core.service_config import (
     ProcessConfig,
     file_secret_texts,
-    has_healthcheck,
     host_path,
     process_config,
     secret_target,
     service_env,
+    unit_fields,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Service, ServiceNetwork, Stack
@@ -253,19 +253,11 @@ def _container(
     if oneshot:
         labels[LABEL_ONESHOT] = "true"
     return DesiredContainer(
-        stack=stack.name,
-        service=service.name,
+        **unit_fields(stack, service, final, env),
         number=number,
         name=name,
-        image=units.image_with_tag(service.image),
-        config=final.config,
         spec=final.real,
-        config_hash=final.hash,
-        env=env.values,
-        sensitive=env.sensitive,
         networks=tuple(networks),
-        depends_on={k: v.condition for k, v in service.depends_on.items()},
-        has_healthcheck=has_healthcheck(service),
         oneshot=oneshot,
         volumes=tuple(dict.fromkeys(volumes)),
         bind_sources=tuple(dict.fromkeys(binds)),
@@ -290,13 +282,7 @@ def desire(stacks: Sequence[Stack]) -> DesiredState:
     if problems:
         raise InvalidStackError(problems)
     return DesiredState(
-        stacks=tuple(s.name for s in stacks),
-        networks=tuple(resources.networks),
-        volumes=tuple(resources.volumes),
-        external_networks=resources.external_networks,
-        external_volumes=resources.external_volumes,
-        images=tuple(dict.fromkeys(c.image for c in containers)),
-        containers=tuple(containers),
+        **resources.fields(c.image for c in containers), containers=tuple(containers)
     )
 
 

@@ -14,19 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from stackctl.core.labels import (
-    LABEL_HASH,
     LABEL_NUMBER,
-    LABEL_SERVICE,
-    LABEL_STACK,
     canonical_json,
-    config_from_labels,
     sha256,
 )
-from stackctl.core.resources import ObservedResources, parse_network, parse_volume
+from stackctl.core.resources import Labelled, ObservedResources, parse_network, parse_volume
 
 
 @dataclass(frozen=True)
-class ObservedContainer:
+class ObservedContainer(Labelled):
     id: str
     name: str
     labels: dict[str, str]
@@ -39,27 +35,11 @@ class ObservedContainer:
     ports: tuple[str, ...] = ()  # "127.0.0.1:8080->80/tcp"
 
     @property
-    def stack(self) -> str | None:
-        return self.labels.get(LABEL_STACK)
-
-    @property
-    def service(self) -> str | None:
-        return self.labels.get(LABEL_SERVICE)
-
-    @property
     def number(self) -> int:
         try:
             return int(self.labels.get(LABEL_NUMBER, "1"))
         except ValueError:
             return 1
-
-    @property
-    def config_hash(self) -> str | None:
-        return self.labels.get(LABEL_HASH)
-
-    @property
-    def config(self) -> dict[str, Any] | None:
-        return config_from_labels(self.labels)
 
     @property
     def running(self) -> bool:

@@ -37,12 +37,12 @@ from stackctl.core.resources import (
 )
 from stackctl.core.service_config import (
     ProcessConfig,
-    has_healthcheck,
     host_path,
     process_config,
     secret_target,
     secret_texts,
     service_env,
+    unit_fields,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Service, ServiceNetwork, Stack, UpdateConfig
@@ -436,18 +436,10 @@ def _service(
     final = finalize(raw, secrets)
     ours = {LABEL_STACK: stack.name, LABEL_SERVICE: service.name}
     return SwarmService(
-        stack=stack.name,
-        service=service.name,
+        **unit_fields(stack, service, final, env),
         name=service_name(stack, service),
-        image=units.image_with_tag(service.image),
-        config=final.config,
         spec_config=final.real,
-        config_hash=final.hash,
-        env=env.values,
-        sensitive=env.sensitive,
         networks=tuple(networks),
-        depends_on={k: v.condition for k, v in service.depends_on.items()},
-        has_healthcheck=has_healthcheck(service),
         oneshot=restart_policy.get("condition") == "none",
         replicas=replicas,
         labels={
@@ -470,12 +462,7 @@ def desire_swarm(stacks: Sequence[Stack]) -> SwarmDesiredState:
     if problems:
         raise InvalidStackError(problems)
     return SwarmDesiredState(
-        stacks=tuple(s.name for s in stacks),
-        networks=tuple(resources.networks),
-        volumes=tuple(resources.volumes),
-        external_networks=resources.external_networks,
-        external_volumes=resources.external_volumes,
-        images=tuple(dict.fromkeys(s.image for s in services)),
+        **resources.fields(s.image for s in services),
         services=tuple(services),
         secrets=tuple({s.name: s for s in secrets}.values()),
     )

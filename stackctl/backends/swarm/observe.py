@@ -14,15 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from stackctl.core.labels import (
-    LABEL_HASH,
     LABEL_SECRET,
-    LABEL_SERVICE,
-    LABEL_STACK,
     canonical_json,
-    config_from_labels,
     sha256,
 )
-from stackctl.core.resources import ObservedResources, parse_network, parse_volume
+from stackctl.core.resources import Labelled, ObservedResources, parse_network, parse_volume
 
 
 @dataclass(frozen=True)
@@ -45,7 +41,7 @@ class ObservedTask:
 
 
 @dataclass(frozen=True)
-class ObservedService:
+class ObservedService(Labelled):
     id: str
     name: str
     version: int
@@ -53,22 +49,6 @@ class ObservedService:
     spec: dict[str, Any]
     update_state: str | None  # updating | paused | completed | rollback_* | None
     update_message: str
-
-    @property
-    def stack(self) -> str | None:
-        return self.labels.get(LABEL_STACK)
-
-    @property
-    def service(self) -> str | None:
-        return self.labels.get(LABEL_SERVICE)
-
-    @property
-    def config_hash(self) -> str | None:
-        return self.labels.get(LABEL_HASH)
-
-    @property
-    def config(self) -> dict[str, Any] | None:
-        return config_from_labels(self.labels)
 
     @property
     def replicas(self) -> int | None:
@@ -98,16 +78,12 @@ class ObservedService:
 
 
 @dataclass(frozen=True)
-class ObservedSecret:
+class ObservedSecret(Labelled):
     """A swarm secret (its name and labels: the daemon never returns its content)."""
 
     id: str
     name: str
     labels: dict[str, str]
-
-    @property
-    def stack(self) -> str | None:
-        return self.labels.get(LABEL_STACK)
 
     @property
     def key(self) -> str | None:
