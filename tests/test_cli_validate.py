@@ -297,3 +297,48 @@ def test_graph_refuses_an_invalid_set(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 1
     assert "dependency cycle: a -> b -> a" in err
     assert out == ""
+
+
+SWARM_WITH_CONTAINER_NAME = """\
+name: scv
+engine: swarm
+services:
+  web:
+    image: busybox:1
+    container_name: web
+"""
+
+
+@pytest.mark.parametrize("how", ["stack says engine: swarm", "--engine swarm"])
+def test_validate_refuses_what_plan_refuses_on_swarm(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, how: str
+) -> None:
+    """Issue 17, defect 3: a swarm stack with container_name passed validate and failed
+    plan. validate runs the same pipeline (the engine's rules and desired state) now."""
+    text = SWARM_WITH_CONTAINER_NAME
+    args: list[str | Path] = ["validate"]
+    if how == "--engine swarm":
+        text = text.replace("engine: swarm\n", "")
+        args += ["--engine", "swarm"]
+    stack = tmp_path / "scv.stack.yaml"
+    stack.write_text(text)
+    code, out, _err = run(capsys, *args, stack)
+    assert code == 1
+    assert "container_name" in out and "swarm" in out.lower()
+    # and without swarm, the same file is valid on one host
+    if how == "--engine swarm":
+        assert run(capsys, "validate", stack)[0] == 0
+
+
+def test_validate_reads_env_files_as_plan_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An env_file that cannot be read was only found by plan; validate finds it too."""
+    stack = tmp_path / "sce.stack.yaml"
+    stack.write_text(
+        "name: sce\nservices:\n  web:\n    image: busybox:1\n    env_file: [app.env]\n"
+    )
+    (tmp_path / "app.env").write_bytes(b"A=\xff\xfe\n")
+    code, out, _err = run(capsys, "validate", stack)
+    assert code == 1, out
+    assert "app.env" in out
