@@ -45,11 +45,6 @@ from stackctl.model import (
 LINE_LENGTH = 100
 _INDENT = 4
 _KEYED = {"Service": "name", "Network": "key", "Volume": "key", "SecretSource": "key"}
-_CONDITION_NAMES = {
-    Condition.STARTED: "started",
-    Condition.HEALTHY: "healthy",
-    Condition.COMPLETED: "completed",
-}
 _SECRET_REF = re.compile(r"^\$\{([_A-Za-z]\w*)(?::?\?[^}]*)?\}$|^\$([_A-Za-z]\w*)$")
 PathT = tuple[str | int, ...]
 
@@ -175,7 +170,7 @@ class _Renderer:
 
     def value(self, value: Any, path: PathT) -> Node:
         if isinstance(value, Condition):
-            name = _CONDITION_NAMES[value]
+            name = value.short
             self.imports.add(name)
             return Atom(name)
         if isinstance(value, Enum):

@@ -17,16 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stackctl.model import Condition, Dependency, Stack
+from stackctl.model import Dependency, Stack
 
 GraphFormat = Literal["mermaid", "dot"]
 FORMATS: tuple[GraphFormat, ...] = ("mermaid", "dot")
-
-_CONDITION_LABELS = {
-    Condition.STARTED: "started",
-    Condition.HEALTHY: "healthy",
-    Condition.COMPLETED: "completed",
-}
 
 
 @dataclass(frozen=True)
@@ -75,7 +69,7 @@ class _Ids:
 
 
 def _condition_label(dep: Dependency) -> str:
-    label = _CONDITION_LABELS[dep.condition]
+    label = dep.condition.short
     return label if dep.required else f"{label}, optional"
 
 

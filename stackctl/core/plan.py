@@ -80,12 +80,6 @@ class Step(StrEnum):
 
 
 # What a dependency's condition means, in the words of a plan.
-CONDITION_VERBS = {
-    Condition.STARTED: "running",
-    Condition.HEALTHY: "healthy",
-    Condition.COMPLETED: "completed successfully",
-}
-
 
 class DesiredUnit(Protocol):
     """A desired container or swarm service: what operations carry and removal orders."""
@@ -286,7 +280,7 @@ class PlanBuilder:
                     Kind.WAIT,
                     service,
                     stack,
-                    f"a dependent needs {service} {CONDITION_VERBS[cond]}",
+                    f"a dependent needs {service} {cond.verb}",
                     service=service,
                     condition=cond,
                     wait_for=names,

@@ -350,11 +350,7 @@ class SwarmWaiter:
         self, container: str, condition: Condition, deadline: float, progress: Progress
     ) -> None:
         name = container  # a swarm service name
-        verb = {
-            Condition.STARTED: "running",
-            Condition.HEALTHY: "healthy",
-            Condition.COMPLETED: "completed",
-        }[condition]
+        verb = condition.verb
         t0 = time.time()
         while True:
             svc = self.engine.inspect_service(name)

@@ -171,6 +171,19 @@ class Condition(StrEnum):
     HEALTHY = "service_healthy"
     COMPLETED = "service_completed_successfully"
 
+    @property
+    def short(self) -> str:
+        """The typed stack's helper name (``started``, ``healthy``, ``completed``)."""
+        return self.value.removeprefix("service_").removesuffix("_successfully")
+
+    @property
+    def verb(self) -> str:
+        """What the dependency must be, in plans and wait messages (``running``,
+        ``healthy``, ``completed successfully``)."""
+        return {"service_started": "running", "service_healthy": "healthy"}.get(
+            self.value, "completed successfully"
+        )
+
 
 started = Condition.STARTED
 healthy = Condition.HEALTHY

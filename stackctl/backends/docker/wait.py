@@ -113,11 +113,7 @@ class EventWaiter:
         deadline: float,
         progress: Callable[[str], None],
     ) -> None:
-        verb = {
-            Condition.STARTED: "running",
-            Condition.HEALTHY: "healthy",
-            Condition.COMPLETED: "completed",
-        }[condition]
+        verb = condition.verb
         start = time.time()
         info: dict[str, Any] | None = None
         while True:
