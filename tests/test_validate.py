@@ -25,11 +25,10 @@ from stackctl import (
     healthy,
     started,
 )
-from stackctl.errors import Diagnostic, InvalidStackError
+from stackctl.errors import Diagnostic
 from stackctl.rules import (
     ENGINES,
     RULES,
-    ensure_valid,
     has_errors,
     looks_like_inline_secret,
     resolve_engine,
@@ -556,15 +555,6 @@ def homelab() -> list[Stack]:
 
 def test_clean_homelab_has_no_findings() -> None:
     assert validate(homelab()) == []
-
-
-def test_ensure_valid_returns_warnings_and_raises_on_errors() -> None:
-    warn = [stack("app", svc("web", "nginx"))]
-    assert [d.code for d in ensure_valid(warn)] == ["unpinned-image"]
-    bad = [stack("app", svc("web", networks=["nope"]))]
-    with pytest.raises(InvalidStackError) as info:
-        ensure_valid(bad)
-    assert info.value.error_count == 1
 
 
 def test_all_findings_are_collected_not_only_the_first() -> None:

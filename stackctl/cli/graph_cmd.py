@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
+from stackctl import pipeline
 from stackctl.cli import app
+from stackctl.cli.common import Engine
 from stackctl.cli.validate_cmd import PathsArg
 from stackctl.graph import render_graph
-from stackctl.load import load_paths
-from stackctl.rules import ensure_valid
 
 
 class Format(StrEnum):
@@ -32,8 +32,8 @@ def graph_command(
         Format,
         typer.Option("--format", "-f", help="mermaid (flowchart) or dot (Graphviz)."),
     ] = Format.mermaid,
+    engine: Engine = "docker",
 ) -> None:
     """Print the stacks as a Mermaid flowchart or a Graphviz DOT graph."""
-    stacks = load_paths(paths)
-    ensure_valid(stacks)
-    typer.echo(render_graph(stacks, "dot" if fmt is Format.dot else "mermaid"), nl=False)
+    loaded = pipeline.load(paths, engine=engine)  # what plan would refuse, refused here too
+    typer.echo(render_graph(loaded.stacks, "dot" if fmt is Format.dot else "mermaid"), nl=False)

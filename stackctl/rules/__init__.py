@@ -51,7 +51,6 @@ __all__ = [
     "Rule",
     "Severity",
     "diagnostic",
-    "ensure_valid",
     "has_errors",
     "looks_like_inline_secret",
     "resolve_engine",
@@ -105,9 +104,3 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 
-def ensure_valid(stacks: Sequence[Stack], *, engine: str = "docker") -> list[Diagnostic]:
-    """Validate; raise InvalidStackError (with every diagnostic) on errors, else return warnings."""
-    diagnostics = validate(stacks, engine=engine)
-    if has_errors(diagnostics):
-        raise InvalidStackError(diagnostics)
-    return diagnostics
