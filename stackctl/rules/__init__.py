@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from stackctl.errors import Diagnostic, InvalidStackError
+from stackctl.errors import Diagnostic
 from stackctl.model import Stack
 from stackctl.order import find_stack_cycles
 from stackctl.rules import addresses, host, hygiene, names, references, swarm
