@@ -113,3 +113,41 @@ def test_the_whole_port_range_validates_in_linear_time(tmp_path: Path) -> None:
     clash = [line for line in text.splitlines() if "is already published" in line]
     assert len(clash) == 1, clash
     assert "and 65534 more ports" in clash[0]
+
+
+# --------------------------------------------------------------------------- NUL, networks
+
+NUL_INPUTS = {
+    "stack.yaml": "name: s\nservices:\n  web:\n    image: nginx:1\n    environment:\n"
+    '      A: "x\\0y"\n',
+    "compose.yaml": "name: s\nservices:\n  web:\n    image: nginx:1\n    labels:\n"
+    '      "k\\0": v\n',
+    "stack.json": '{"name": "s", "services": {"web": {"image": "nginx:1",\n'
+    '  "command": ["echo", "\\u0000"]}}}\n',
+    "stack.py": "from stackctl import Secret, Service, Stack\n"
+    "stack = Stack('s', services=[Service('web', image='nginx:1',\n"
+    "    environment={'PASSWORD': Secret('pw\\x00hidden')})])\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUL_INPUTS))
+def test_a_nul_is_refused_by_every_loader_before_the_daemon(tmp_path: Path, name: str) -> None:
+    f = tmp_path / name
+    f.write_text(NUL_INPUTS[name])
+    code, text = _validate(f)
+    assert code == 1
+    assert "NUL character" in text and f"{f}:" in text, text
+    assert "hidden" not in text  # a secret's value is never shown
+
+
+@pytest.mark.parametrize("network", ["host", "none", "bridge"])
+def test_a_service_on_a_predefined_network_is_refused(tmp_path: Path, network: str) -> None:
+    f = tmp_path / "compose.yaml"
+    f.write_text(
+        "services:\n  web:\n    image: nginx:1\n    networks: [edge]\n"
+        f"networks:\n  edge:\n    name: {network}\n    external: true\n"
+    )
+    code, text = _validate(f)
+    assert code == 1
+    assert f"{f}:4: services.web.networks.edge: " in text, text
+    assert f"predefined network '{network}'" in text
