@@ -418,6 +418,21 @@ def _py_literal(value: Any) -> str:
     return repr(value)
 
 
+PROCESS_ENDINGS = [
+    "import os\nos._exit({code})\n",
+    "import posix\nposix._exit({code})\n",
+    "from os import _exit as bye\nbye({code})\n",
+    "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+    "import os\nos.abort()\n",
+    "import signal\nsignal.raise_signal(signal.SIGTERM)\n",
+    "import os\nos.execv('/bin/sh', ['sh', '-c', 'exit {code}'])\n",
+    "import ctypes\nctypes.CDLL(None).exit({code})\n",
+    "import ctypes\nctypes.CDLL(None)._exit({code})\n",
+    "import os\nif os.fork() == 0:\n    os._exit({code})\n",
+]
+"""Ways a stack file can end or replace the process, not through SystemExit."""
+
+
 @st.composite
 def python_stack(draw: st.DrawFn) -> str:
     """A Python stack file: plausible ones with wrong arguments, and the ways a file can fail."""
@@ -426,6 +441,7 @@ def python_stack(draw: st.DrawFn) -> str:
             [
                 *("service", "service", "service", "service", "stack-junk", "stacks-junk"),
                 *("no-stack", "raise", "recursion", "exit", "import", "syntax", "secret"),
+                "end-process",
                 *("objects", "objects"),
             ]
         )
@@ -453,6 +469,11 @@ def python_stack(draw: st.DrawFn) -> str:
         return PY_HEAD + "def f(n):\n    return f(n + 1)\n\n\nstack = f(0)\n"
     if kind == "exit":
         return PY_HEAD + f"import sys\n\nsys.exit({_py_literal(draw(scalar))})\n"
+    if kind == "end-process":
+        # Never a zero exit code here: were the guard to fail, the test process would end
+        # with it and look green (tests/test_load_python.py runs those in a subprocess).
+        code = draw(st.integers(1, 255))
+        return PY_HEAD + draw(st.sampled_from(PROCESS_ENDINGS)).format(code=code)
     if kind == "import":
         return PY_HEAD + "import stackctl_fuzz_missing_module\n"
     if kind == "secret":
