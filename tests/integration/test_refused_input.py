@@ -56,3 +56,22 @@ def test_apply_refuses_before_any_write(
     label = {"label": f"{LABEL_STACK}={stack_name}"}
     assert docker_client.containers.list(all=True, filters=label) == []
     assert docker_client.networks.list(filters=label) == []
+
+
+@pytest.mark.parametrize("name", ["plan.bin", "saved.plan", "plan"])
+def test_a_saved_plan_is_known_by_content_not_suffix(
+    name: str,
+    tmp_path: Path,
+    stack_name: str,
+    docker_client: docker.DockerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``plan -o plan.bin`` then ``apply plan.bin`` (once: "not a stack file")."""
+    f = tmp_path / "compose.yaml"
+    f.write_text(f"name: {stack_name}\nservices:\n  web:\n    image: {BUSYBOX}\n"
+                 "    command: [sleep, '300']\n")  # fmt: skip
+    saved = tmp_path / name
+    assert main(["plan", "-o", str(saved), str(f)]) == 0
+    assert main(["apply", str(saved)]) == 0, capsys.readouterr()
+    label = {"label": f"{LABEL_STACK}={stack_name}"}
+    assert len(docker_client.containers.list(all=True, filters=label)) == 1
