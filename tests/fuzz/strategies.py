@@ -113,10 +113,22 @@ ports = st.lists(
             [
                 *("80", "8080:80", "127.0.0.1:18080:80/udp", "[::1]:80:80", "1-3:4-6"),
                 *("70000:80", "x:y", "80/xyz", "", ":80", "0.0.0.0:5432:5432", "1:" * 50 + "2"),
+                # issue 24: read as a host address by Docker, ranges too big to expand
+                *("8080:80:90", "::1:80:80", "[127.0.0.1]:80:80", "fe80::1%eth0:80:80"),
+                *("1-99999999:1-99999999", "1-65535:1-65535/udp", "65535-1:1-65535"),
             ]
         ),
+        st.builds(
+            lambda ip, a, b: f"{ip}:{a}:{b}",
+            st.sampled_from(["127.0.0.1", "[::1]", "::1", "8080", "", "[]", "[x]", "1.2.3"]),
+            st.sampled_from(["80", "1-10", "0", "65536", "", "1-"]),
+            st.sampled_from(["80", "1-10", "80/udp", "80/", "0"]),
+        ),
         ints,
-        st.fixed_dictionaries({"target": either(ints)}, optional={"published": either(text)}),
+        st.fixed_dictionaries(
+            {"target": either(ints)},
+            optional={"published": either(text), "host_ip": either(text)},
+        ),
     ),
     max_size=4,
 )
