@@ -9,18 +9,32 @@ Written with mode 0600.
 ``version`` is the file's own format: 2 since operations carry their steps (a paused
 container is unpaused by its own kind). A file of another version is refused with a
 clear message rather than compared (and called stale) field by field.
+
+Reading one (:func:`read_plan`) checks the whole file against :func:`schema` (committed as
+``schemas/plan.schema.json``; ``python -m stackctl.planfile`` writes it) before any field
+is used: anything else is "not a valid plan file: what, at which JSON path", exit 1,
+never a traceback. A file is taken for a plan by its content (:func:`is_plan_file`): one
+whose name is not a stack file's is read as a plan (there is nothing else it could be);
+one named like a stack file (``*.json``, ``*.yaml``) only when it is a JSON object whose
+``kind`` is the plan marker and that holds a plan file's other keys.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from stackctl.core.plan import Plan
+import jsonschema
+
+from stackctl.core.plan import Kind, Plan, Step
 from stackctl.errors import LoadError, StalePlanError
-from stackctl.render import plan_json
+from stackctl.load.discover import kind_of_file
+from stackctl.model import Condition
+from stackctl.render import PLAN_FORMAT_VERSION, plan_json
 
 MAGIC = "stackctl-plan"
 VERSION = 2
@@ -41,33 +55,227 @@ def save(path: Path, plan: Plan, sources: list[Path], options: dict[str, Any]) -
         f.write("\n")
 
 
-def is_plan_file(path: Path) -> bool:
-    if not path.is_file() or path.suffix not in (".json", ".plan", ".tfplan", ""):
-        return False
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json"
+"""Where the schema is committed (beside the stack schema), for editors and other tools."""
+
+_KEYS = frozenset({"version", "sources", "options", "plan"})
+"""A plan file's keys besides ``kind``: with the marker, they tell a plan from a stack."""
+
+_HINT = "make the plan again with `stackctl plan -o FILE`, review it, then apply it"
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of a plan file, as :func:`save` writes it."""
+    text = {"type": "string"}
+    strings = {"type": "array", "items": text}
+    count = {"type": "integer", "minimum": 0}
+    change = {
+        "type": "object",
+        "required": ["path", "old", "new", "sensitive"],
+        "properties": {"path": text, "old": {}, "new": {}, "sensitive": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
+    operation = {
+        "type": "object",
+        "required": ["id", "kind", "action", "resource", "reason", "changes", "depends_on"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "kind": {"enum": [k.value for k in Kind]},
+            "action": text,
+            "resource": {
+                "type": "object",
+                "required": ["type", "name", "stack"],
+                "properties": {
+                    "type": text,
+                    "name": text,
+                    "stack": {"type": ["string", "null"]},  # a pull serves every stack
+                    "service": text,
+                },
+                "additionalProperties": False,
+            },
+            "reason": text,
+            "changes": {"type": "array", "items": change},
+            "depends_on": strings,
+            "config_hash": {"type": ["string", "null"]},
+            "version": {"type": "integer"},
+            "wait": {
+                "type": "object",
+                "required": ["service", "condition", "containers"],
+                "properties": {
+                    "service": {"type": ["string", "null"]},
+                    "condition": {"enum": [*(c.value for c in Condition), None]},
+                    "containers": strings,
+                },
+                "additionalProperties": False,
+            },
+            "target_id": text,
+            "steps": {"type": "array", "items": {"enum": [s.value for s in Step]}},
+        },
+        "additionalProperties": False,
+    }
+    summary_keys = ["add", "change", "replace", "destroy", "pull", "wait"]
+    plan = {
+        "type": "object",
+        "required": [
+            *("format_version", "stacks", "destroy", "fingerprint", "api_version"),
+            *("has_changes", "summary", "operations", "unchanged", "warnings"),
+        ],
+        "properties": {
+            "format_version": {"const": PLAN_FORMAT_VERSION},
+            "stacks": strings,
+            "destroy": {"type": "boolean"},
+            "fingerprint": {"type": "string", "minLength": 1},
+            "api_version": text,
+            "has_changes": {"type": "boolean"},
+            "summary": {
+                "type": "object",
+                "required": summary_keys,
+                "properties": dict.fromkeys(summary_keys, count),
+                "additionalProperties": False,
+            },
+            "operations": {"type": "array", "items": operation},
+            "unchanged": strings,
+            "warnings": strings,
+        },
+        "additionalProperties": False,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://stackctl.dev/schemas/plan.schema.json",
+        "title": "stackctl saved plan (stackctl plan -o FILE)",
+        "type": "object",
+        "required": ["kind", "version", "sources", "options", "plan"],
+        "properties": {
+            "kind": {"const": MAGIC},
+            "version": {"const": VERSION},
+            "sources": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "pattern": "^/[^\\u0000]*$"},
+            },
+            "options": {
+                "type": "object",
+                "properties": {"prune": {"type": "boolean"}},
+                "additionalProperties": False,
+            },
+            "plan": plan,
+        },
+        "additionalProperties": False,
+    }
+
+
+def _parse(path: Path) -> Any:
+    """The file's JSON; PlanFileError on anything that is not JSON text."""
     try:
-        with path.open(encoding="utf-8") as f:
-            head = f.read(200)
-    except (OSError, UnicodeDecodeError):
+        raw = path.read_bytes()
+    except OSError as e:
+        raise _invalid(path, f"cannot read it ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _invalid(path, f"not UTF-8 text (byte {e.start + 1})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _invalid(path, f"not JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    except (RecursionError, ValueError) as e:  # nested too deeply; numbers too long
+        raise _invalid(path, f"not JSON stackctl can read ({type(e).__name__})") from None
+
+
+def _invalid(path: Path, what: str) -> LoadError:
+    return LoadError(f"{path}: not a valid plan file: {what}", hint=_HINT)
+
+
+def _marked(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("kind") == MAGIC and bool(_KEYS & data.keys())
+
+
+def is_plan_file(path: Path) -> bool:
+    """Whether ``apply`` should read ``path`` as a saved plan: by content, never by suffix.
+
+    A file named like no stack file (``plan.bin``, ``saved.plan``) can only be a plan, so
+    it is read as one (and refused as "not a valid plan file" if it is not). A file named
+    like a stack (``*.json``, ``*.yaml``, ``*.py``) is a plan only when it is a JSON
+    object with the plan marker as its ``kind`` and a plan file's keys.
+    """
+    if not path.is_file():
         return False
-    return MAGIC in head
+    if kind_of_file(path) is None:
+        return True
+    try:
+        return _marked(_parse(path))
+    except LoadError:
+        return False
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """What is wrong, without the value (a hand-edited file may hold anything)."""
+    where = error.json_path
+    validator = str(error.validator)
+    wanted: Any = error.validator_value
+    instance: Any = error.instance
+    rule: Any = error.schema
+    keys = list(instance) if isinstance(instance, dict) else []
+    if validator == "required":
+        missing = [k for k in wanted if k not in keys]
+        return f"missing {', '.join(repr(k) for k in missing)} at {where}"
+    if validator == "additionalProperties":
+        known = rule.get("properties", {}) if isinstance(rule, dict) else {}
+        extra = sorted(str(k) for k in keys if k not in known)
+        return f"unknown key {', '.join(repr(k) for k in extra)} at {where}"
+    if validator == "type":
+        want = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return f"expected {want}, got {_type_name(instance)} at {where}"
+    if validator in ("const", "enum"):
+        return f"not an allowed value at {where}"
+    if validator == "pattern":
+        return f"not an absolute path without NUL characters at {where}"
+    if validator in ("minItems", "minLength"):
+        return f"empty at {where}"
+    return f"fails {validator} at {where}"
 
 
 def read_plan(path: Path) -> dict[str, Any]:
-    """The saved plan in ``path``; LoadError when it is not a readable stackctl plan file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise LoadError(f"{path}: not a readable plan file: {e}") from e
-    if not isinstance(data, dict) or data.get("kind") != MAGIC:
-        raise LoadError(f"{path}: not a stackctl plan file")
+    """The saved plan in ``path``, its whole shape checked against :func:`schema`;
+    LoadError ("not a valid plan file: what, at which JSON path") on anything else."""
+    data = _parse(path)
+    if not isinstance(data, dict):
+        raise _invalid(path, f"expected a JSON object, got {_type_name(data)} at $")
+    if data.get("kind") != MAGIC:
+        raise _invalid(path, f'no "kind": "{MAGIC}" at $ (not written by `stackctl plan -o`)')
     version = data.get("version", 1)
-    if version != VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version != VERSION:
         raise LoadError(
-            f"{path}: a plan file of format {version}; this stackctl reads format {VERSION}",
-            hint="make the plan again with this stackctl (stackctl plan -o FILE), review it, "
-            "then apply it",
+            f"{path}: not a valid plan file: it is of format {version}; this stackctl reads "
+            f"format {VERSION}",
+            hint=_HINT,
         )
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is not None:
+        raise _invalid(path, _describe(error))
     return data
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    spec = schema()
+    cls = jsonschema.validators.validator_for(spec)
+    cls.check_schema(spec)
+    return cls(spec)
 
 
 def _shape(plan: dict[str, Any]) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
@@ -90,3 +298,11 @@ def check_fresh(saved: dict[str, Any], current: Plan) -> None:
             "the saved plan is stale: the stacks changed since it was made",
             hint="run stackctl plan again and review the new plan",
         )
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> None:
+    path.write_text(json.dumps(schema(), indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m stackctl.planfile [PATH]
+    write_schema(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_PATH)

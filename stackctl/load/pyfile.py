@@ -8,6 +8,10 @@ becomes a diagnostic at the user's own file and line, never a traceback.
 String values are then interpolated as in YAML (``${VAR}``, ``.env`` beside the file), so a
 literal ``$`` is written ``$$``, as in Compose. Secret values are not interpolated: they are
 taken literally (use ``Secret.env("NAME")`` to read the environment).
+
+While the code runs, a call that would end or replace the process (``os._exit``, a signal
+to itself, ``exec``, ``fork``) raises instead (:mod:`stackctl.load.guard`), so it too is a
+located error rather than an exit with the stack's own code and no output.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pydantic import ValidationError
 from stackctl.core.dotenv import Variables, variables_for
 from stackctl.core.interpolate import fills_secret, interpolate_tree
 from stackctl.errors import Diagnostic
+from stackctl.load.guard import StackEndedProcess, process_guard
 from stackctl.load.locate import pydantic_diagnostics
 from stackctl.load.outcome import Outcome, interpolation_diagnostics, nearest_line
 from stackctl.model import Stack
@@ -103,7 +108,7 @@ def _isolated(folder: Path, dotenv: Mapping[str, str]) -> Iterator[None]:
 def _execute(
     path: Path, file_path: Path, folder: Path, dotenv: Mapping[str, str]
 ) -> Mapping[str, Any]:
-    with _isolated(folder, dotenv):
+    with _isolated(folder, dotenv), process_guard():
         if not path.is_dir():
             return runpy.run_path(str(file_path), run_name=f"stackctl_stack_{path.stem}")
         name = f"stackctl_stack_{uuid.uuid4().hex}"
@@ -162,6 +167,16 @@ def _exception_diagnostics(
         ]
     if isinstance(e, SystemExit):
         message = f"the stack called exit({e.code})"
+    elif isinstance(e, StackEndedProcess):
+        return [
+            Diagnostic(
+                "error",
+                f"the stack tried to end the process ({e.how}) instead of defining `stack`",
+                shown,
+                line,
+                hint="a stack file only describes stacks: remove the call",
+            )
+        ]
     else:
         message = f"{type(e).__name__}: {e}"
     return [Diagnostic("error", message, shown, line)]

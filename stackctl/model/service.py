@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -201,11 +202,10 @@ class Dependency(_Model):
 # --------------------------------------------------------------------------- ports
 
 
-_PORT_RE = re.compile(
-    r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]+):)??"
-    r"(?:(?P<published>\d+(?:-\d+)?)?:)?"
-    r"(?P<target>\d+(?:-\d+)?)"
-    r"(?:/(?P<proto>tcp|udp|sctp))?$"
+_PORT_PART = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+_PORT_FORMS = (
+    "use 'TARGET', 'HOST:TARGET', 'IP:HOST:TARGET' or '[IPv6]:HOST:TARGET', each with an "
+    "optional '/tcp', '/udp' or '/sctp'"
 )
 
 
@@ -227,29 +227,76 @@ class Port(_Model):
             return None
         return value
 
+    @field_validator("host_ip", mode="before")
+    @classmethod
+    def _host_ip(cls, value: Any) -> Any:
+        """An IP address (IPv6 with or without brackets), as Docker's HostIp must be."""
+        if value == "":
+            return None
+        if not isinstance(value, str):
+            return value
+        try:
+            return str(ipaddress.ip_address(value.strip().removeprefix("[").removesuffix("]")))
+        except ValueError:
+            raise ValueError("host_ip must be an IP address (e.g. 127.0.0.1 or ::1)") from None
+
+
+def _host_ip(text: str, spec: str) -> str:
+    """The host address of a short port spec, as Docker reads it: an IPv4 address or a
+    bracketed IPv6 one (``[::1]``). An unbracketed IPv6 address is refused: its colons
+    cannot be told from the port separators by eye (Docker would take ``::1:80:80`` as
+    ``[::1]:80:80``, and ``8080:80:90`` as host address ``8080``, which it then refuses)."""
+    bracketed = text.startswith("[") and text.endswith("]")
+    inner = text[1:-1] if bracketed else text
+    try:
+        ip = ipaddress.ip_address(inner)
+    except ValueError:
+        raise ValueError(
+            f"malformed port {spec!r}: {text!r} is not a host IP address; {_PORT_FORMS}"
+        ) from None
+    if ip.version == 6 and not bracketed:
+        raise ValueError(
+            f"malformed port {spec!r}: write the IPv6 host address in brackets ('[{inner}]:...')"
+        )
+    if ip.version == 4 and bracketed:
+        raise ValueError(f"malformed port {spec!r}: brackets are for IPv6 addresses only")
+    return str(ip)
+
+
+def _port_range(text: str, spec: str, *, low: int) -> range:
+    """``8080`` or ``8000-8010``: every number between ``low`` and 65535, the range in order."""
+    m = _PORT_PART.match(text)
+    if not m:
+        raise ValueError(f"malformed port {spec!r}: {text!r} is not a port or a port range")
+    a = int(m.group(1))
+    b = int(m.group(2) or a)
+    if not low <= a <= 65535 or not low <= b <= 65535:
+        raise ValueError(f"port {text!r} in {spec!r} is out of range ({low}-65535)")
+    if b < a:
+        raise ValueError(f"malformed port range {text!r} in {spec!r}")
+    return range(a, b + 1)
+
 
 def parse_port_short(spec: str) -> list[dict[str, Any]]:
-    # The longest real spec ("[v6]:65535-65535:65535-65535/sctp") is ~75 characters; the
-    # regex backtracks cubically on long junk, so that is refused before it runs.
-    m = _PORT_RE.match(spec.strip()) if len(spec) <= 128 else None
-    if not m:
-        raise ValueError(
-            f"malformed port {spec!r}; use 'TARGET', 'HOST:TARGET' or 'IP:HOST:TARGET[/PROTO]'"
-        )
-    ip = m.group("ip")
-    if ip and ip.startswith("["):
-        ip = ip[1:-1]
-    proto = m.group("proto") or "tcp"
-
-    def _range(text: str) -> list[int]:
-        lo, _, hi = text.partition("-")
-        a, b = int(lo), int(hi or lo)
-        if b < a:
-            raise ValueError(f"malformed port range {text!r} in {spec!r}")
-        return list(range(a, b + 1))
-
-    targets = _range(m.group("target"))
-    published = _range(m.group("published")) if m.group("published") else None
+    """Docker's (and Compose's) short port syntax, split as ``nat.ParsePortSpec`` does: the
+    last ``:`` part is the container port (with ``/proto``), the one before it the host
+    port, everything before that the host address. Ranges are checked before they are
+    expanded, so no spec can ask for more than 65535 entries."""
+    if len(spec) > 128:  # the longest real spec is ~75 characters
+        raise ValueError(f"malformed port {spec[:40]!r}...: too long; {_PORT_FORMS}")
+    text = spec.strip()
+    body, slash, proto = text.partition("/")
+    if slash and proto not in ("tcp", "udp", "sctp"):
+        raise ValueError(f"malformed port {spec!r}: the protocol must be tcp, udp or sctp")
+    parts = body.split(":")
+    target_text = parts[-1]
+    published_text = parts[-2] if len(parts) >= 2 else None
+    ip_text = ":".join(parts[:-2]) if len(parts) >= 3 else None
+    if not target_text:
+        raise ValueError(f"malformed port {spec!r}: no container port; {_PORT_FORMS}")
+    ip = _host_ip(ip_text, spec) if ip_text else None
+    targets = _port_range(target_text, spec, low=1)
+    published = _port_range(published_text, spec, low=0) if published_text else None
     if published is not None and len(published) != len(targets):
         if len(targets) == 1:  # "8000-8010:80": any host port of the range; take the first
             published = published[:1]
@@ -257,7 +304,7 @@ def parse_port_short(spec: str) -> list[dict[str, Any]]:
             raise ValueError(f"port ranges of different lengths in {spec!r}")
     out: list[dict[str, Any]] = []
     for i, target in enumerate(targets):
-        entry: dict[str, Any] = {"target": target, "protocol": proto}
+        entry: dict[str, Any] = {"target": target, "protocol": proto or "tcp"}
         if published is not None:
             entry["published"] = published[i]
         if ip:

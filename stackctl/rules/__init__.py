@@ -17,6 +17,7 @@ addresses.py   fixed addresses, ipam, subnets, duplicate networks, host ports
 names.py       container, volume and stack names; extra_hosts, dns
 host.py        env files, binds outside the stack, docker socket, privileged, database ports
 hygiene.py     unpinned images, inline secrets (warnings)
+refused.py     what Docker refuses at start: NUL characters, its predefined networks
 swarm.py       what Swarm cannot honour (``engines=("swarm",)``)
 engine.py      resolve_engine: the run's engine from ``--engine`` and the stacks
 """
@@ -28,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from stackctl.errors import Diagnostic
 from stackctl.model import Stack
 from stackctl.order import find_stack_cycles
-from stackctl.rules import addresses, host, hygiene, names, references, swarm
+from stackctl.rules import addresses, host, hygiene, names, references, refused, swarm
 from stackctl.rules.core import (
     ENGINES,
     ERROR,
@@ -65,6 +66,7 @@ RULES: tuple[Rule, ...] = (
     *names.RULES,
     *host.RULES,
     *hygiene.RULES,
+    *refused.RULES,
     *swarm.RULES,
 )
 """Every rule, in the order its findings are reported; ``stack-cycle`` comes from order."""

@@ -359,22 +359,30 @@ def _duplicate_network_names(stacks: Sequence[Stack]) -> Iterator[Finding]:
 # --------------------------------------------------------------------------- host ports
 
 
-def _host_ips_overlap(a: str | None, b: str | None) -> bool:
-    """Two bindings clash when either listens on all interfaces or both on one address."""
-    if a in ANY_HOST or b in ANY_HOST:
-        return True
-    ia, ib = parse_ip(a or ""), parse_ip(b or "")
-    return ia == ib if ia is not None and ib is not None else a == b
-
-
 def _port_label(host_ip: str | None, published: int, protocol: str) -> str:
     host = f"{host_ip}:" if host_ip else ""
     return f"host port {host}{published}/{protocol}"
 
 
+@dataclass(frozen=True)
+class _Binding:
+    stack: Stack
+    service: Service
+    path: str
+
+
 def _duplicate_host_ports(stacks: Sequence[Stack]) -> Iterator[Finding]:
-    """One host port published twice, across all stacks (or by several replicas)."""
-    seen: list[tuple[Stack, Service, str, str | None, int, str]] = []
+    """One host port published twice, across all stacks (or by several replicas).
+
+    Linear in the number of published ports (a range such as ``1-65535:1-65535`` is 65535
+    of them): per (port, protocol), the first binding on all interfaces and the first on
+    each address are kept, and a binding clashes with the one it overlaps. A clash between
+    two services is reported once, at its first port, with how many more ports clash.
+    """
+    any_host: dict[tuple[int, str], _Binding] = {}
+    by_ip: dict[tuple[int, str], dict[str, _Binding]] = {}
+    clashes: dict[tuple[int, int], tuple[Finding, int]] = {}
+    replicas_told: set[int] = set()
     for stack in stacks:
         for svc in stack.services.values():
             for i, port in enumerate(svc.ports):
@@ -382,7 +390,9 @@ def _duplicate_host_ports(stacks: Sequence[Stack]) -> Iterator[Finding]:
                     continue
                 path = f"services.{svc.name}.ports.{i}"
                 label = _port_label(port.host_ip, port.published, port.protocol)
-                if svc.replica_count > 1 and (svc.engine or stack.engine) != "swarm":
+                swarm = (svc.engine or stack.engine) == "swarm"
+                if svc.replica_count > 1 and not swarm and id(svc) not in replicas_told:
+                    replicas_told.add(id(svc))
                     yield Finding(
                         stack,
                         path,
@@ -391,19 +401,44 @@ def _duplicate_host_ports(stacks: Sequence[Stack]) -> Iterator[Finding]:
                         "run one replica, or publish only the container port and let "
                         "Docker pick host ports",
                     )
-                for o_stack, o_svc, o_path, o_ip, o_pub, o_proto in seen:
-                    if (o_pub, o_proto) == (port.published, port.protocol) and _host_ips_overlap(
-                        o_ip, port.host_ip
-                    ):
-                        yield Finding(
-                            stack,
-                            path,
-                            f"{label} is already published by service '{o_svc.name}' of "
-                            f"stack '{o_stack.name}' ({where(o_stack, o_path)})",
-                            "publish another host port, or bind each to a different host_ip",
-                        )
-                        break
-                seen.append((stack, svc, path, port.host_ip, port.published, port.protocol))
+                key = (port.published, port.protocol)
+                here = _Binding(stack, svc, path)
+                ips = by_ip.setdefault(key, {})
+                if port.host_ip in ANY_HOST:
+                    other = any_host.get(key) or next(iter(ips.values()), None)
+                    any_host.setdefault(key, here)
+                else:
+                    ip = parse_ip(port.host_ip or "")
+                    ip_key = str(ip) if ip is not None else str(port.host_ip)
+                    other = any_host.get(key) or ips.get(ip_key)
+                    ips.setdefault(ip_key, here)
+                if other is None:
+                    continue
+                pair = (id(svc), id(other.service))
+                if pair in clashes:
+                    first, more = clashes[pair]
+                    clashes[pair] = (first, more + 1)
+                    continue
+                clashes[pair] = (
+                    Finding(
+                        stack,
+                        path,
+                        f"{label} is already published by service '{other.service.name}' of "
+                        f"stack '{other.stack.name}' ({where(other.stack, other.path)})",
+                        "publish another host port, or bind each to a different host_ip",
+                    ),
+                    0,
+                )
+    for first, more in clashes.values():
+        if more:
+            s = "s" if more > 1 else ""
+            first = Finding(
+                first.stack,
+                first.path,
+                f"{first.message}; and {more} more port{s} of the same service",
+                first.hint,
+            )
+        yield first
 
 
 RULES: tuple[Rule, ...] = (

@@ -16,6 +16,7 @@ from tests.fuzz.harness import COUNTS
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not COUNTS["inputs"]:
         return
-    runs = ", ".join(f"{k}: {COUNTS[k]}" for k in ("validate", "plan", "loader", "planner"))
+    kinds = ("validate", "plan", "loader", "planner", "plan files")
+    runs = ", ".join(f"{k}: {COUNTS[k]}" for k in kinds)
     terminalreporter.write_sep("-", "fuzz")
     terminalreporter.write_line(f"fuzz inputs run: {COUNTS['inputs']} ({runs})")

@@ -113,10 +113,22 @@ ports = st.lists(
             [
                 *("80", "8080:80", "127.0.0.1:18080:80/udp", "[::1]:80:80", "1-3:4-6"),
                 *("70000:80", "x:y", "80/xyz", "", ":80", "0.0.0.0:5432:5432", "1:" * 50 + "2"),
+                # issue 24: read as a host address by Docker, ranges too big to expand
+                *("8080:80:90", "::1:80:80", "[127.0.0.1]:80:80", "fe80::1%eth0:80:80"),
+                *("1-99999999:1-99999999", "1-65535:1-65535/udp", "65535-1:1-65535"),
             ]
         ),
+        st.builds(
+            lambda ip, a, b: f"{ip}:{a}:{b}",
+            st.sampled_from(["127.0.0.1", "[::1]", "::1", "8080", "", "[]", "[x]", "1.2.3"]),
+            st.sampled_from(["80", "1-10", "0", "65536", "", "1-"]),
+            st.sampled_from(["80", "1-10", "80/udp", "80/", "0"]),
+        ),
         ints,
-        st.fixed_dictionaries({"target": either(ints)}, optional={"published": either(text)}),
+        st.fixed_dictionaries(
+            {"target": either(ints)},
+            optional={"published": either(text), "host_ip": either(text)},
+        ),
     ),
     max_size=4,
 )
@@ -418,6 +430,21 @@ def _py_literal(value: Any) -> str:
     return repr(value)
 
 
+PROCESS_ENDINGS = [
+    "import os\nos._exit({code})\n",
+    "import posix\nposix._exit({code})\n",
+    "from os import _exit as bye\nbye({code})\n",
+    "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+    "import os\nos.abort()\n",
+    "import signal\nsignal.raise_signal(signal.SIGTERM)\n",
+    "import os\nos.execv('/bin/sh', ['sh', '-c', 'exit {code}'])\n",
+    "import ctypes\nctypes.CDLL(None).exit({code})\n",
+    "import ctypes\nctypes.CDLL(None)._exit({code})\n",
+    "import os\nif os.fork() == 0:\n    os._exit({code})\n",
+]
+"""Ways a stack file can end or replace the process, not through SystemExit."""
+
+
 @st.composite
 def python_stack(draw: st.DrawFn) -> str:
     """A Python stack file: plausible ones with wrong arguments, and the ways a file can fail."""
@@ -426,6 +453,7 @@ def python_stack(draw: st.DrawFn) -> str:
             [
                 *("service", "service", "service", "service", "stack-junk", "stacks-junk"),
                 *("no-stack", "raise", "recursion", "exit", "import", "syntax", "secret"),
+                "end-process",
                 *("objects", "objects"),
             ]
         )
@@ -453,6 +481,11 @@ def python_stack(draw: st.DrawFn) -> str:
         return PY_HEAD + "def f(n):\n    return f(n + 1)\n\n\nstack = f(0)\n"
     if kind == "exit":
         return PY_HEAD + f"import sys\n\nsys.exit({_py_literal(draw(scalar))})\n"
+    if kind == "end-process":
+        # Never a zero exit code here: were the guard to fail, the test process would end
+        # with it and look green (tests/test_load_python.py runs those in a subprocess).
+        code = draw(st.integers(1, 255))
+        return PY_HEAD + draw(st.sampled_from(PROCESS_ENDINGS)).format(code=code)
     if kind == "import":
         return PY_HEAD + "import stackctl_fuzz_missing_module\n"
     if kind == "secret":
