@@ -247,6 +247,22 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         ],
     ),
     (
+        "duplicate-volume", "error", "x_a", "volumes.b",
+        ("Docker volume 'x_a_b'", "volume 'a_b' of stack 'x'", "external: true"),
+        lambda: [
+            stack("x", svc("db", volumes=["a_b:/d"]), volumes=[Volume("a_b")]),
+            stack("x_a", svc("app", volumes=["b:/d"]), volumes=[Volume("b")]),
+        ],
+    ),
+    (
+        "duplicate-volume", "error", "y", "volumes.logs.name",
+        ("Docker volume 'shared'", "volume 'data' of stack 'y'"),
+        lambda: [
+            stack("y", svc("db", volumes=["data:/d", "logs:/l"]),
+                  volumes=[Volume("data", name="shared"), Volume("logs", name="shared")]),
+        ],
+    ),
+    (
         "duplicate-host-port", "error", "b", "services.web.ports.0",
         ("host port 80/tcp", "service 'proxy' of stack 'a'", "/srv/stacks/a/stack.yaml"),
         lambda: [stack("a", svc("proxy", ports=["80:80"])),
