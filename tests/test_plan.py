@@ -427,12 +427,128 @@ def test_changed_network_with_foreign_containers_attached_is_an_error() -> None:
         plan(desired, state)
 
 
-def test_volume_not_ours_is_used_with_a_warning() -> None:
-    desired = desire([homelab()])
-    state = replace(applied(desired), volumes=(ObservedVolume("lab_data", {}, "local"),))
-    result = plan(desired, state)
-    assert result.operations == ()
-    assert any("lab_data" in w for w in result.warnings)
+def _pair(names: tuple[str | None, str | None] = (None, None)) -> list[Stack]:
+    """Volume ``a_b`` of stack ``x`` and volume ``b`` of stack ``x_a``: both ``x_a_b``
+    (or, with ``names``, the ``name:`` each declares)."""
+
+    def one(stack: str, key: str, name: str | None) -> Stack:
+        service = Service("s", image=IMG, volumes=[f"{key}:/v"])
+        return Stack(stack, services=[service], volumes=[Volume(key, name=name)])
+
+    return [one("x", "a_b", names[0]), one("x_a", "b", names[1])]
+
+
+def _only_x(state: ObservedState, owner: dict[str, str]) -> ObservedState:
+    return replace(state, volumes=(ObservedVolume("x_a_b", owner, "local"),))
+
+
+X_OWNS = {"io.stackctl.stack": "x", "io.stackctl.volume": "a_b"}
+
+# (title, stacks, observed, words the error holds): a volume the stack would create is
+# never mounted when someone else holds its Docker name, on any daemon state.
+OWNERSHIP_ERRORS: list[tuple[str, Callable[[], list[Stack]], Scenario, tuple[str, ...]]] = [
+    (
+        "label-less volume with the stack's default name",
+        lambda: [homelab()],
+        lambda d: replace(applied(d), volumes=(ObservedVolume("lab_data", {}, "local"),)),
+        ("volume 'lab_data'", "no stackctl labels", "external: true", "name: lab_data"),
+    ),
+    (
+        "label-less volume with the name: the stack declares (not external)",
+        lambda: [homelab().model_copy(update={"volumes": {"data": Volume("data", name="pg")}})],
+        lambda d: replace(applied(d), volumes=(ObservedVolume("pg", {}, "local"),)),
+        ("volume 'pg'", "no stackctl labels", "external: true"),
+    ),
+    (
+        "a docker compose project's volume",
+        lambda: [homelab()],
+        lambda d: replace(
+            applied(d),
+            volumes=(ObservedVolume("lab_data", {"com.docker.compose.project": "lab"}, "local"),),
+        ),
+        ("docker compose project 'lab'", "external: true"),
+    ),
+    (
+        "another stack's volume: a_b of x and b of x_a are both x_a_b (x applied first)",
+        lambda: _pair()[1:],
+        lambda d: _only_x(EMPTY, X_OWNS),
+        ("volume 'x_a_b'", "stack 'x' (its volume 'a_b')", "another `name:`"),
+    ),
+    (
+        "two stacks of one plan claim one volume name",
+        lambda: _pair(),
+        lambda d: EMPTY,
+        ("claimed by volume 'a_b' of stack 'x' and volume 'b' of stack 'x_a'", "external: true"),
+    ),
+    (
+        "two stacks of one plan claim one volume name, which exists as x's",
+        lambda: _pair(),
+        lambda d: _only_x(EMPTY, X_OWNS),
+        ("claimed by volume 'a_b' of stack 'x' and volume 'b' of stack 'x_a'",),
+    ),
+    (
+        "two volumes of one stack name one Docker volume",
+        lambda: [
+            Stack(
+                "y",
+                services=[Service("s", image=IMG, volumes=["p:/p", "q:/q"])],
+                volumes=[Volume("p", name="same"), Volume("q", name="same")],
+            )
+        ],
+        lambda d: EMPTY,
+        ("claimed by volume 'p' of stack 'y' and volume 'q' of stack 'y'",),
+    ),
+    (
+        "two stacks of one plan claim one network name",
+        lambda: [
+            Stack("x", services=[Service("s", image=IMG, networks=["a_b"])],
+                  networks=[Network("a_b")]),
+            Stack("x_a", services=[Service("s", image=IMG, networks=["b"])],
+                  networks=[Network("b")]),
+        ],
+        lambda d: EMPTY,
+        ("network 'x_a_b' is claimed by network 'a_b' of stack 'x'",),
+    ),
+    (
+        "another stack's network",
+        lambda: [homelab()],
+        lambda d: replace(
+            applied(d),
+            networks=(
+                ObservedNetwork("n1", "lab_back", {"io.stackctl.stack": "other"}, "bridge",
+                                "local"),
+            ),
+        ),
+        ("network 'lab_back' already exists and belongs to stack 'other'", "external: true"),
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("title", "stacks", "scenario", "words"),
+    OWNERSHIP_ERRORS,
+    ids=[c[0] for c in OWNERSHIP_ERRORS],
+)
+def test_a_name_someone_else_holds_is_a_plan_error_with_a_hint(
+    title: str, stacks: Callable[[], list[Stack]], scenario: Scenario, words: tuple[str, ...]
+) -> None:
+    desired = desire(stacks())
+    with pytest.raises(PlanError) as err:
+        plan(desired, scenario(desired))
+    text = str(err.value)
+    for word in words:
+        assert word in text, (title, text)
+
+
+def test_the_owner_stack_itself_and_an_external_volume_plan_cleanly() -> None:
+    x, x_a = _pair()
+    own = plan(desire([x]), _only_x(EMPTY, X_OWNS))
+    assert "volume x_a_b" in own.unchanged and not own.warnings
+    assert not [op for op in own.operations if op.kind == Kind.CREATE_VOLUME]
+    ext = x_a.model_copy(update={"volumes": {"b": Volume("b", name="x_a_b", external=True)}})
+    shared = plan(desire([ext]), _only_x(EMPTY, X_OWNS))
+    assert not shared.warnings
+    assert not [op for op in shared.operations if op.kind == Kind.CREATE_VOLUME]
 
 
 def test_leftover_temporary_container_of_an_interrupted_replace_is_removed() -> None:

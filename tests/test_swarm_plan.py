@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from stackctl import Healthcheck, Network, Service, Stack, healthy
+from stackctl import Healthcheck, Network, Service, Stack, Volume, healthy
 from stackctl.backends.swarm.desired import desire_swarm, engine_spec
 from stackctl.backends.swarm.observe import ObservedService, SwarmObservedState
 from stackctl.backends.swarm.plan import plan_swarm as plan
 from stackctl.backends.swarm.plan import plan_swarm_destroy as plan_destroy
 from stackctl.core.plan import Kind
-from stackctl.core.resources import ObservedNetwork
+from stackctl.core.resources import ObservedNetwork, ObservedVolume
 from stackctl.errors import PlanError
 from stackctl.model import Deploy, Port
 from stackctl.rules import resolve_engine, run_rules
@@ -129,6 +129,61 @@ def test_foreign_service_with_the_name_is_refused_with_a_hint() -> None:
     )
     with pytest.raises(PlanError, match="docker stack rm m"):
         plan(desire_swarm([stack()]), obs)
+
+
+def with_volume(key: str, name: str | None = None, stack_name: str = "m") -> Stack:
+    s = stack(volumes=[f"{key}:/data"])
+    return s.model_copy(update={"name": stack_name, "volumes": {key: Volume(key, name=name)}})
+
+
+# (title, stacks, volumes seen on the manager, words the error holds)
+VOLUME_OWNERSHIP: list[tuple[str, list[Stack], tuple[ObservedVolume, ...], tuple[str, ...]]] = [
+    (
+        "label-less volume with the stack's name for it",
+        [with_volume("data")],
+        (ObservedVolume("m_data", {}, "local"),),
+        ("volume 'm_data'", "no stackctl labels", "external: true"),
+    ),
+    (
+        "label-less volume with its declared name:",
+        [with_volume("data", name="pg")],
+        (ObservedVolume("pg", {}, "local"),),
+        ("volume 'pg'", "external: true"),
+    ),
+    (
+        "another stack's volume (a_b of x and b of x_a are both x_a_b)",
+        [with_volume("b", stack_name="x_a")],
+        (ObservedVolume("x_a_b", {"io.stackctl.stack": "x"}, "local"),),
+        ("belongs to stack 'x'",),
+    ),
+    (
+        "two stacks of one plan claim one name",
+        [with_volume("a_b", stack_name="x"), with_volume("b", stack_name="x_a")],
+        (),
+        ("claimed by volume 'a_b' of stack 'x' and volume 'b' of stack 'x_a'",),
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("title", "stacks", "volumes", "words"),
+    VOLUME_OWNERSHIP,
+    ids=[c[0] for c in VOLUME_OWNERSHIP],
+)
+def test_a_volume_name_someone_else_holds_is_a_plan_error(
+    title: str, stacks: list[Stack], volumes: tuple[ObservedVolume, ...], words: tuple[str, ...]
+) -> None:
+    with pytest.raises(PlanError) as err:
+        plan(desire_swarm(stacks), SwarmObservedState(volumes=volumes))
+    for word in words:
+        assert word in str(err.value), title
+
+
+def test_the_stacks_own_volume_is_used() -> None:
+    s = with_volume("data")
+    owned = ObservedVolume("m_data", {"io.stackctl.stack": "m"}, "local")
+    result = plan(desire_swarm([s]), SwarmObservedState(volumes=(owned,)))
+    assert not result.warnings
 
 
 def test_external_network_must_be_swarm_scoped() -> None:

@@ -246,6 +246,22 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         ],
     ),
     (
+        "duplicate-volume", "error", "x_a", "volumes.b",
+        ("Docker volume 'x_a_b'", "volume 'a_b' of stack 'x'", "external: true"),
+        lambda: [
+            stack("x", svc("db", volumes=["a_b:/d"]), volumes=[Volume("a_b")]),
+            stack("x_a", svc("app", volumes=["b:/d"]), volumes=[Volume("b")]),
+        ],
+    ),
+    (
+        "duplicate-volume", "error", "y", "volumes.logs.name",
+        ("Docker volume 'shared'", "volume 'data' of stack 'y'"),
+        lambda: [
+            stack("y", svc("db", volumes=["data:/d", "logs:/l"]),
+                  volumes=[Volume("data", name="shared"), Volume("logs", name="shared")]),
+        ],
+    ),
+    (
         "duplicate-host-port", "error", "b", "services.web.ports.0",
         ("host port 80/tcp", "service 'proxy' of stack 'a'", "/srv/stacks/a/stack.yaml"),
         lambda: [stack("a", svc("proxy", ports=["80:80"])),
@@ -379,6 +395,100 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         "docker-socket", "warning", "app", "services.traefik.volumes.0",
         ("read-only",),
         lambda: [stack("app", svc("traefik", volumes=[f"/run/docker.sock:{SOCK}:ro"]))],
+    ),
+    *(
+        (
+            "docker-socket", "warning", "app", "services.web.volumes.0", words,
+            lambda source=source: [stack("app", svc("web", volumes=[f"{source}:/s"]))],
+        )
+        for source, words in [
+            ("//var/run/docker.sock", ("the Docker socket", "'//var/run/docker.sock'")),
+            ("/var/run/../run/./docker.sock", ("the Docker socket",)),
+            ("/proc/1/root/var/run/docker.sock", ("the Docker socket",)),
+            ("/proc/self/root/run/docker.sock", ("the Docker socket",)),
+            ("/var/run", ("which holds the socket /run/docker.sock", "file itself")),
+            ("/run", ("which holds the socket /run/docker.sock",)),
+            ("/run/containerd", ("containerd.sock",)),
+            ("/run/user/1000", ("/run/user/1000/docker.sock",)),
+            ("/home/me/.docker/run/docker.sock", ("the Docker socket",)),
+        ]
+    ),
+    (
+        "docker-socket", "warning", "app", "services.web.volumes.0",
+        ("the Docker socket",),
+        lambda: [stack("app", svc("web", volumes=["sock:/s"]),
+                       volumes=[Volume("sock", driver_opts={"type": "none", "o": "bind",
+                                                            "device": "/var/run/docker.sock"})])],
+    ),
+    *(
+        (
+            "host-root", "warning", "app", "services.web.volumes.0", words,
+            lambda source=source: [stack("app", svc("web", volumes=[f"{source}:/host"]))],
+        )
+        for source, words in [
+            ("/", ("root folder", "read-write")),
+            ("//", ("root folder",)),
+            ("/proc/1/root", ("root folder",)),
+            ("/etc/..", ("root folder",)),
+        ]
+    ),
+    *(
+        (
+            "sensitive-host-path", "warning", "app", "services.web.volumes.0", words,
+            lambda source=source: [stack("app", svc("web", volumes=[f"{source}:/x:ro"]))],
+        )
+        for source, words in [
+            ("/etc/shadow", ("/etc/shadow", "read-only")),
+            ("/etc", ("which holds /etc/shadow",)),
+            ("/etc/ssh/", ("/etc/ssh",)),
+            ("/root", ("/root",)),
+            ("/proc/1/root/etc/sudoers", ("/etc/sudoers",)),
+            ("/var/lib/docker/volumes", ("/var/lib/docker",)),
+            ("/var", ("which holds /var/lib/docker",)),
+            ("/sys", ("/sys",)),
+            ("/proc", ("/proc",)),
+            ("/boot", ("/boot",)),
+        ]
+    ),
+    *(
+        (
+            "host-devices", "warning", "app", path, words,
+            lambda kw=kw: [stack("app", svc("web", **kw))],
+        )
+        for path, words, kw in [
+            ("services.web.volumes.0", ("every host device",), {"volumes": ["/dev:/dev"]}),
+            ("services.web.volumes.0", ("raw device /dev/sda",), {"volumes": ["/dev/sda:/d"]}),
+            ("services.web.devices.0", ("/dev/mem",), {"devices": ["/dev/mem:/dev/mem"]}),
+            ("services.web.devices.0", ("/dev/nvme0n1",), {"devices": ["/dev/nvme0n1"]}),
+        ]
+    ),
+    *(
+        (
+            "dangerous-capability", "warning", "app", "services.web.cap_add.0", words,
+            lambda cap=cap: [stack("app", svc("web", cap_add=[cap]))],
+        )
+        for cap, words in [
+            ("ALL", ("every capability", "only the capabilities it needs")),
+            ("all", ("every capability",)),
+            ("CAP_SYS_ADMIN", ("SYS_ADMIN",)),
+            ("SYS_MODULE", ("SYS_MODULE",)),
+        ]
+    ),
+    *(
+        (
+            "unconfined-profile", "warning", "app", "services.web.security_opt.0", words,
+            lambda opt=opt: [stack("app", svc("web", security_opt=[opt]))],
+        )
+        for opt, words in [
+            ("seccomp=unconfined", ("seccomp filter", "profile of your own")),
+            ("seccomp:unconfined", ("seccomp filter",)),
+            ("apparmor=unconfined", ("AppArmor",)),
+            ("apparmor:unconfined", ("AppArmor",)),
+            ("label=disable", ("SELinux",)),
+            ("label:disable", ("SELinux",)),
+            ("systempaths=unconfined", ("/proc and /sys",)),
+            (" Seccomp = Unconfined ", ("seccomp filter",)),
+        ]
     ),
     (
         "privileged", "warning", "app", "services.web.privileged",
@@ -634,6 +744,34 @@ def test_all_findings_are_collected_not_only_the_first() -> None:
         lambda: stack("app", svc("a", depends_on={"b": healthy}), svc("b", healthcheck=PG)),
         # an anonymous volume and a tmpfs need no declaration
         lambda: stack("app", svc("a", volumes=["/cache", Mount.tmpfs("/run")])),
+        # host paths that are neither the socket, secrets, software nor devices
+        lambda: stack(
+            "app",
+            svc(
+                "a",
+                volumes=[
+                    "/etc/localtime:/etc/localtime:ro",
+                    "/etc/timezone:/etc/timezone:ro",
+                    "/etc/ssl/certs:/etc/ssl/certs:ro",
+                    "/home/me/media:/media",
+                    "/srv/data:/data",
+                    "/var/log/nginx:/logs",
+                    "/dev/shm:/dev/shm",
+                    "/run/docker.sock.d:/x",
+                    "/mnt/disk:/disk",
+                    "./data:/data",
+                    "~/music:/music",
+                ],
+                devices=["/dev/dri:/dev/dri", "/dev/fuse"],
+                cap_add=["NET_ADMIN", "NET_BIND_SERVICE", "CHOWN"],
+                security_opt=[
+                    "no-new-privileges:true",
+                    "seccomp=./profile.json",
+                    "apparmor=docker-default",
+                    "label=type:container_t",
+                ],
+            ),
+        ),
     ],
 )
 def test_no_false_alarm(build: Callable[[], Stack]) -> None:
@@ -656,6 +794,52 @@ def test_env_file_relative_to_stack_folder(tmp_path: Path) -> None:
     s.with_origin(tmp_path / "stack.yaml")
     found = [d for d in validate([s]) if d.code == "missing-env-file"]
     assert [d.path for d in found] == ["services.web.env_file.1"]
+
+
+def _codes(s: Stack) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for d in validate([s]):
+        found.setdefault(d.code or "", []).append(d.message)
+    return found
+
+
+def test_a_symlink_in_the_stack_folder_is_judged_by_where_it_leads(tmp_path: Path) -> None:
+    folder = tmp_path / "app"
+    (folder / "data").mkdir(parents=True)
+    (folder / "etc").symlink_to("/etc")
+    (folder / "inside").symlink_to(folder / "data")
+    (folder / "chain").symlink_to(folder / "etc")
+    s = stack("app", svc("web", volumes=["./inside:/a", "./etc:/b:ro", "./chain/ssh:/c:ro"]))
+    s.with_origin(folder / "stack.yaml")
+    found = [d for d in validate([s]) if d.code == "bind-outside-stack"]
+    assert [d.path for d in found] == ["services.web.volumes.1", "services.web.volumes.2"]
+    assert "through a symlink, to /etc" in found[0].message
+    assert has_errors(found)
+    # and where it leads is judged too: /etc holds /etc/shadow
+    assert "sensitive-host-path" in _codes(s)
+
+
+def test_a_symlink_to_the_socket_is_the_socket(tmp_path: Path) -> None:
+    (tmp_path / "sock").symlink_to(SOCK)
+    (tmp_path / "runlink").symlink_to("/var/run")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")  # a loop resolves to itself, no crash
+    s = stack(
+        "app",
+        svc(
+            "web",
+            volumes=[f"{tmp_path}/sock:/s:ro", f"{tmp_path}/runlink:/r", f"{tmp_path}/loop:/l"],
+        ),
+    )
+    s.with_origin(tmp_path / "stack.yaml")
+    socket = [d for d in validate([s]) if d.code == "docker-socket"]
+    assert [d.path for d in socket] == ["services.web.volumes.0", "services.web.volumes.1"]
+    assert "mounts the Docker socket read-only" in socket[0].message
+
+
+def test_the_reference_traefik_socket_mount_reports_what_it_did() -> None:
+    """/var/run/docker.sock:ro in stacks/traefik: one docker-socket warning, nothing more."""
+    s = stack("traefik", svc("traefik", volumes=[f"{SOCK}:{SOCK}:ro", "./config:/etc/traefik"]))
+    assert _codes(s) == {"docker-socket": [_codes(s)["docker-socket"][0]]}
 
 
 def test_stack_without_origin_names_the_attribute() -> None:

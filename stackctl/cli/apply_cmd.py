@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import replace
@@ -42,10 +41,6 @@ LockTimeout = Annotated[
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Plan and progress as JSON lines.")]
-
-
-def daemon_id() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
 def reporter(as_json: bool, command: str = "apply") -> Reporter:
@@ -116,7 +111,7 @@ def apply(
     loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
     eng = loaded.backend.connect()
-    with lock.hold(daemon_id(), [s.name for s in loaded.stacks], lock_timeout):
+    with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
         planned = pipeline.make_plan(loaded, eng, prune=prune)
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)

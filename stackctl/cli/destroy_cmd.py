@@ -9,7 +9,7 @@ import typer
 
 from stackctl import lock, pipeline
 from stackctl.cli import app
-from stackctl.cli.apply_cmd import AsJson, LockTimeout, Parallelism, Yes, daemon_id, execute
+from stackctl.cli.apply_cmd import AsJson, LockTimeout, Parallelism, Yes, execute
 from stackctl.cli.common import Engine, Paths, confirm, print_styled
 from stackctl.render import plan_json, plan_segments
 
@@ -30,7 +30,7 @@ def destroy(
     anything stackctl does not own are never touched."""
     loaded = pipeline.load(paths, engine=engine)
     eng = loaded.backend.connect()
-    with lock.hold(daemon_id(), [s.name for s in loaded.stacks], lock_timeout):
+    with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
         planned = pipeline.make_plan(loaded, eng, destroy=True, volumes=volumes)
         if as_json:
             print(json.dumps({"event": "plan", "plan": plan_json(planned.plan)}), flush=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from stackctl.core.labels import config_from_labels, is_digest
+from stackctl.core.labels import COMPOSE_PROJECT, LABEL_VOLUME, config_from_labels, is_digest
 from stackctl.core.resources import DesiredNetwork, DesiredVolume, ObservedNetwork, ObservedVolume
 from stackctl.errors import PlanError
 from stackctl.model import Condition
@@ -247,6 +247,43 @@ class PlanBuilder:
             f"will not take it over.\n  hint: remove it (docker network rm {name}), "
             "give the stack's network another `name:`, or declare it `external: true` "
             "to use it as it is"
+        )
+
+    def claimed_twice(
+        self, what: str, resources: Iterable[DesiredNetwork | DesiredVolume]
+    ) -> set[str]:
+        """Docker names that two declarations (``what``: network or volume) of the stacks map
+        to (volume ``a_b`` of stack ``x`` and ``b`` of stack ``x_a`` are both ``x_a_b``):
+        one problem each, and the set of those names, which the planner then leaves alone."""
+        owners: dict[str, list[DesiredNetwork | DesiredVolume]] = {}
+        for r in resources:
+            owners.setdefault(r.name, []).append(r)
+        twice = {name: rs for name, rs in owners.items() if len(rs) > 1}
+        for name, rs in twice.items():
+            who = " and ".join(f"{what} {r.key!r} of stack {r.stack!r}" for r in rs)
+            self.problems.append(
+                f"{what} {name!r} is claimed by {who}: they would share one Docker {what}.\n"
+                f"  hint: give one of them another `name:`, or let one stack define it and "
+                f"declare it `external: true` (name: {name}) in the other"
+            )
+        return set(twice)
+
+    def volume_taken(self, vol: DesiredVolume, found: ObservedVolume) -> None:
+        """A volume the stack would create exists and is not its own: mounting it would
+        let the stack write into data it does not own."""
+        project = found.labels.get(COMPOSE_PROJECT)
+        if found.stack:
+            key = found.labels.get(LABEL_VOLUME)
+            owner = f"stack {found.stack!r}" + (f" (its volume {key!r})" if key else "")
+        elif project:
+            owner = f"docker compose project {project!r}, not stackctl"
+        else:
+            owner = "nobody (it has no stackctl labels)"
+        self.problems.append(
+            f"volume {vol.name!r} (volume {vol.key!r} of stack {vol.stack!r}) already exists "
+            f"and belongs to {owner}; stackctl will not mount it as the stack's own.\n"
+            f"  hint: to use that volume and its data on purpose, declare it `external: true` "
+            f"(name: {vol.name}); otherwise give the stack's volume another `name:`"
         )
 
     def external_network_missing(self, used_by: Iterable[str], name: str, create: str) -> None:

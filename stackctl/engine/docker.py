@@ -176,6 +176,7 @@ class DockerEngine:
                 "DOCKER_HOST at one",
             ) from e
         self._version = str(self.client.api_version)
+        self._info: dict[str, Any] | None = None  # GET /info, read once when needed
         if os.environ.get("STACKCTL_COUNT_CALLS") == "1":
             atexit.register(self._print_counts)
 
@@ -183,6 +184,21 @@ class DockerEngine:
 
     def api_version(self) -> str:
         return self._version
+
+    def identity(self) -> str:
+        """Who the daemon is, however its address was spelled (``DOCKER_HOST`` unset,
+        ``unix:///run/docker.sock``, a symlink to the socket, a context, ``tcp://``): its
+        ``ID`` from ``GET /info``, the key of the apply lock.
+
+        Costs one ``GET /info``, which on Docker 20.10 makes the daemon run
+        ``runc --version`` (30-200 ms measured on a busy host against 6-27 ms for
+        ``/_ping``): asked only where a lock is taken (apply, destroy), never by plan.
+        A daemon that reports no ID is known by its URL.
+        """
+        if self._info is None:
+            self._info = dict(self._read("read daemon info", lambda: self.client.info()) or {})
+        daemon_id = str(self._info.get("ID") or "")
+        return f"id:{daemon_id}" if daemon_id else f"url:{self.client.base_url}"
 
     @property
     def multi_network_create(self) -> bool:

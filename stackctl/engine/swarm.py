@@ -57,6 +57,7 @@ class SwarmEngine(DockerEngine):
     def __init__(self, base_url: str | None = None, timeout: int = 120) -> None:
         super().__init__(base_url, timeout)
         info = self._read("read swarm info", lambda: self.client.info())
+        self._info = dict(info or {})  # identity() needs no second GET /info
         swarm = (info or {}).get("Swarm") or {}
         if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
             state = swarm.get("LocalNodeState") or "inactive"

@@ -1,7 +1,7 @@
 """Names: of containers, volumes and stacks, and the host names a container resolves.
 
-duplicate-container-name, container-name-with-replicas, invalid-name, invalid-extra-host,
-invalid-dns, duplicate-stack.
+duplicate-container-name, duplicate-volume, container-name-with-replicas, invalid-name,
+invalid-extra-host, invalid-dns, duplicate-stack.
 """
 
 from __future__ import annotations
@@ -33,6 +33,31 @@ def _duplicate_container_names(stacks: Sequence[Stack]) -> Iterator[Finding]:
                     f"({where(o_stack, f'services.{o_svc.name}')})",
                     "set a different container_name (or drop it to get '<stack>-<service>-1')",
                 )
+
+
+def _duplicate_volume_names(stacks: Sequence[Stack]) -> Iterator[Finding]:
+    """Two volumes that map to one Docker volume (``a_b`` of stack ``x`` and ``b`` of stack
+    ``x_a`` are both ``x_a_b``): the second stack would write into the first one's data."""
+    seen: dict[str, tuple[Stack, str]] = {}
+    for stack in stacks:
+        for key, vol in stack.volumes.items():
+            if vol.external:
+                continue
+            name = stack.volume_name(key)
+            first = seen.setdefault(name, (stack, key))
+            if first[0] is stack and first[1] == key:
+                continue
+            o_stack, o_key = first
+            yield Finding(
+                stack,
+                f"volumes.{key}.name" if vol.name else f"volumes.{key}",
+                f"volume '{key}' of stack '{stack.name}' would be Docker volume '{name}', which "
+                f"is volume '{o_key}' of stack '{o_stack.name}' "
+                f"({where(o_stack, f'volumes.{o_key}')})",
+                "give it another `name:` (or rename the key), or, to share the data on "
+                f"purpose, let one stack define it and declare it `external: true` "
+                f"(name: {name}) in the other",
+            )
 
 
 _DOCKER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
@@ -121,6 +146,8 @@ def _duplicate_stack_names(stacks: Sequence[Stack]) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule("duplicate-container-name", ERROR, "two containers with one name",
          _duplicate_container_names),
+    Rule("duplicate-volume", ERROR, "two volumes with one Docker name",
+         _duplicate_volume_names),
     Rule("container-name-with-replicas", ERROR, "container_name with several replicas",
          each_stack(_container_name_with_replicas)),
     Rule("invalid-name", ERROR, "container or volume name Docker refuses",

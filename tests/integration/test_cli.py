@@ -153,7 +153,9 @@ def test_second_apply_of_a_locked_stack_names_the_holder(tmp_path, stack_name, c
     from stackctl import lock
 
     path = str(write_stack(tmp_path / "s", stack_name))
-    with lock.hold(os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock", [stack_name]):
+    from stackctl.engine import DockerEngine
+
+    with lock.hold(DockerEngine().identity(), [stack_name]):
         assert main(["apply", "--yes", path]) == 1
     err = capsys.readouterr().err
     assert f"stack '{stack_name}' is being changed by another stackctl: pid {os.getpid()}" in err

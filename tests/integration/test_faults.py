@@ -11,6 +11,7 @@ to one against their plan (tests/recording.py).
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import signal
@@ -28,7 +29,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackctl import Healthcheck, Network, Service, ServiceNetwork, Stack, Volume, healthy
+from stackctl import Healthcheck, Network, Service, ServiceNetwork, Stack, Volume, healthy, lock
 from stackctl.core.labels import LABEL_SERVICE, LABEL_STACK, TEMP_SUFFIX
 from stackctl.core.plan import Kind
 from stackctl.engine import DockerEngine
@@ -203,6 +204,9 @@ def test_killed_at_10_points_the_next_apply_converges_and_keeps_data(
 
     rounds: list[Round] = []
     points: list[int] = []
+    socket_alias = tmp_path / "alias.sock"
+    socket_alias.symlink_to(docker_host.removeprefix("unix://"))
+    alias = f"unix://{socket_alias}"
     for version in range(1, KILL_POINTS + 1):
         stack = big_stack(s, version)
         path = stack_file(tmp_path / f"v{version}", "big_stack", s, version)
@@ -242,6 +246,10 @@ def test_killed_at_10_points_the_next_apply_converges_and_keeps_data(
         rounds.append(r)
         try:
             assert r.killed, f"not killed (exit {killed.code}): {killed.text[-2000:]}"
+            # No stale lock: free at once, taken through another spelling of the daemon's
+            # address (a symlink to its socket).
+            with lock.hold(DockerEngine(base_url=alias).identity(), [s], timeout=0):
+                pass
             t1 = time.monotonic()
             # The next apply (in-process, its writes checked against its plan one to one).
             again = recorded_apply(docker_host, [stack])
@@ -456,6 +464,63 @@ def test_five_applies_at_once_one_works_the_others_refuse_or_wait(
     assert_converged(engine, docker_client, pair_stack(s, 2))
     out = docker_client.containers.get(f"{s}-db-1").exec_run(["cat", "/data/keep"]).output
     assert out.strip() == b"kept"
+
+
+def test_two_spellings_of_one_daemon_share_one_lock(
+    engine, docker_host, docker_client, stack_name, tmp_path
+) -> None:
+    """DOCKER_HOST as the test's URL and as a symlink to the same socket, each with its
+    own XDG_RUNTIME_DIR: one lock. While one spelling holds the stack, an apply through
+    the other is refused naming the holder, or waits with --lock-timeout; a SIGKILLed
+    holder leaves no stale lock."""
+    s = stack_name
+    socket_path = docker_host.removeprefix("unix://")
+    alias = tmp_path / "alias.sock"
+    alias.symlink_to(socket_path)
+    other = f"unix://{alias}"
+    assert DockerEngine(base_url=other).identity() == engine.identity() != ""
+    path = stack_file(tmp_path / "v1", "pair_stack", s, 1)
+    runtime = {"XDG_RUNTIME_DIR": str(tmp_path / "xdg-b")}
+
+    with lock.hold(DockerEngine(base_url=docker_host).identity(), [s]):
+        refused = cli(other, "apply", "--yes", path, **runtime)
+    assert refused.code == 1 and f"pid {os.getpid()} " in refused.err, refused.text
+    assert "being changed by another stackctl" in refused.err
+    assert not containers_of(docker_client, s)  # refused before any write
+
+    # The other way round, from two processes at once: one applies, the other waits for it
+    # (--lock-timeout) and then finds nothing to do.
+    first = subprocess.Popen(
+        [sys.executable, "-m", "stackctl", "apply", "--yes", "--json", "--lock-timeout", "120",
+         str(path)],
+        env=cli_env(other, XDG_RUNTIME_DIR=str(tmp_path / "xdg-a")),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=ROOT,
+    )  # fmt: skip
+    time.sleep(0.3)
+    second = cli(docker_host, "apply", "--yes", "--json", "--lock-timeout", "120", path, **runtime)
+    out, err = first.communicate(timeout=120)
+    kinds = sorted([Outcome(first.pid, first.returncode, out, err).kind,
+                    Outcome(0, second.code, second.out, second.err).kind])  # fmt: skip
+    assert kinds == ["applied", "no changes"], kinds
+    assert_converged(engine, docker_client, pair_stack(s, 1))
+
+    # A holder SIGKILLed while holding, through one spelling: the other is not blocked.
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom stackctl import lock\nfrom stackctl.engine import DockerEngine\n"
+         f"with lock.hold(DockerEngine().identity(), [{s!r}]):\n"
+         "    print('held', flush=True); time.sleep(120)\n"],
+        env=cli_env(docker_host, XDG_RUNTIME_DIR=str(tmp_path / "xdg-a")),
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    blocked = cli(other, "apply", "--yes", path, **runtime)
+    assert blocked.code == 1 and f"pid {holder.pid} " in blocked.err, blocked.text
+    holder.kill()
+    holder.wait()
+    after = cli(other, "apply", "--yes", path, **runtime)
+    assert after.code == 0 and "No changes." in after.out, after.text
 
 
 # =========================================================================== refusals

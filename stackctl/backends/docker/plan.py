@@ -81,7 +81,10 @@ def _plan_networks(
 ) -> dict[str, str]:
     """Docker network name -> id of the operation that makes it ready."""
     ready: dict[str, str] = {}
+    twice = b.claimed_twice("network", desired.networks)
     for net in desired.networks:
+        if net.name in twice:
+            continue
         reconnect = partial(_reconnect, b, desired, observed, net, leaving)
         op_id = b.network(net, observed.network(net.name), reconnect=reconnect)
         if op_id is not None:
@@ -98,8 +101,11 @@ def _plan_networks(
 
 def _plan_volumes(b: PlanBuilder, desired: DesiredState, observed: ObservedState) -> dict[str, str]:
     ready: dict[str, str] = {}
+    twice = b.claimed_twice("volume", desired.volumes)
     for vol in desired.volumes:
         obs = observed.volume(vol.name)
+        if vol.name in twice:
+            continue
         if obs is None:
             ready[vol.name] = b.add(
                 Operation(
@@ -112,10 +118,7 @@ def _plan_volumes(b: PlanBuilder, desired: DesiredState, observed: ObservedState
                 )
             )
         elif obs.stack != vol.stack:
-            b.warnings.append(
-                f"volume {vol.name!r} exists and is not managed by stack {vol.stack!r}; it will "
-                "be used as it is and never removed by stackctl"
-            )
+            b.volume_taken(vol, obs)
         else:
             b.unchanged.append(f"volume {vol.name}")
     for name in desired.external_volumes:

@@ -50,17 +50,35 @@ def plan_swarm(desired: SwarmDesiredState, obs: SwarmObservedState, *, prune: bo
     b.waits(desired.services, service_ops)
     _orphans(b, desired, obs, ours, prune, removed_first)
     _stale_secrets(b, desired, obs, ours, prune)
-    for vol in desired.volumes:
-        b.unchanged.append(f"volume {vol.name} (made on each node by the tasks that use it)")
+    _volumes(b, desired, obs)
     names = [
         *(s.name for s in desired.services),
         *(n.name for n in desired.networks),
         *(e.name for e in desired.external_networks),
         *(x.name for x in desired.secrets),
+        *(v.name for v in desired.volumes),
     ]
     return b.finish(
         desired.stacks, lambda: swarm_fingerprint(obs, desired.stacks, names), obs.api_version
     )
+
+
+# --------------------------------------------------------------------------- volumes
+
+
+def _volumes(b: PlanBuilder, desired: SwarmDesiredState, obs: SwarmObservedState) -> None:
+    """Swarm makes a service's volumes on each node as its tasks start; stackctl sees the
+    volumes of the node it talks to only, so a foreign volume of the same name is found
+    there (other nodes are not seen)."""
+    twice = b.claimed_twice("volume", desired.volumes)
+    for vol in desired.volumes:
+        found = obs.volume(vol.name)
+        if vol.name in twice:
+            continue
+        if found is not None and found.stack != vol.stack:
+            b.volume_taken(vol, found)
+        else:
+            b.unchanged.append(f"volume {vol.name} (made on each node by the tasks that use it)")
 
 
 # --------------------------------------------------------------------------- networks
@@ -70,7 +88,10 @@ def _networks(
     b: PlanBuilder, desired: SwarmDesiredState, obs: SwarmObservedState
 ) -> dict[str, str]:
     ready: dict[str, str] = {}
+    twice = b.claimed_twice("network", desired.networks)
     for net in desired.networks:
+        if net.name in twice:
+            continue
         op_id = b.network(net, obs.network(net.name), scope="swarm")
         if op_id is not None:
             ready[net.name] = op_id
