@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.core.plan import Plan
+from stackctl.core.redact import redact_known
 from stackctl.errors import LoadError, StalePlanError
 from stackctl.render import plan_json
 
@@ -32,7 +33,7 @@ def save(path: Path, plan: Plan, sources: list[Path], options: dict[str, Any]) -
         "version": VERSION,
         "sources": [str(p.resolve()) for p in sources],
         "options": options,
-        "plan": plan_json(plan),
+        "plan": redact_known(plan_json(plan)),  # the run's one redaction pass, as printed
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)

@@ -23,6 +23,7 @@ from stackctl.core.labels import (
     config_from_labels,
     sha256,
 )
+from stackctl.core.service_config import stack_secrets
 from stackctl.model import Stack
 
 # --------------------------------------------------------------------------- desired
@@ -106,10 +107,14 @@ def desired_network(
     }
     if scope is not None:
         config["scope"] = scope
-    config_json = canonical_json(config)
+    # Labels and driver options may hold a secret value too: the stored and shown config,
+    # and the labels the network carries, hold digests (the daemon gets the real options).
+    secrets = stack_secrets(stack)
+    shown = secrets.data(config)
+    config_json = canonical_json(shown)
     digest = sha256(config_json)
     labels = {
-        **net.labels,
+        **secrets.data(dict(net.labels)),
         LABEL_STACK: stack.name,
         LABEL_NETWORK: key,
         LABEL_HASH: digest,
@@ -127,7 +132,7 @@ def desired_network(
         ipam=ipam,
         ipam_driver=config["ipam_driver"],
         labels=labels,
-        config=config,
+        config=shown,
         config_hash=digest,
     )
 
