@@ -17,6 +17,7 @@ import typer
 from stackctl.cli import app
 from stackctl.codegen import to_python
 from stackctl.core.redact import MIN_REDACTED, known
+from stackctl.core.service_config import stack_secrets
 from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
 from stackctl.load import SourceKind, discover, load_source
 
@@ -41,6 +42,7 @@ def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
             f"{source} defines {len(outcome.stacks)} stacks",
             hint="import a file that defines one stack",
         )
+    stack_secrets(outcome.stacks[0])  # env_file values and secret files become known too
     code = to_python(outcome.stacks[0], keep_templates=keep, source=str(source))
     refuse_secret_values(code, source)
     return code, outcome.diagnostics

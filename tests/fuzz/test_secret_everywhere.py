@@ -220,3 +220,42 @@ def test_a_generated_secret_in_any_field_leaks_nowhere(secret: str, field: str) 
         for where, text in _outputs(path, secret):
             COUNTS["secret-outputs"] += 1
             assert secret not in text, f"{field}: {secret!r} leaked in {where}:\n{text}"
+
+
+def _py(value: str) -> str:
+    """A Python literal for a plain (interpolated) string: ``$`` doubled."""
+    return repr(value.replace("$", "$$"))
+
+
+@fuzz(60)
+@given(secret=SECRETS.filter(lambda v: len(v) >= 4), where=st.sampled_from(["typed", "env_file"]))
+def test_a_typed_or_env_file_secret_used_by_another_service_leaks_nowhere(
+    secret: str, where: str
+) -> None:
+    """A typed Secret in one service's environment (or an env_file value), used in a
+    second service's string command (words split), health check, labels and a network's
+    labels: hidden everywhere, not only where it sits in ``environment``."""
+    COUNTS["secret-inputs"] += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "app.env").write_text(f"BLOB='{secret}'\n", encoding="utf-8")
+        holder = (
+            f"environment={{'CONFIG': Secret({secret!r})}}"
+            if where == "typed"
+            else "env_file=['./app.env']"
+        )
+        path = folder / "stack.py"
+        path.write_text(
+            "from stackctl import Healthcheck, Network, Secret, Service, Stack\n"
+            f"back = Network('back', labels={{'owner': {_py(secret)}}})\n"
+            f"db = Service('db', image={BUSYBOX!r}, {holder}, networks=[back])\n"
+            f"web = Service('web', image={BUSYBOX!r}, networks=[back],\n"
+            f"    command={_py('sh -c ' + secret + ' --flag')},\n"
+            f"    healthcheck=Healthcheck.shell({_py('check ' + secret)}),\n"
+            f"    labels={{'note': {_py(secret)}}})\n"
+            "stack = Stack('fz', services=[db, web], networks=[back])\n",
+            encoding="utf-8",
+        )
+        for place, text in _outputs(path, secret):
+            COUNTS["secret-outputs"] += 1
+            assert secret not in text, f"{where}: {secret!r} leaked in {place}:\n{text}"
