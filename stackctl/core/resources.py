@@ -109,8 +109,14 @@ def desired_network(
         config["scope"] = scope
     # Labels and driver options may hold a secret value too: the stored and shown config,
     # and the labels the network carries, hold digests (the daemon gets the real options).
+    # Only these two: a driver or an IPAM field equal to some env_file value stays as it is
+    # (and the hash of a network without a secret in them is what it was).
     secrets = stack_secrets(stack)
-    shown = secrets.data(config)
+    shown = {
+        **config,
+        "options": secrets.data(config["options"]),
+        "labels": secrets.data(config["labels"]),
+    }
     config_json = canonical_json(shown)
     digest = sha256(config_json)
     labels = {
