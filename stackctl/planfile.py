@@ -31,6 +31,7 @@ from typing import Any
 import jsonschema
 
 from stackctl.core.plan import Kind, Plan, Step
+from stackctl.core.redact import redact_known
 from stackctl.errors import LoadError, StalePlanError
 from stackctl.load.discover import kind_of_file
 from stackctl.model import Condition
@@ -46,7 +47,7 @@ def save(path: Path, plan: Plan, sources: list[Path], options: dict[str, Any]) -
         "version": VERSION,
         "sources": [str(p.resolve()) for p in sources],
         "options": options,
-        "plan": plan_json(plan),
+        "plan": redact_known(plan_json(plan)),  # the run's one redaction pass, as printed
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)

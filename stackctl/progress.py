@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from stackctl.core.plan import Operation
+from stackctl.core.redact import redact_text
 from stackctl.execute import ApplyResult
 from stackctl.render import describe
 
@@ -30,7 +31,7 @@ def summary_lines(result: ApplyResult, command: str = "apply") -> list[str]:
     if result.failed or result.interrupted:
         lines.append(f"  done: {len(result.done)}")
         for op, error in result.failed:
-            lines.append(f"  failed: {describe(op)}: {error}")
+            lines.append(f"  failed: {describe(op)}: {redact_text(error)}")
         if result.not_started:
             names = ", ".join(describe(op) for op in result.not_started[:10])
             more = len(result.not_started) - 10
@@ -71,7 +72,7 @@ class PlainReporter:
         self._line(f"{describe(op)}: done ({seconds:.1f}s)")
 
     def failed(self, op: Operation, error: str) -> None:
-        self._line(f"{describe(op)}: FAILED: {error}")
+        self._line(f"{describe(op)}: FAILED: {redact_text(error)}")
 
     def finish(self, result: ApplyResult) -> None:
         for line in summary_lines(result, self.command):
@@ -100,7 +101,7 @@ class JsonReporter:
         self._emit("done", operation=op.id, seconds=round(seconds, 3))
 
     def failed(self, op: Operation, error: str) -> None:
-        self._emit("failed", operation=op.id, error=error)
+        self._emit("failed", operation=op.id, error=redact_text(error))
 
     def finish(self, result: ApplyResult) -> None:
         self._emit(
@@ -108,7 +109,7 @@ class JsonReporter:
             ok=result.ok,
             seconds=round(result.seconds, 3),
             done=[op.id for op in result.done],
-            failed=[{"operation": op.id, "error": e} for op, e in result.failed],
+            failed=[{"operation": op.id, "error": redact_text(e)} for op, e in result.failed],
             not_started=[op.id for op in result.not_started],
             interrupted=result.interrupted,
         )
@@ -152,7 +153,7 @@ class LiveReporter:
         self._set(op, f"done ({seconds:.1f}s)", "green")
 
     def failed(self, op: Operation, error: str) -> None:
-        self._set(op, f"failed: {error.splitlines()[0]}", "red")
+        self._set(op, f"failed: {redact_text(error).splitlines()[0]}", "red")
 
     def finish(self, result: ApplyResult) -> None:
         self._live.stop()

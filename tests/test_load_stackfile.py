@@ -111,7 +111,8 @@ def test_stack_yaml_schema_errors_are_located(tmp_path: Path) -> None:
     )
     by_path = {d.path: d for d in errors_of(path)}
     assert by_path["services.web.depends_on.db"].line == 5
-    assert "service_happy" in by_path["services.web.depends_on.db"].message
+    message = by_path["services.web.depends_on.db"].message
+    assert "not one of" in message and "service_happy" not in message  # values never shown
     assert by_path["services.web.environment"].line == 6
     assert by_path["services.web.environment"].message.startswith("expected a mapping")
 

@@ -56,6 +56,15 @@ def _register(argv: list[str] | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Everything it prints goes through one redaction pass over the
+    secret values that loading made known (``stackctl.core.redact``)."""
+    from stackctl.core.redact import collecting, redacted_output
+
+    with collecting() as known, redacted_output(known):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     _register(argv)
     try:
         result = app(args=argv, standalone_mode=False)

@@ -7,6 +7,7 @@ becoming a value in the source; everything else is expanded as when loading.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,8 @@ import typer
 
 from stackctl.cli import app
 from stackctl.codegen import to_python
+from stackctl.core.redact import MIN_REDACTED, known
+from stackctl.core.service_config import stack_secrets
 from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
 from stackctl.load import SourceKind, discover, load_source
 
@@ -39,8 +42,37 @@ def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
             f"{source} defines {len(outcome.stacks)} stacks",
             hint="import a file that defines one stack",
         )
+    stack_secrets(outcome.stacks[0])  # env_file values and secret files become known too
     code = to_python(outcome.stacks[0], keep_templates=keep, source=str(source))
+    refuse_secret_values(code, source)
     return code, outcome.diagnostics
+
+
+_SECRET_CALL = re.compile(r"""Secret\(\s*(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*\)""")
+
+
+def refuse_secret_values(code: str, source: Path) -> None:
+    """The generated Python holds a secret value only inside ``Secret(...)`` (where the
+    source file held it too): a value of a secret-looking variable, a ``.env`` secret or a
+    typed Secret expanded anywhere else (an image, a port, a label...) is refused, with the
+    generated lines it would be on, rather than written or printed."""
+    values = known()
+    short = {v for v in values.values if len(v.strip()) < MIN_REDACTED}
+    pattern = values.pattern()
+    lines = []
+    for n, line in enumerate(code.splitlines(), start=1):
+        rest = _SECRET_CALL.sub("Secret(...)", line)
+        literals = set(re.findall(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", rest))
+        words = {w.replace("$$", "$") for pair in literals for w in pair if w}
+        if (pattern is not None and pattern.search(rest)) or words & short:
+            lines.append(n)
+    if lines:
+        raise StackctlError(
+            f"the Python made from {source} would hold a secret value outside Secret(...) "
+            f"(generated line(s) {', '.join(map(str, lines))}); nothing was written",
+            hint="use the secret-looking variable only in environment, or as a whole value "
+            "(${NAME}) in command, labels or health checks, where it stays a variable",
+        )
 
 
 @app.command("import")

@@ -1,9 +1,14 @@
 """Finalizing a canonical config: built once by a backend, finalized once here.
 
 Finalizing drops empty values (so a new optional field does not change old hashes),
-replaces every secret value wherever it appears (a password inside a command, a label or
-a URL in another variable) by its digest, and hashes the result. The finalized config is
+replaces every string that holds a secret value wherever it appears (a password inside a
+command, a label or a URL in another variable) by a keyed digest of that string
+(:class:`stackctl.core.redact.Secrets`), and hashes the result. The finalized config is
 what is stored in the ``io.stackctl.config`` label, diffed by the plan and shown.
+
+``legacy_hash`` is the hash the same config had under the unkeyed digests of earlier
+versions: a unit labelled with it is unchanged (the planners accept either), so upgrading
+does not replace every container that holds a secret.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from stackctl.core.labels import canonical_json, drop_empty, sha256
-from stackctl.core.redact import redact
+from stackctl.core.redact import Secrets, legacy_redact
 
 C = TypeVar("C", bound=Mapping[str, object])  # a backend's typed config (a TypedDict)
 
@@ -24,10 +29,14 @@ class Finalized(Generic[C]):
     json: str  # its canonical JSON (the label's value)
     hash: str  # SHA-256 of that JSON
     real: C  # the same config with real values, empty ones dropped: what the engine sends
+    legacy_hash: str = ""  # the hash under the unkeyed digests of earlier versions
 
 
-def finalize(raw: C, secrets: Iterable[str]) -> Finalized[C]:
+def finalize(raw: C, secrets: Secrets, sensitive_env: Iterable[str] = ()) -> Finalized[C]:
+    """``sensitive_env``: keys of ``raw["env"]`` shown as digests whatever their value."""
     real = cast(C, drop_empty(raw))
-    config = redact(real, secrets)
+    hidden = frozenset(sensitive_env)
+    config = secrets.data(real, hidden)
     text = canonical_json(config)
-    return Finalized(config, text, sha256(text), real)
+    legacy = legacy_redact(real, secrets.values, hidden)
+    return Finalized(config, text, sha256(text), real, sha256(canonical_json(legacy)))

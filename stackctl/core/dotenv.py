@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackctl.core.interpolate import InterpolationError, Lookup, interpolate
+from stackctl.core.redact import remember
 from stackctl.errors import StackctlError
 from stackctl.secrets import looks_secret
 
@@ -271,6 +272,7 @@ class Variables:
         value = self.process[name] if name in self.process else self.dotenv.get(name)
         if value and looks_secret(name):
             self.secret_values.add(value)  # hidden wherever it lands (desired.py)
+            remember(value)  # and from every message of this run
         return value
 
     def where_to_set(self, name: str) -> str:
@@ -294,6 +296,7 @@ def variables_for(
         return env, []
     try:
         env.dotenv = read_dotenv_file(dotenv, env.process.get)
+        remember(*(v for k, v in env.dotenv.items() if looks_secret(k)))
     except DotenvError as e:
         return env, [DotenvProblem(e.line, e.problem, e.hint)]
     except OSError as e:

@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from stackctl.core.redact import is_digest as is_digest  # the digest forms live there
+
 LABEL_STACK = "io.stackctl.stack"
 LABEL_SERVICE = "io.stackctl.service"
 LABEL_NUMBER = "io.stackctl.container-number"
@@ -39,15 +41,6 @@ def canonical_json(data: Any) -> str:
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def secret_digest(value: str) -> str:
-    """What a secret value is replaced by wherever the config is stored or shown."""
-    return "sha256:" + sha256(value)[:16]
-
-
-def is_digest(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("sha256:") and len(value) == 23
 
 
 def drop_empty(config: Mapping[str, Any]) -> dict[str, Any]:

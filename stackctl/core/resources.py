@@ -23,6 +23,7 @@ from stackctl.core.labels import (
     config_from_labels,
     sha256,
 )
+from stackctl.core.service_config import stack_secrets
 from stackctl.model import Stack
 
 # --------------------------------------------------------------------------- desired
@@ -106,10 +107,20 @@ def desired_network(
     }
     if scope is not None:
         config["scope"] = scope
-    config_json = canonical_json(config)
+    # Labels and driver options may hold a secret value too: the stored and shown config,
+    # and the labels the network carries, hold digests (the daemon gets the real options).
+    # Only these two: a driver or an IPAM field equal to some env_file value stays as it is
+    # (and the hash of a network without a secret in them is what it was).
+    secrets = stack_secrets(stack)
+    shown = {
+        **config,
+        "options": secrets.data(config["options"]),
+        "labels": secrets.data(config["labels"]),
+    }
+    config_json = canonical_json(shown)
     digest = sha256(config_json)
     labels = {
-        **net.labels,
+        **secrets.data(dict(net.labels)),
         LABEL_STACK: stack.name,
         LABEL_NETWORK: key,
         LABEL_HASH: digest,
@@ -127,7 +138,7 @@ def desired_network(
         ipam=ipam,
         ipam_driver=config["ipam_driver"],
         labels=labels,
-        config=config,
+        config=shown,
         config_hash=digest,
     )
 

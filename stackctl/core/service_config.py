@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 from stackctl import units
 from stackctl.core.config import Finalized
 from stackctl.core.dotenv import DotenvError, Variables, chain, read_dotenv_file, variables_for
-from stackctl.core.labels import secret_digest
+from stackctl.core.redact import Secrets, digest_key, remember
 from stackctl.errors import Diagnostic
 from stackctl.model import Condition, Secret, Service, Stack
 from stackctl.secrets import looks_secret
@@ -84,13 +84,10 @@ class ServiceEnv:
     def secret_values(self) -> set[str]:
         return {v for k, v in self.values.items() if k in self.sensitive}
 
-    def shown(self) -> dict[str, str]:
-        """The environment as the canonical config holds it: sensitive values as digests
-        (whatever their length), sorted by key."""
-        return {
-            k: (secret_digest(v) if k in self.sensitive else v)
-            for k, v in sorted(self.values.items())
-        }
+    def canonical(self) -> dict[str, str]:
+        """The environment sorted by key, real values: finalizing (``core/config.py``)
+        turns the sensitive ones into digests whatever their length."""
+        return dict(sorted(self.values.items()))
 
 
 def service_env(stack: Stack, service: Service, problems: list[Diagnostic]) -> ServiceEnv:
@@ -134,6 +131,7 @@ def service_env(stack: Stack, service: Service, problems: list[Diagnostic]) -> S
             continue
         env.update(values)
         sensitive.update(values)  # values from an env file are never shown
+        remember(*values.values())
     for key, value in service.environment.items():
         if isinstance(value, Secret):
             env[key] = value.value
@@ -164,7 +162,9 @@ def secret_texts(data: bytes) -> set[str]:
     """A file secret's content as the text to redact wherever it also appears (with and
     without its trailing newline)."""
     text = data.decode("utf-8", errors="ignore")
-    return {t for t in (text, text.strip()) if t}
+    out = {t for t in (text, text.strip()) if t}
+    remember(*out)
+    return out
 
 
 def file_secret_texts(stack: Stack, service: Service) -> set[str]:
@@ -255,10 +255,23 @@ class UnitFields(TypedDict):
     image: str
     config: dict[str, Any]
     config_hash: str
+    legacy_hash: str  # the same config's hash under earlier versions' unkeyed digests
     env: dict[str, str]
     sensitive: frozenset[str]
     depends_on: dict[str, Condition]
     has_healthcheck: bool
+
+
+def stack_secrets(stack: Stack, problems: list[Diagnostic] | None = None) -> Secrets:
+    """Every secret value of ``stack``, whichever service or field it came from (typed
+    Secrets, secret-looking keys and variables, env_file values, environment-sourced and
+    file secrets), with the stack's digest key: a value hidden in one service is hidden in
+    every other service's command, health check or labels, and in networks."""
+    values: set[str] = set(stack.secret_values)
+    for service in stack.services.values():
+        values |= service_env(stack, service, [] if problems is None else problems).secret_values()
+        values |= file_secret_texts(stack, service)
+    return Secrets.of(values, digest_key(stack.name))
 
 
 def unit_fields(
@@ -270,6 +283,7 @@ def unit_fields(
         image=units.image_with_tag(service.image),
         config=config.config,
         config_hash=config.hash,
+        legacy_hash=config.legacy_hash,
         env=env.values,
         sensitive=env.sensitive,
         depends_on={k: v.condition for k, v in service.depends_on.items()},

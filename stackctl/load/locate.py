@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from stackctl.core.redact import MIN_REDACTED
 from stackctl.errors import Diagnostic, did_you_mean
 from stackctl.load.outcome import dotted
 
@@ -96,9 +97,18 @@ def unknown_field(
     return f"unknown field `{key}`", did_you_mean(key, known) or "remove it"
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def without_value(message: str, value: Any) -> str:
+    """``message`` without the value it is about (quoted or not): an error never shows
+    the input it refuses, since any field may hold a secret. Our own validators quote
+    values; the value of the field is cut out here, in one place."""
+    if not isinstance(value, str) or not value.strip():
+        return message
+    forms = {repr(value), f'"{value}"', f"'{value}'", f"`{value}`"}
+    if len(value.strip()) >= MIN_REDACTED:  # bare: only where it cannot be ordinary text
+        forms |= {value, value.strip()}
+    for form in sorted(forms, key=len, reverse=True):
+        message = message.replace(form, "(the value)")
+    return message
 
 
 def pydantic_diagnostics(
@@ -132,14 +142,15 @@ def pydantic_diagnostics(
             hint = f"add `{path[-1]}`"
         else:
             message = str(err["msg"])
+            given = err.get("input")
             if message.startswith("Value error, "):
-                message = message[len("Value error, ") :]
+                message = without_value(message[len("Value error, ") :], given)
             elif message.startswith("Assertion failed, "):
-                message = message[len("Assertion failed, ") :]
+                message = without_value(message[len("Assertion failed, ") :], given)
             else:
-                given = err.get("input")
-                if isinstance(given, str | int | float | bool) or given is None:
-                    message += f" (got {_short(given)})"
+                # pydantic's own wording names the expected kind; the value is not shown
+                # (any field may hold a secret): only its kind is.
+                message = without_value(message, given) + f" (got {_json_type(given)})"
         out.append(
             Diagnostic(
                 "error",
@@ -246,10 +257,10 @@ def _describe(err: jsonschema.ValidationError) -> str:
         return f"expected {_expected(err.validator_value)}, got {_json_type(err.instance)}"
     if err.validator == "enum":
         allowed = ", ".join(str(v) for v in list(err.validator_value))  # type: ignore[arg-type]
-        return f"{_short(err.instance)} is not one of: {allowed}"
+        return f"the value ({_json_type(err.instance)}) is not one of: {allowed}"
     if err.validator in ("anyOf", "oneOf") and err.context:
         return f"expected {_expected_of(err)}, got {_json_type(err.instance)}"
-    return err.message
+    return without_value(err.message, err.instance)  # jsonschema's wording quotes it
 
 
 def schema_diagnostics(

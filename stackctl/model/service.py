@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from stackctl.core.redact import remember
 from stackctl.model.fields import (
     Command,
     Duration,
@@ -50,6 +51,12 @@ class Secret(_Model):
     """
 
     value: str = Field(repr=False)
+
+    @field_validator("value")
+    @classmethod
+    def _remembered(cls, value: str) -> str:
+        remember(value)  # hidden from everything this run prints (core/redact.py)
+        return value
 
     if TYPE_CHECKING:
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
+from stackctl.core.redact import remember
 from stackctl.model.fields import _Model
 from stackctl.model.network import Network, SecretSource, Volume
 from stackctl.model.service import Service
@@ -165,6 +166,7 @@ class Stack(_Model):
         else:
             self._lines = dict(lines) if isinstance(lines, dict) else lines
         self._secret_values = frozenset(v for v in secret_values if v)
+        remember(*self._secret_values)
         return self
 
     @property

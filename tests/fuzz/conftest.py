@@ -14,6 +14,12 @@ from tests.fuzz.harness import COUNTS
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if COUNTS["secret-inputs"]:
+        terminalreporter.write_sep("-", "secrets")
+        terminalreporter.write_line(
+            f"generated secret inputs: {COUNTS['secret-inputs']} "
+            f"(outputs searched: {COUNTS['secret-outputs']}; a leak fails the test)"
+        )
     if not COUNTS["inputs"]:
         return
     kinds = ("validate", "plan", "loader", "planner", "plan files")

@@ -130,7 +130,7 @@ def test_a_secret_variable_in_an_environment_value_is_loaded_as_a_secret(
     assert env["AUTH"] == Secret(f"Bearer {secret}") and env["MODE"] == "x"
     (container,) = desire([stack]).containers
     assert container.env["AUTH"] == f"Bearer {secret}"
-    assert container.config["env"]["AUTH"].startswith("sha256:")
+    assert container.config["env"]["AUTH"].startswith("hmac:")
     assert container.config["env"]["MODE"] == "x"
     assert secret not in json.dumps(container.labels)
 

@@ -264,12 +264,12 @@ def test_secret_is_hashed_in_the_config_label_and_changes_the_hash(
     }
     env = {name: cfg["env"] for name, cfg in configs.items()}
     names = setup.names
-    assert env[names[0]]["APP_CONFIG"].startswith("sha256:")
+    assert env[names[0]]["APP_CONFIG"].startswith("hmac:")
     assert env[names[0]]["MODE"] == "demo"
     for key in ("API_TOKEN", "AUTH_HEADER", "SETTING_BLOB", "LEVEL"):
-        assert env[names[1]][key].startswith("sha256:"), (key, env[names[1]])
+        assert env[names[1]][key].startswith("hmac:"), (key, env[names[1]])
     for key in ("DATABASE_URL", "DB_PASSWORD"):
-        assert env[names[2]][key].startswith("sha256:"), (key, env[names[2]])
+        assert env[names[2]][key].startswith("hmac:"), (key, env[names[2]])
     assert out.leaks(setup.secrets.every()) == []
 
 

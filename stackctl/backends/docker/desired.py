@@ -23,7 +23,7 @@ from stackctl.core.labels import (
     LABEL_SERVICE,
     LABEL_STACK,
 )
-from stackctl.core.redact import redact
+from stackctl.core.redact import Secrets
 from stackctl.core.resources import (
     DesiredNetwork,
     DesiredResources,
@@ -32,11 +32,11 @@ from stackctl.core.resources import (
 )
 from stackctl.core.service_config import (
     ProcessConfig,
-    file_secret_texts,
     host_path,
     process_config,
     secret_target,
     service_env,
+    stack_secrets,
     unit_fields,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
@@ -108,6 +108,7 @@ class DesiredContainer:
     config: dict[str, Any]  # canonical, secrets hashed: stored in a label, diffed by the plan
     spec: ContainerConfig = field(repr=False)  # the same with real values: for create only
     config_hash: str
+    legacy_hash: str  # see core/config.py
     env: dict[str, str] = field(repr=False)  # real values, secrets included: for create only
     sensitive: frozenset[str]  # env keys whose values are never shown
     networks: tuple[ContainerNetwork, ...]
@@ -162,6 +163,7 @@ def _container(
     number: int,
     name: str,
     problems: list[Diagnostic],
+    secrets: Secrets,
 ) -> DesiredContainer:
     env = service_env(stack, service, problems)
     networks: list[ContainerNetwork] = []
@@ -211,7 +213,7 @@ def _container(
 
     raw: ContainerConfig = {
         **process_config(service),
-        "env": env.shown(),
+        "env": env.canonical(),
         "ports": [
             {
                 "target": p.target,
@@ -238,12 +240,12 @@ def _container(
         "security_opt": list(service.security_opt),
         "shm_size": units.parse_size(service.shm_size) if service.shm_size else None,
     }
-    # A secret's value can also sit inside a command, a label or a URL in another variable.
-    secrets = env.secret_values() | stack.secret_values | file_secret_texts(stack, service)
-    final = finalize(raw, secrets)
+    # A secret's value can also sit inside a command, a label or a URL in another variable,
+    # of this service or of another one: the stack's whole set is used.
+    final = finalize(raw, secrets, env.sensitive)
     oneshot = service.restart == "no"
     labels = {
-        **redact(service.labels, secrets),
+        **secrets.data(dict(service.labels)),
         LABEL_STACK: stack.name,
         LABEL_SERVICE: service.name,
         LABEL_NUMBER: str(number),
@@ -273,8 +275,9 @@ def desire(stacks: Sequence[Stack]) -> DesiredState:
     """The desired state of all ``stacks`` together (they are planned as one)."""
     problems: list[Diagnostic] = []
     resources = stack_resources(stacks, bridge_network)
+    secrets = {stack.name: stack_secrets(stack) for stack in stacks}
     containers = [
-        _container(stack, service, number, name, problems)
+        _container(stack, service, number, name, problems, secrets[stack.name])
         for stack in stacks
         for service in stack.services.values()
         for number, name in enumerate(stack.container_names(service), start=1)

@@ -226,7 +226,7 @@ def _verdict(
     """What the container needs (kind, reason, changes), or None when it is in sync."""
     if obs is None:
         return Kind.CREATE, "missing", ()
-    if obs.config_hash != dc.config_hash:
+    if obs.config_hash not in (dc.config_hash, dc.legacy_hash):  # legacy: core/config.py
         changes = diff_config(obs.config, dc.config, dc.sensitive)
         return Kind.REPLACE, change_reason(changes), changes
     current = observed.images.get(dc.image)

@@ -27,7 +27,7 @@ from stackctl.core.labels import (
     canonical_json,
     sha256,
 )
-from stackctl.core.redact import redact
+from stackctl.core.redact import Secrets
 from stackctl.core.resources import (
     DesiredNetwork,
     DesiredResources,
@@ -40,8 +40,8 @@ from stackctl.core.service_config import (
     host_path,
     process_config,
     secret_target,
-    secret_texts,
     service_env,
+    stack_secrets,
     unit_fields,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
@@ -193,6 +193,7 @@ class SwarmService:
     config: dict[str, Any]  # canonical, secrets hashed: stored in a label, diffed by the plan
     spec_config: ServiceConfig = field(repr=False)  # the same with real values: for writes
     config_hash: str
+    legacy_hash: str  # see core/config.py
     env: dict[str, str] = field(repr=False)  # real values: for the spec sent to the daemon
     sensitive: frozenset[str]
     networks: tuple[str, ...]  # Docker network names
@@ -376,7 +377,11 @@ def _secrets(
 
 
 def _service(
-    stack: Stack, service: Service, problems: list[Diagnostic], made_here: list[SwarmSecret]
+    stack: Stack,
+    service: Service,
+    problems: list[Diagnostic],
+    made_here: list[SwarmSecret],
+    secrets: Secrets,
 ) -> SwarmService:
     env = service_env(stack, service, problems)
     refs, made = _secrets(stack, service, problems)
@@ -406,7 +411,7 @@ def _service(
         **process_config(service),
         "mode": "global" if global_mode else "replicated",
         "replicas": replicas,
-        "env": env.shown(),
+        "env": env.canonical(),
         "deploy_labels": dict(sorted((deploy.labels if deploy else {}).items())),
         "ports": [
             {
@@ -430,10 +435,8 @@ def _service(
     }
     # A secret's value can also sit inside a command, a label or a URL in another variable:
     # the stored and shown config carries its digest wherever it appears.
-    secrets = env.secret_values() | stack.secret_values
-    for made_secret in made:
-        secrets |= secret_texts(made_secret.data)
-    final = finalize(raw, secrets)
+    # Of this service or another one: the stack's whole set (made secrets' data included).
+    final = finalize(raw, secrets, env.sensitive)
     ours = {LABEL_STACK: stack.name, LABEL_SERVICE: service.name}
     return SwarmService(
         **unit_fields(stack, service, final, env),
@@ -443,12 +446,12 @@ def _service(
         oneshot=restart_policy.get("condition") == "none",
         replicas=replicas,
         labels={
-            **redact(deploy.labels if deploy else {}, secrets),
+            **secrets.data(dict(deploy.labels) if deploy else {}),
             **ours,
             LABEL_HASH: final.hash,
             LABEL_CONFIG: final.json,
         },
-        container_labels={**redact(service.labels, secrets), **ours},
+        container_labels={**secrets.data(dict(service.labels)), **ours},
         secrets=tuple(refs),
     )
 
@@ -458,7 +461,12 @@ def desire_swarm(stacks: Sequence[Stack]) -> SwarmDesiredState:
     problems: list[Diagnostic] = []
     resources = stack_resources(stacks, overlay_network)
     secrets: list[SwarmSecret] = []
-    services = [_service(s, svc, problems, secrets) for s in stacks for svc in s.services.values()]
+    known = {s.name: stack_secrets(s) for s in stacks}
+    services = [
+        _service(s, svc, problems, secrets, known[s.name])
+        for s in stacks
+        for svc in s.services.values()
+    ]
     if problems:
         raise InvalidStackError(problems)
     return SwarmDesiredState(

@@ -305,7 +305,7 @@ def _services(
                 )
             ]
             continue
-        if found.config_hash != ds.config_hash:
+        if found.config_hash not in (ds.config_hash, ds.legacy_hash):  # core/config.py
             changes = diff_config(found.config, ds.config, ds.sensitive)
             reason = change_reason(changes)
             if found.update_state in ("rollback_completed", "rollback_paused"):
