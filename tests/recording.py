@@ -11,7 +11,9 @@ recorded methods is caught too.
 ``expected_calls`` is what each operation kind must cost; ``check_fidelity`` compares the
 two one to one: every operation made exactly its calls in order, each call exactly one
 HTTP write (retries of the same request aside), and nothing wrote outside an operation.
-``recorded_apply(url, stacks, backend="docker" | "swarm")`` plans, applies and checks.
+``recorded_apply(url, stacks, backend="docker" | "swarm")`` plans, applies and checks;
+``run_recorded(recorder, plan)`` applies a plan made from the recorder's observation (the
+swarm test-bed's fixtures run every apply of that suite so).
 
 Also here, for the fault and drift tests: ``cli`` runs ``python -m stackctl`` in a
 subprocess against a given daemon.
@@ -53,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 Call = tuple[str, ...]  # ("start", "sct1234-web-1"), ("rename", old, new), ...
 Request = tuple[str, str]  # ("POST", "/v1.41/containers/create"): one HTTP write
 
-# Every check_fidelity of this pytest session, per backend: the figure the README states
+# Every recorded apply of this pytest session, per backend: the figure the README states
 # (tests/conftest.py prints it at the end of the session).
 TALLY: Counter[str] = Counter()
 
@@ -365,6 +367,25 @@ class Recorded:
     calls: list[Call]  # every write, in the order they were made
 
 
+def run_recorded(
+    recorder: Recording, p: Plan, *, wait_timeout: float = 60
+) -> tuple[ApplyResult, str, Fidelity]:
+    """Apply ``p`` in-process through ``recorder`` (which observed, and ``learn``-ed, the
+    state ``p`` was planned from) and check its writes one to one against the operations
+    that completed. Returns the result, the progress log and what was checked."""
+    del recorder.log[:], recorder.requests[:]
+    out = io.StringIO()
+    cancel = threading.Event()
+    seam = backend_named(recorder.name)
+    runner = runner_for(seam, recorder, cancel, RunOptions(wait_timeout=wait_timeout))
+    ex = RecordingExecutor(runner, PlainReporter(out), cancel=cancel, recorder=recorder)
+    result = ex.run(p)
+    checked = check_fidelity(p, recorder, result)
+    TALLY[f"{recorder.name} applies"] += 1
+    TALLY[f"{recorder.name} writes"] += checked.calls
+    return result, out.getvalue(), checked
+
+
 def recorded_apply(
     url: str,
     stacks: Sequence[Stack],
@@ -375,9 +396,9 @@ def recorded_apply(
     prune: bool = False,
     volumes: bool = False,
 ) -> Recorded:
-    """Plan (or with ``destroy``, plan the destroy) and apply in-process through the
-    backend named, and check the writes one to one against the plan's operations (only
-    those that completed, when the apply failed)."""
+    """Plan (or with ``destroy``, plan the destroy) through the backend named, apply, and
+    check the writes one to one against the plan's operations (only those that completed,
+    when the apply failed)."""
     seam = backend_named(backend)
     recorder = RECORDERS[backend](url)
     try:
@@ -388,15 +409,8 @@ def recorded_apply(
             p = seam.plan_destroy(want, observed, volumes=volumes)
         else:
             p = seam.plan(want, observed, prune=prune)
-        out = io.StringIO()
-        cancel = threading.Event()
-        runner = runner_for(seam, recorder, cancel, RunOptions(wait_timeout=wait_timeout))
-        ex = RecordingExecutor(runner, PlainReporter(out), cancel=cancel, recorder=recorder)
-        result = ex.run(p)
-        checked = check_fidelity(p, recorder, result)
-        TALLY[f"{backend} applies"] += 1
-        TALLY[f"{backend} writes"] += checked.calls
-        return Recorded(p, result, out.getvalue(), checked, recorder.calls())
+        result, log, checked = run_recorded(recorder, p, wait_timeout=wait_timeout)
+        return Recorded(p, result, log, checked, recorder.calls())
     finally:
         recorder.close()
 
