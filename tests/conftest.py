@@ -93,3 +93,21 @@ def engine(engine_target: EngineTarget) -> Iterator[DockerEngine]:
     eng = DockerEngine(base_url=engine_target.base_url)
     yield eng
     eng.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The plan-fidelity figure (tests/recording.py): applies whose every write was matched
+    one to one against their plan, and the writes matched, per backend."""
+    import sys
+
+    recording = sys.modules.get("tests.recording")
+    tally = getattr(recording, "TALLY", None)
+    if not tally:
+        return
+    for backend in ("docker", "swarm"):
+        applies = tally[f"{backend} applies"]
+        if applies:
+            terminalreporter.write_line(
+                f"plan fidelity ({backend}): {applies} applies, "
+                f"{tally[f'{backend} writes']} writes matched to their plan"
+            )

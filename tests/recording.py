@@ -1,10 +1,19 @@
 """Plan fidelity: record every daemon write an apply makes and hold it against the plan.
 
-``RecordingEngine`` is a DockerEngine that logs each write method call with the name of
-what it acts on (container ids are turned back into names) and the plan operation that
-made it (``RecordingExecutor`` tells it, per worker thread). ``expected_calls`` is what
-each operation kind must cost; ``check_fidelity`` compares the two one to one: every
-operation made exactly its calls in order, and nothing wrote outside an operation.
+One recorder for both backends: ``Recording`` is a DockerEngine that logs each write method
+call with the name of what it acts on (ids are turned back into names) and the plan
+operation that made it (``RecordingExecutor`` tells it, per worker thread): the writes both
+engines share (networks, volumes, pulls) here, containers in ``RecordingEngine`` (docker),
+services and secrets in ``RecordingSwarmEngine`` (swarm). Under the method calls it also
+logs every HTTP write request (any method but GET and HEAD), so a write that bypasses the
+recorded methods is caught too.
+
+``expected_calls`` is what each operation kind must cost; ``check_fidelity`` compares the
+two one to one: every operation made exactly its calls in order, each call exactly one
+HTTP write (retries of the same request aside), and nothing wrote outside an operation.
+``recorded_apply(url, stacks, backend="docker" | "swarm")`` plans, applies and checks;
+``run_recorded(recorder, plan)`` applies a plan made from the recorder's observation (the
+swarm test-bed's fixtures run every apply of that suite so).
 
 Also here, for the fault and drift tests: ``cli`` runs ``python -m stackctl`` in a
 subprocess against a given daemon.
@@ -18,21 +27,25 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from stackctl.backends.docker.backend import DockerBackend
-from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, desire
-from stackctl.backends.docker.observe import ObservedState, observe
-from stackctl.backends.docker.plan import plan
+from stackctl.backends import backend_named
+from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
+from stackctl.backends.docker.observe import ObservedState
+from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
+from stackctl.backends.swarm.observe import SwarmObservedState
 from stackctl.core.labels import temp_name
 from stackctl.core.plan import Kind, Operation, Plan
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.core.run import RunOptions
 from stackctl.engine import DockerEngine
 from stackctl.engine.docker import MULTI_NETWORK_CREATE, _version_tuple
+from stackctl.engine.swarm import Progress, SwarmEngine
 from stackctl.execute import ApplyResult, Executor, runner_for
 from stackctl.model import Stack
 from stackctl.progress import PlainReporter
@@ -40,36 +53,47 @@ from stackctl.progress import PlainReporter
 ROOT = Path(__file__).resolve().parent.parent
 
 Call = tuple[str, ...]  # ("start", "sct1234-web-1"), ("rename", old, new), ...
+Request = tuple[str, str]  # ("POST", "/v1.41/containers/create"): one HTTP write
+
+# Every recorded apply of this pytest session, per backend: the figure the README states
+# (tests/conftest.py prints it at the end of the session).
+TALLY: Counter[str] = Counter()
 
 
 # --------------------------------------------------------------------------- recording
 
 
-class RecordingEngine(DockerEngine):
-    """A DockerEngine that logs its write calls: ``(op id or None, call)``."""
+class Recording(DockerEngine):
+    """Logs the write calls every engine makes: ``(op id or None, call)``, and under them
+    the HTTP write requests: ``(op id or None, request)``."""
 
     def __init__(self, base_url: str | None = None) -> None:
         super().__init__(base_url)
         self.log: list[tuple[str | None, Call]] = []
+        self.requests: list[tuple[str | None, Request]] = []
         self.current = threading.local()
-        self._names: dict[str, str] = {}  # container id -> current name
+        self._names: dict[str, str] = {}  # id -> current name
         self._log_lock = threading.Lock()
+        send = self.client.request
 
-    def learn(self, observed: ObservedState) -> None:
-        for c in observed.containers:
-            self._names[c.id] = c.name
+        def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if method.upper() not in ("GET", "HEAD"):
+                with self._log_lock:
+                    op = getattr(self.current, "op", None)
+                    self.requests.append((op, (method.upper(), urlsplit(url).path)))
+            return send(method, url, *args, **kwargs)
+
+        self.client.request = request
+
+    def learn(self, observed: Any) -> None:
+        """Names for the ids the plan's operations refer to (``target_id``)."""
 
     def _name(self, ref: str) -> str:
         if ref in self._names:
             return self._names[ref]
-        for cid, name in self._names.items():
-            if len(ref) >= 12 and cid.startswith(ref):
+        for rid, name in self._names.items():
+            if len(ref) >= 12 and rid.startswith(ref):
                 return name
-        if len(ref) == 64:  # an id made in this apply (connects inside create_container)
-            info = self.inspect_container(ref)
-            if info is not None:
-                self._names[ref] = str(info.get("Name", ref)).lstrip("/")
-                return self._names[ref]
         return ref
 
     def _rec(self, *call: str) -> None:
@@ -98,6 +122,24 @@ class RecordingEngine(DockerEngine):
     def pull(self, image: str, progress: Callable[[str], None] | None = None) -> None:
         self._rec("pull", image)
         super().pull(image, progress)
+
+
+class RecordingEngine(Recording):
+    """The docker backend's engine, its container writes recorded too."""
+
+    def learn(self, observed: Any) -> None:
+        assert isinstance(observed, ObservedState)
+        for c in observed.containers:
+            self._names[c.id] = c.name
+
+    def _name(self, ref: str) -> str:
+        name = super()._name(ref)
+        if name == ref and len(ref) == 64:  # an id made in this apply (connects in create)
+            info = self.inspect_container(ref)
+            if info is not None:
+                self._names[ref] = str(info.get("Name", ref)).lstrip("/")
+                return self._names[ref]
+        return name
 
     def create_container(self, dc: DesiredContainer, name: str) -> str:
         self._rec("create_container", name)
@@ -138,11 +180,61 @@ class RecordingEngine(DockerEngine):
                 self._names[cid] = name
 
 
+class RecordingSwarmEngine(Recording, SwarmEngine):
+    """The swarm backend's engine (a manager), its service and secret writes recorded too.
+    A service create or update is one write; the reads around it (the secret list that
+    resolves SecretIDs, the spec version, the rollout's polls) are not writes."""
+
+    def learn(self, observed: Any) -> None:
+        assert isinstance(observed, SwarmObservedState)
+        for s in observed.services:
+            self._names[s.id] = s.name
+        for x in observed.secrets:
+            self._names[x.id] = x.name
+
+    def create_service(self, svc: SwarmService, deadline: float, progress: Progress) -> str:
+        self._rec("create_service", svc.name)
+        service_id = super().create_service(svc, deadline, progress)
+        self._names[service_id] = svc.name
+        return service_id
+
+    def update_service(
+        self,
+        svc: SwarmService,
+        service_id: str,
+        version: int | None,
+        deadline: float,
+        progress: Progress,
+    ) -> None:
+        self._rec("update_service", svc.name)
+        super().update_service(svc, service_id, version, deadline, progress)
+
+    def remove_service(self, ref: str, deadline: float, progress: Progress) -> None:
+        self._rec("remove_service", self._name(ref))
+        super().remove_service(ref, deadline, progress)
+
+    def create_secret(self, secret: SwarmSecret) -> str:
+        self._rec("create_secret", secret.name)
+        secret_id = super().create_secret(secret)
+        self._names[secret_id] = secret.name
+        return secret_id
+
+    def remove_secret(self, ref: str) -> None:
+        self._rec("remove_secret", self._name(ref))
+        super().remove_secret(ref)
+
+
+RECORDERS: dict[str, type[Recording]] = {
+    "docker": RecordingEngine,
+    "swarm": RecordingSwarmEngine,
+}
+
+
 @dataclass
 class RecordingExecutor(Executor):
     """Tells the recording engine which operation each worker thread is executing."""
 
-    recorder: RecordingEngine | None = field(default=None)
+    recorder: Recording | None = field(default=None)
 
     def _execute(self, op: Operation) -> None:
         assert self.recorder is not None
@@ -202,6 +294,16 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
             return [("unpause", name)]
         case Kind.REMOVE:
             return [("stop", name), ("remove_container", name)]
+        case Kind.CREATE_SERVICE:  # one create; its rollout is watched with reads
+            return [("create_service", name)]
+        case Kind.UPDATE_SERVICE:  # one rolling update, with the spec version planned
+            return [("update_service", name)]
+        case Kind.REMOVE_SERVICE:
+            return [("remove_service", name)]
+        case Kind.CREATE_SECRET:
+            return [("create_secret", name)]
+        case Kind.REMOVE_SECRET:
+            return [("remove_secret", name)]
         case Kind.WAIT:
             return []
     raise AssertionError(f"no expectation for {op.kind}")
@@ -218,21 +320,38 @@ class Fidelity:
     calls: int  # write calls checked
 
 
-def check_fidelity(p: Plan, recorder: RecordingEngine, result: ApplyResult) -> Fidelity:
-    """Every operation of ``p`` made exactly its expected calls; no write outside them."""
+def _collapsed(requests: list[Request]) -> list[Request]:
+    """The requests, each retry of the one before it (a busy network's remove) dropped."""
+    return [r for i, r in enumerate(requests) if i == 0 or requests[i - 1] != r]
+
+
+def check_fidelity(p: Plan, recorder: Recording, result: ApplyResult) -> Fidelity:
+    """Every operation of ``p`` made exactly its expected calls, each one HTTP write; no
+    write outside them."""
     by_op: dict[str | None, list[Call]] = {}
     for op_id, call in recorder.log:
         by_op.setdefault(op_id, []).append(call)
+    http: dict[str | None, list[Request]] = {}
+    for op_id, req in recorder.requests:
+        http.setdefault(op_id, []).append(req)
     stray = by_op.pop(None, [])
     assert not stray, f"writes outside any planned operation: {stray}"
+    stray_http = http.pop(None, [])
+    assert not stray_http, f"HTTP writes outside any planned operation: {stray_http}"
     done = {op.id for op in result.done}
     for op in p.operations:
         want = expected_calls(op, p.api_version) if op.id in done else []
         got = by_op.pop(op.id, [])
+        sent = _collapsed(http.pop(op.id, []))
         if op.id not in done:
             continue  # failed or never started: checked by the caller
         assert got == want, f"{op.id} ({op.reason}): planned {want}, made {got}"
+        assert len(sent) == len(got), (
+            f"{op.id} ({op.reason}): {len(got)} write calls {got} but {len(sent)} HTTP "
+            f"writes {sent}"
+        )
     assert not by_op, f"writes by operations not in the plan: {by_op}"
+    assert not http, f"HTTP writes by operations not in the plan: {http}"
     return Fidelity(len(done), sum(len(expected_calls(o, p.api_version)) for o in result.done))
 
 
@@ -248,26 +367,50 @@ class Recorded:
     calls: list[Call]  # every write, in the order they were made
 
 
+def run_recorded(
+    recorder: Recording, p: Plan, *, wait_timeout: float = 60
+) -> tuple[ApplyResult, str, Fidelity]:
+    """Apply ``p`` in-process through ``recorder`` (which observed, and ``learn``-ed, the
+    state ``p`` was planned from) and check its writes one to one against the operations
+    that completed. Returns the result, the progress log and what was checked."""
+    del recorder.log[:], recorder.requests[:]
+    out = io.StringIO()
+    cancel = threading.Event()
+    seam = backend_named(recorder.name)
+    runner = runner_for(seam, recorder, cancel, RunOptions(wait_timeout=wait_timeout))
+    ex = RecordingExecutor(runner, PlainReporter(out), cancel=cancel, recorder=recorder)
+    result = ex.run(p)
+    checked = check_fidelity(p, recorder, result)
+    TALLY[f"{recorder.name} applies"] += 1
+    TALLY[f"{recorder.name} writes"] += checked.calls
+    return result, out.getvalue(), checked
+
+
 def recorded_apply(
-    url: str, stacks: Sequence[Stack], *, wait_timeout: float = 60, **kw: bool
+    url: str,
+    stacks: Sequence[Stack],
+    *,
+    backend: str = "docker",
+    destroy: bool = False,
+    wait_timeout: float = 60,
+    prune: bool = False,
+    volumes: bool = False,
 ) -> Recorded:
-    """Plan and apply in-process (as tests.support does) and check the writes one to one
-    against the plan's operations (only those that completed, when the apply failed)."""
-    recorder = RecordingEngine(url)
+    """Plan (or with ``destroy``, plan the destroy) through the backend named, apply, and
+    check the writes one to one against the plan's operations (only those that completed,
+    when the apply failed)."""
+    seam = backend_named(backend)
+    recorder = RECORDERS[backend](url)
     try:
-        observed = observe(recorder)
+        observed = seam.observe(recorder)
         recorder.learn(observed)
-        p = plan(desire(stacks), observed, **kw)
-        out = io.StringIO()
-        cancel = threading.Event()
-        runner = runner_for(
-            DockerBackend(), recorder, cancel, RunOptions(wait_timeout=wait_timeout)
-        )
-        ex = RecordingExecutor(runner, PlainReporter(out), cancel=cancel, recorder=recorder)
-        result = ex.run(p)
-        return Recorded(
-            p, result, out.getvalue(), check_fidelity(p, recorder, result), recorder.calls()
-        )
+        want = seam.desire(stacks)
+        if destroy:
+            p = seam.plan_destroy(want, observed, volumes=volumes)
+        else:
+            p = seam.plan(want, observed, prune=prune)
+        result, log, checked = run_recorded(recorder, p, wait_timeout=wait_timeout)
+        return Recorded(p, result, log, checked, recorder.calls())
     finally:
         recorder.close()
 

@@ -4,6 +4,7 @@ or 1, and on 1 a message that says where (the file and, where the input had line
     with guarded_daemon() as guard:    # plan may reach the daemon only for valid stacks
         outcome = check_input(path, guard, flags=("--json",))
         # validate (and validate --json), the loader, desire + the planner, plan
+        outcome = check_input(path, guard, engine="swarm")  # the same, --engine swarm
 
 Every input run is counted in ``COUNTS`` (reported at the end of the session by
 tests/fuzz/conftest.py as ``fuzz inputs run: N``).
@@ -22,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stackctl.backends.docker.desired import desire
+from stackctl.backends import backend_named
 from stackctl.backends.docker.observe import ObservedState
-from stackctl.backends.docker.plan import plan
+from stackctl.backends.swarm.observe import SwarmObservedState
 from stackctl.cli import main
 from stackctl.errors import Diagnostic, InvalidStackError, PlanError
 from stackctl.load import kind_of_file, load_source
@@ -121,29 +122,32 @@ def assert_located_json(doc: dict[str, Any], path: Path, run: Run) -> None:
 
 @dataclass
 class DaemonGuard:
-    """Stands in for the docker backend's ``connect``: records whether plan reached it."""
+    """Stands in for each backend's ``connect``: records whether plan reached a daemon."""
 
-    real: Callable[..., Any]
     calls: int = 0
     allow: bool = True
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, connect: Callable[[Any], Any], backend: Any) -> Any:
         self.calls += 1
         assert self.allow, "plan touched the daemon for an invalid stack"
-        return self.real(*args, **kwargs)
+        return connect(backend)
 
 
 @contextlib.contextmanager
 def guarded_daemon() -> Iterator[DaemonGuard]:
+    """One guard over both backends' ``connect`` (each still reaches its own daemon)."""
     from stackctl.backends.docker.backend import DockerBackend
+    from stackctl.backends.swarm.backend import SwarmBackend
 
-    real = DockerBackend.connect
-    guard = DaemonGuard(real)
-    DockerBackend.connect = lambda self: guard(self)  # type: ignore[method-assign]
+    reals = {cls: cls.connect for cls in (DockerBackend, SwarmBackend)}
+    guard = DaemonGuard()
+    for cls, real in reals.items():
+        cls.connect = lambda self, real=real: guard(real, self)  # type: ignore[method-assign]
     try:
         yield guard
     finally:
-        DockerBackend.connect = real  # type: ignore[method-assign]
+        for cls, real in reals.items():
+            cls.connect = real  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- the checks
@@ -156,8 +160,12 @@ class Outcome:
     plan: Run | None
 
 
-def check_validate(path: Path, *flags: str) -> Run:
-    run = run_cli(["validate", *flags, str(path)])
+def _engine_flag(engine: str) -> list[str]:
+    return [] if engine == "docker" else ["--engine", engine]
+
+
+def check_validate(path: Path, *flags: str, engine: str = "docker") -> Run:
+    run = run_cli(["validate", *_engine_flag(engine), *flags, str(path)])
     COUNTS["validate"] += 1
     assert run.code in (0, 1), _show(run)
     if "--json" in flags:
@@ -170,11 +178,11 @@ def check_validate(path: Path, *flags: str) -> Run:
     return run
 
 
-def check_plan(path: Path, guard: DaemonGuard, *, valid: bool) -> Run:
+def check_plan(path: Path, guard: DaemonGuard, *, valid: bool, engine: str = "docker") -> Run:
     """Invalid: exit 1 with the same located errors on stderr, the daemon untouched.
     Valid: a read-only plan against the daemon (exit 0, or 1 with one clear error)."""
     guard.allow, guard.calls = valid, 0
-    run = run_cli(["plan", str(path)])
+    run = run_cli(["plan", *_engine_flag(engine), str(path)])
     COUNTS["plan"] += 1
     assert run.code in (0, 1), _show(run)
     if not valid:
@@ -200,30 +208,36 @@ def check_loader(path: Path) -> list[Any]:
     return list(outcome.stacks) if not outcome.failed else []
 
 
-def check_planner(stacks: list[Any]) -> None:
+EMPTY: dict[str, Any] = {"docker": ObservedState(), "swarm": SwarmObservedState()}
+
+
+def check_planner(stacks: list[Any], engine: str = "docker") -> None:
     """desire + the pure planner on an empty daemon: no exception but stackctl's own."""
     if not stacks:
         return
     COUNTS["planner"] += 1
+    backend = backend_named(engine)
     try:
-        desired = desire(stacks)
-        plan(desired, ObservedState())
+        desired = backend.desire(stacks)
+        backend.plan(desired, EMPTY[engine], prune=False)
     except (InvalidStackError, PlanError) as e:
         assert str(e)
 
 
-def check_input(path: Path, guard: DaemonGuard, *, flags: tuple[str, ...] = ()) -> Outcome:
+def check_input(
+    path: Path, guard: DaemonGuard, *, flags: tuple[str, ...] = (), engine: str = "docker"
+) -> Outcome:
     """One input through validate (as given, and with ``flags``), the loader, the planner
-    and ``plan``. Counted once."""
+    and ``plan``, for the backend ``engine`` (``--engine``). Counted once."""
     COUNTS["inputs"] += 1
-    first = check_validate(path)
+    first = check_validate(path, engine=engine)
     if flags:
-        check_validate(path, *flags)
+        check_validate(path, *flags, engine=engine)
     stacks = check_loader(path)
     valid = first.code == 0
     if valid:
-        check_planner(stacks)
-    planned = check_plan(path, guard, valid=valid)
+        check_planner(stacks, engine)
+    planned = check_plan(path, guard, valid=valid, engine=engine)
     return Outcome(valid, first, planned)
 
 

@@ -10,7 +10,6 @@ into swarm mode: the nodes are separate dockerds on their own sockets.
 from __future__ import annotations
 
 import contextlib
-import io
 import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
@@ -19,18 +18,16 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackctl.backends.swarm.backend import SwarmBackend
 from stackctl.backends.swarm.desired import desire_swarm
-from stackctl.backends.swarm.observe import observe_swarm
+from stackctl.backends.swarm.observe import SwarmObservedState, observe_swarm
 from stackctl.backends.swarm.plan import plan_swarm as plan
 from stackctl.backends.swarm.plan import plan_swarm_destroy as plan_destroy
 from stackctl.core.labels import LABEL_STACK
 from stackctl.core.plan import Plan
-from stackctl.core.run import RunOptions
 from stackctl.engine.swarm import SwarmEngine
-from stackctl.execute import ApplyResult, executor_for
+from stackctl.execute import ApplyResult
 from stackctl.model import Stack
-from stackctl.progress import PlainReporter
+from tests.recording import Recording, RecordingSwarmEngine, run_recorded
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "swarm-testbed.sh"
 
@@ -53,7 +50,9 @@ def testbed(request: pytest.FixtureRequest) -> list[str]:
 
 @pytest.fixture
 def swarm(testbed: list[str]) -> Iterator[SwarmEngine]:
-    eng = SwarmEngine(base_url=testbed[0])
+    """The manager, its writes recorded: every apply of this suite through ``run`` is
+    matched one to one against its plan (tests/recording.py)."""
+    eng = RecordingSwarmEngine(base_url=testbed[0])
     yield eng
     eng.close()
 
@@ -95,15 +94,22 @@ def swarm_stack(testbed: list[str]) -> Iterator[str]:
     cleanup(testbed[0], name)
 
 
+def _observe(engine: SwarmEngine) -> SwarmObservedState:
+    observed = observe_swarm(engine)
+    if isinstance(engine, Recording):
+        engine.learn(observed)  # the names of the ids the plan will act on
+    return observed
+
+
 def make_plan(engine: SwarmEngine, stacks: Sequence[Stack], **kw: bool) -> Plan:
-    return plan(desire_swarm(stacks), observe_swarm(engine), **kw)
+    return plan(desire_swarm(stacks), _observe(engine), **kw)
 
 
 def run(engine: SwarmEngine, p: Plan, wait_timeout: float = 120) -> tuple[ApplyResult, str]:
-    out = io.StringIO()
-    options = RunOptions(wait_timeout=wait_timeout)
-    ex = executor_for(SwarmBackend(), engine, PlainReporter(out), options=options)
-    return ex.run(p), out.getvalue()
+    """Apply ``p``; its writes are checked against it (``engine``: the ``swarm`` fixture)."""
+    assert isinstance(engine, Recording), "apply through the recording `swarm` fixture"
+    result, log, _ = run_recorded(engine, p, wait_timeout=wait_timeout)
+    return result, log
 
 
 def converge(
@@ -116,7 +122,7 @@ def converge(
 
 
 def destroy(engine: SwarmEngine, stacks: Sequence[Stack]) -> Plan:
-    p = plan_destroy(desire_swarm(stacks), observe_swarm(engine))
+    p = plan_destroy(desire_swarm(stacks), _observe(engine))
     result, log = run(engine, p)
     assert result.ok, log
     return p
