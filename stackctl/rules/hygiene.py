@@ -53,10 +53,11 @@ def _inline_secrets(stack: Stack) -> Iterator[Finding]:
                 yield Finding(
                     stack,
                     f"services.{svc.name}.environment.{key}",
-                    f"{key} looks like a secret but is a plain value, so plans and JSON "
-                    "output would show it",
-                    f"use Secret.env({key!r}) in Python, or a secrets: file and "
-                    f"{key}_FILE=/run/secrets/...",
+                    f"{key} looks like a secret but its value is written in the stack "
+                    "itself (stackctl hides it in its output, but the file holds it in "
+                    "clear, in version control too)",
+                    f"take it from the environment or .env (${{{key}}}), use Secret.env("
+                    f"{key!r}) in Python, or a secrets: file and {key}_FILE=/run/secrets/...",
                 )
 
 
