@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from stackctl.core.labels import COMPOSE_PROJECT, LABEL_VOLUME, config_from_labels, is_digest
 from stackctl.core.resources import DesiredNetwork, DesiredVolume, ObservedNetwork, ObservedVolume
@@ -80,6 +80,7 @@ class Step(StrEnum):
 
 
 # What a dependency's condition means, in the words of a plan.
+
 
 class DesiredUnit(Protocol):
     """A desired container or swarm service: what operations carry and removal orders."""
@@ -179,6 +180,19 @@ class PlanBuilder:
         self.after(op.id, after)
         return op.id
 
+    def create_missing(
+        self,
+        op_id: str,
+        kind: Kind,
+        name: str,
+        stack: str | None,
+        *,
+        volume: DesiredVolume | None = None,
+        unit: DesiredUnit | None = None,
+    ) -> str:
+        """Plan the creation of what the daemon does not have (the reason: ``missing``)."""
+        return self.add(Operation(op_id, kind, name, stack, "missing", volume=volume, unit=unit))
+
     def after(self, op_id: str, deps: Iterable[str]) -> None:
         """Add edges: ``op_id`` runs only after each of ``deps``."""
         edges = self._edges.setdefault(op_id, {})
@@ -196,6 +210,28 @@ class PlanBuilder:
     def ops(self) -> tuple[Operation, ...]:
         """The operations planned so far, in the order they were added (no edges yet)."""
         return tuple(self._ops.values())
+
+    def networks(
+        self,
+        nets: Sequence[DesiredNetwork],
+        found: Callable[[str], ObservedNetwork | None],
+        *,
+        scope: str | None = None,
+        reconnect: Callable[[DesiredNetwork], Callable[[str], tuple[tuple[str, Any], ...]]]
+        | None = None,
+    ) -> dict[str, str]:
+        """Each of the stacks' networks (see :meth:`network`); two that claim one Docker
+        name are a problem. Docker network name -> the operation that makes it ready."""
+        ready: dict[str, str] = {}
+        twice = self.claimed_twice("network", nets)
+        for net in nets:
+            if net.name in twice:
+                continue
+            again = reconnect(net) if reconnect else (lambda _reason: ())
+            op_id = self.network(net, found(net.name), scope=scope, reconnect=again)
+            if op_id is not None:
+                ready[net.name] = op_id
+        return ready
 
     def network(
         self,
@@ -553,6 +589,27 @@ def dependents_first(
         )
         for e in existing
     }
+
+
+E = TypeVar("E", bound=_Existing)
+
+
+def destroy_units(
+    b: PlanBuilder,
+    wanted: Iterable[DesiredUnit],
+    existing: Sequence[E],
+    stacks: Iterable[str],
+    remove_id: Callable[[str], str],
+    remove: Callable[[PlanBuilder, E, str, Sequence[str]], str],
+) -> list[E]:
+    """Destroy: remove the ``stacks``' units, each after the units that depend on it (by
+    ``remove``, whose operation ids are ``remove_id``); the units removed."""
+    ours = set(stacks)
+    mine = [e for e in existing if e.stack in ours]
+    first = dependents_first(wanted, mine, remove_id)
+    for e in mine:
+        remove(b, e, "destroy", first[e.name])
+    return mine
 
 
 # --------------------------------------------------------------------------- order

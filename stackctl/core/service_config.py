@@ -32,6 +32,17 @@ class HealthcheckConfig(TypedDict, total=False):
     retries: int
 
 
+class MountBase(TypedDict, total=False):
+    """A mount as both backends' configs hold it; each adds its own keys."""
+
+    type: str  # bind | volume | tmpfs
+    target: str
+    read_only: bool
+    source: str
+    nocopy: bool
+    tmpfs_size: int
+
+
 class LoggingConfig(TypedDict):
     driver: str | None
     options: dict[str, str]

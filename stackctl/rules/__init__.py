@@ -104,5 +104,3 @@ def validate(
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     """True when any diagnostic is an error (warnings never stop anything)."""
     return any(d.severity == "error" for d in diagnostics)
-
-

@@ -31,6 +31,7 @@ from stackctl.core.resources import (
     stack_resources,
 )
 from stackctl.core.service_config import (
+    MountBase,
     ProcessConfig,
     host_path,
     process_config,
@@ -50,14 +51,8 @@ class PortConfig(TypedDict):
     protocol: str
 
 
-class MountConfig(TypedDict, total=False):
-    type: str  # bind | volume | tmpfs
-    target: str
-    read_only: bool
-    source: str
+class MountConfig(MountBase, total=False):
     create_host_path: bool  # present (False) only when a missing source is an error
-    nocopy: bool
-    tmpfs_size: int
 
 
 class AttachmentConfig(TypedDict):

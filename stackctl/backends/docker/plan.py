@@ -22,7 +22,7 @@ from stackctl.core.plan import (
     Step,
     change_reason,
     container_id,
-    dependents_first,
+    destroy_units,
     diff_config,
     image_id,
     remove_id,
@@ -80,15 +80,11 @@ def _plan_networks(
     b: PlanBuilder, desired: DesiredState, observed: ObservedState, leaving: set[str]
 ) -> dict[str, str]:
     """Docker network name -> id of the operation that makes it ready."""
-    ready: dict[str, str] = {}
-    twice = b.claimed_twice("network", desired.networks)
-    for net in desired.networks:
-        if net.name in twice:
-            continue
-        reconnect = partial(_reconnect, b, desired, observed, net, leaving)
-        op_id = b.network(net, observed.network(net.name), reconnect=reconnect)
-        if op_id is not None:
-            ready[net.name] = op_id
+    ready = b.networks(
+        desired.networks,
+        observed.network,
+        reconnect=lambda net: partial(_reconnect, b, desired, observed, net, leaving),
+    )
     for ext in desired.external_networks:
         if observed.network(ext.name) is not None:
             continue
@@ -107,15 +103,8 @@ def _plan_volumes(b: PlanBuilder, desired: DesiredState, observed: ObservedState
         if vol.name in twice:
             continue
         if obs is None:
-            ready[vol.name] = b.add(
-                Operation(
-                    volume_id(vol.name),
-                    Kind.CREATE_VOLUME,
-                    vol.name,
-                    vol.stack,
-                    "missing",
-                    volume=vol,
-                )
+            ready[vol.name] = b.create_missing(
+                volume_id(vol.name), Kind.CREATE_VOLUME, vol.name, vol.stack, volume=vol
             )
         elif obs.stack != vol.stack:
             b.volume_taken(vol, obs)
@@ -393,10 +382,7 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
     only when asked. External networks and anything not ours are never touched."""
     b = PlanBuilder()
     ours = set(desired.stacks)
-    mine = [c for c in observed.containers if c.stack in ours]
-    first = dependents_first(desired.containers, mine, remove_id)
-    for c in mine:
-        _remove(b, c, "destroy", after=first[c.name])
+    mine = destroy_units(b, desired.containers, observed.containers, ours, remove_id, _remove)
     for net in observed.networks:
         if net.stack not in ours:
             continue

@@ -36,6 +36,7 @@ from stackctl.core.resources import (
     volume_labels,
 )
 from stackctl.core.service_config import (
+    MountBase,
     ProcessConfig,
     host_path,
     process_config,
@@ -58,16 +59,10 @@ class PortConfig(TypedDict):
     mode: str  # ingress | host
 
 
-class MountConfig(TypedDict, total=False):
-    type: str  # bind | volume | tmpfs
-    target: str
-    read_only: bool
-    source: str
+class MountConfig(MountBase, total=False):
     volume_labels: dict[str, str]
     volume_driver: str
     volume_driver_opts: dict[str, str]
-    nocopy: bool
-    tmpfs_size: int
 
 
 class AttachmentConfig(TypedDict):

@@ -27,7 +27,7 @@ from stackctl.core.plan import (
     Plan,
     PlanBuilder,
     change_reason,
-    dependents_first,
+    destroy_units,
     diff_config,
     remove_service_id,
     service_id,
@@ -87,14 +87,7 @@ def _volumes(b: PlanBuilder, desired: SwarmDesiredState, obs: SwarmObservedState
 def _networks(
     b: PlanBuilder, desired: SwarmDesiredState, obs: SwarmObservedState
 ) -> dict[str, str]:
-    ready: dict[str, str] = {}
-    twice = b.claimed_twice("network", desired.networks)
-    for net in desired.networks:
-        if net.name in twice:
-            continue
-        op_id = b.network(net, obs.network(net.name), scope="swarm")
-        if op_id is not None:
-            ready[net.name] = op_id
+    ready = b.networks(desired.networks, obs.network, scope="swarm")
     for ext in desired.external_networks:
         found = obs.network(ext.name)
         users = ", ".join(ext.used_by)
@@ -174,15 +167,8 @@ def _secrets(b: PlanBuilder, desired: SwarmDesiredState, obs: SwarmObservedState
                 )
             continue
         if found is None:
-            ready[sec.name] = b.add(
-                Operation(
-                    secret_id(sec.name),
-                    Kind.CREATE_SECRET,
-                    sec.name,
-                    sec.stack,
-                    "missing",
-                    unit=sec,
-                )
+            ready[sec.name] = b.create_missing(
+                secret_id(sec.name), Kind.CREATE_SECRET, sec.name, sec.stack, unit=sec
             )
         elif found.stack != sec.stack:
             who = f"stack {found.stack!r}" if found.stack else "nobody (not made by stackctl)"
@@ -376,10 +362,7 @@ def plan_swarm_destroy(
     (and only those on the node stackctl talks to: Swarm has no cluster-wide volumes)."""
     b = PlanBuilder()
     ours = set(desired.stacks)
-    mine = [s for s in obs.services if s.stack in ours]
-    first = dependents_first(desired.services, mine, remove_service_id)
-    for s in mine:
-        _remove(b, s, "destroy", after=first[s.name])
+    mine = destroy_units(b, desired.services, obs.services, ours, remove_service_id, _remove)
     for net in obs.networks:
         if net.stack not in ours:
             continue
