@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stackctl.core.backend import AnyBackend
-from stackctl.core.plan import Plan
 from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
 from stackctl.model import Stack
 from stackctl.order import order_stacks
+
+if TYPE_CHECKING:  # validate, import and schema never load the planner (start-up time)
+    from stackctl.core.backend import AnyBackend
+    from stackctl.core.plan import Plan
 
 
 @dataclass(frozen=True)

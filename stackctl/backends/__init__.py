@@ -9,8 +9,12 @@ Each is imported only when chosen (start-up time).
 
 from __future__ import annotations
 
-from stackctl.core.backend import AnyBackend
+from typing import TYPE_CHECKING
+
 from stackctl.errors import StackctlError
+
+if TYPE_CHECKING:
+    from stackctl.core.backend import AnyBackend
 
 NAMES = ("docker", "swarm")
 

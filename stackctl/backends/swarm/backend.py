@@ -4,44 +4,59 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from stackctl.backends.swarm import desired, observe, plan, status
-from stackctl.backends.swarm.observe import SwarmObservedState
-from stackctl.backends.swarm.run import ServiceRunner
-from stackctl.core.backend import wait_healthy
-from stackctl.core.plan import Plan
-from stackctl.core.run import Runner, RunOptions, Waiter
-from stackctl.core.status import StatusTable
-from stackctl.engine.swarm import SwarmEngine, SwarmWaiter
+from stackctl.backends.swarm import desired
 from stackctl.model import Stack
+
+# Only what validate needs is imported here; the daemon's side (the docker SDK, about 0.1 s
+# of start-up) loads when a command first connects.
+if TYPE_CHECKING:
+    from stackctl.backends.swarm.observe import SwarmObservedState
+    from stackctl.core.plan import Plan
+    from stackctl.core.run import Runner, RunOptions, Waiter
+    from stackctl.core.status import StatusTable
+    from stackctl.engine.swarm import SwarmEngine
 
 
 class SwarmBackend:
     name = "swarm"
 
     def connect(self) -> SwarmEngine:
+        from stackctl.engine.swarm import SwarmEngine
+
         return SwarmEngine()
 
     def desire(self, stacks: Sequence[Stack]) -> desired.SwarmDesiredState:
         return desired.desire_swarm(stacks)
 
     def observe(self, engine: SwarmEngine) -> SwarmObservedState:
-        return observe.observe_swarm(engine)
+        from stackctl.backends.swarm.observe import observe_swarm
+
+        return observe_swarm(engine)
 
     def plan(
         self, want: desired.SwarmDesiredState, have: SwarmObservedState, *, prune: bool
     ) -> Plan:
-        return plan.plan_swarm(want, have, prune=prune)
+        from stackctl.backends.swarm.plan import plan_swarm
+
+        return plan_swarm(want, have, prune=prune)
 
     def plan_destroy(
         self, want: desired.SwarmDesiredState, have: SwarmObservedState, *, volumes: bool
     ) -> Plan:
-        return plan.plan_swarm_destroy(want, have, volumes=volumes)
+        from stackctl.backends.swarm.plan import plan_swarm_destroy
+
+        return plan_swarm_destroy(want, have, volumes=volumes)
 
     def waiter(self, engine: SwarmEngine, cancel: threading.Event | None = None) -> Waiter:
+        from stackctl.engine.swarm import SwarmWaiter
+
         return SwarmWaiter(engine, cancel)
 
     def runner(self, engine: SwarmEngine, options: RunOptions) -> Runner:
+        from stackctl.backends.swarm.run import ServiceRunner
+
         return ServiceRunner(engine, options)
 
     def wait_ready(
@@ -49,7 +64,11 @@ class SwarmBackend:
     ) -> list[str]:
         """Every service with a health check has all its tasks running and healthy (Swarm
         reports a task with a health check as running only once it is healthy)."""
-        return wait_healthy(want.services, SwarmWaiter(engine), deadline)
+        from stackctl.core.backend import wait_healthy
+
+        return wait_healthy(want.services, self.waiter(engine), deadline)
 
     def status(self, stacks: Sequence[Stack], engine: SwarmEngine) -> StatusTable:
-        return status.status_table(stacks, observe.observe_swarm(engine))
+        from stackctl.backends.swarm.status import status_table
+
+        return status_table(stacks, self.observe(engine))
