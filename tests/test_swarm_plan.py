@@ -305,3 +305,15 @@ def test_swarm_plan_renders_as_text_and_json() -> None:
     op = next(o for o in data["operations"] if o["kind"] == "update-service")
     assert op["resource"] == {"type": "service", "name": "m_web", "stack": "m", "service": "web"}
     assert op["version"] == 3 and data["summary"]["change"] == 1
+
+
+def test_status_rows_say_missing_then_in_sync_then_drifted() -> None:
+    from stackctl.backends.swarm.status import status_table
+
+    def sync(observed: SwarmObservedState) -> list[str]:
+        return [r["sync"] for r in status_table(desire_swarm([stack()]), observed).rows]
+
+    assert set(sync(SwarmObservedState())) == {"missing"}
+    assert set(sync(observed_of(stack()))) == {"in sync"}
+    changed = sync(observed_of(stack(env="2")))
+    assert any(s.startswith("drifted: config changed") for s in changed), changed

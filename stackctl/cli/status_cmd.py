@@ -30,7 +30,7 @@ def status(
     from rich.table import Table
 
     loaded = pipeline.load(paths, engine=engine)
-    table = loaded.backend.status(loaded.stacks, loaded.backend.connect())
+    table = loaded.backend.status(loaded.desired, loaded.backend.connect())
     if as_json:
         print(json.dumps({table.key: table.rows}, indent=2))
         return 0

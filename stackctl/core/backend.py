@@ -76,7 +76,7 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
         """``apply --wait``: every unit with a health check healthy; the failures, if any."""
         ...
 
-    def status(self, stacks: Sequence[Stack], engine: EngineT) -> StatusTable:
+    def status(self, desired: DesiredT, engine: EngineT) -> StatusTable:
         """Each unit's state and whether it matches (``stackctl status``)."""
         ...
 

@@ -64,7 +64,7 @@ class DockerBackend:
 
         return wait_healthy(want.containers, self.waiter(engine), deadline)
 
-    def status(self, stacks: Sequence[Stack], engine: DockerEngine) -> StatusTable:
+    def status(self, want: desired.DesiredState, engine: DockerEngine) -> StatusTable:
         from stackctl.backends.docker.status import status_table
 
-        return status_table(stacks, self.observe(engine))
+        return status_table(want, self.observe(engine))

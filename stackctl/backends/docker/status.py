@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from stackctl.backends.docker.desired import desire
+from stackctl.backends.docker.desired import DesiredState
 from stackctl.backends.docker.observe import ObservedState
 from stackctl.backends.docker.plan import plan
 from stackctl.core.status import StatusTable, drift_reasons, sync_text
-from stackctl.model import Stack
 
 COLUMNS = (
     ("stack", "stack"),
@@ -23,8 +21,7 @@ COLUMNS = (
 )
 
 
-def status_table(stacks: Sequence[Stack], observed: ObservedState) -> StatusTable:
-    desired = desire(stacks)
+def status_table(desired: DesiredState, observed: ObservedState) -> StatusTable:
     reasons = drift_reasons(lambda: plan(desired, observed))
     rows: list[dict[str, Any]] = []
     for dc in desired.containers:

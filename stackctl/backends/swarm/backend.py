@@ -68,7 +68,7 @@ class SwarmBackend:
 
         return wait_healthy(want.services, self.waiter(engine), deadline)
 
-    def status(self, stacks: Sequence[Stack], engine: SwarmEngine) -> StatusTable:
+    def status(self, want: desired.SwarmDesiredState, engine: SwarmEngine) -> StatusTable:
         from stackctl.backends.swarm.status import status_table
 
-        return status_table(stacks, self.observe(engine))
+        return status_table(want, self.observe(engine))

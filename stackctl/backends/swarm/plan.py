@@ -35,8 +35,9 @@ from stackctl.core.plan import (
 )
 
 
-def _attached(obs: SwarmObservedState, service: ObservedService) -> set[str]:
-    return {obs.network_by_ref(ref) for ref in service.networks}
+def _users(obs: SwarmObservedState, network: str) -> list[ObservedService]:
+    """The services attached to ``network`` (by name or id)."""
+    return [s for s in obs.services if network in {obs.network_by_ref(ref) for ref in s.networks}]
 
 
 def plan_swarm(desired: SwarmDesiredState, obs: SwarmObservedState, *, prune: bool = False) -> Plan:
@@ -123,7 +124,7 @@ def _services_off_replaced_networks(
     for op in b.ops:
         if op.kind != Kind.REPLACE_NETWORK:
             continue
-        on_it = [s for s in obs.services if op.resource in _attached(obs, s)]
+        on_it = _users(obs, op.resource)
         foreign = sorted(s.name for s in on_it if s.stack not in ours)
         if foreign:
             b.problems.append(
@@ -342,7 +343,7 @@ def _orphans(
     for net in obs.networks:
         if net.stack not in ours or net.name in wanted_nets:
             continue
-        users = [s for s in obs.services if net.name in _attached(obs, s)]
+        users = _users(obs, net.name)
         kept = sorted(s.name for s in users if s.name not in removed)
         b.orphan_network(
             net,
@@ -366,7 +367,7 @@ def plan_swarm_destroy(
     for net in obs.networks:
         if net.stack not in ours:
             continue
-        users = [s for s in obs.services if net.name in _attached(obs, s)]
+        users = _users(obs, net.name)
         foreign = sorted(s.name for s in users if s.stack not in ours)
         if foreign:
             b.problems.append(

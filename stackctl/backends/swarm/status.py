@@ -4,14 +4,12 @@ matches the stack (in sync / drifted: why / missing / not ours)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
-from stackctl.backends.swarm.desired import desire_swarm
+from stackctl.backends.swarm.desired import SwarmDesiredState
 from stackctl.backends.swarm.observe import SwarmObservedState
 from stackctl.backends.swarm.plan import plan_swarm
 from stackctl.core.status import StatusTable, drift_reasons, sync_text
-from stackctl.model import Stack
 
 COLUMNS = (
     ("stack", "stack"),
@@ -24,8 +22,7 @@ COLUMNS = (
 )
 
 
-def status_rows(stacks: Sequence[Stack], observed: SwarmObservedState) -> list[dict[str, Any]]:
-    desired = desire_swarm(stacks)
+def status_rows(desired: SwarmDesiredState, observed: SwarmObservedState) -> list[dict[str, Any]]:
     reasons = drift_reasons(lambda: plan_swarm(desired, observed))
     rows: list[dict[str, Any]] = []
     for ds in desired.services:
@@ -56,5 +53,5 @@ def status_rows(stacks: Sequence[Stack], observed: SwarmObservedState) -> list[d
     return rows
 
 
-def status_table(stacks: Sequence[Stack], observed: SwarmObservedState) -> StatusTable:
-    return StatusTable(COLUMNS, status_rows(stacks, observed), "services")
+def status_table(desired: SwarmDesiredState, observed: SwarmObservedState) -> StatusTable:
+    return StatusTable(COLUMNS, status_rows(desired, observed), "services")
