@@ -31,7 +31,7 @@ class StackctlError(Exception):
 class Diagnostic:
     """One finding about a stack: what, where (file:line or attribute path) and what to do."""
 
-    severity: str  # "error" | "warning"
+    severity: str  # "error" | "warning" | "acknowledged" (a warning its service accepts)
     message: str
     file: str | None = None
     line: int | None = None

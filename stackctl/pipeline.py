@@ -85,7 +85,8 @@ def load(paths: Sequence[Path], *, strict: bool = False, engine: str = "docker")
     from stackctl.load import load_paths
 
     checked = _validated(load_paths(list(paths)), engine)  # a load error raises as it is
-    if checked.errors or (strict and checked.diagnostics) or checked.backend is None:
+    warned = any(d.severity == "warning" for d in checked.diagnostics)
+    if checked.errors or (strict and warned) or checked.backend is None:
         raise InvalidStackError(list(checked.diagnostics))
     return Loaded(checked.stacks, checked.diagnostics, checked.backend, checked.desired)
 

@@ -42,10 +42,12 @@ class Report:
     strict: bool = False
     errors: int = field(init=False)
     warnings: int = field(init=False)
+    acknowledged: int = field(init=False)  # warnings a service accepts (acknowledge=)
 
     def __post_init__(self) -> None:
         self.errors = sum(1 for d in self.diagnostics if d.severity == "error")
-        self.warnings = len(self.diagnostics) - self.errors
+        self.warnings = sum(1 for d in self.diagnostics if d.severity == "warning")
+        self.acknowledged = sum(1 for d in self.diagnostics if d.severity == "acknowledged")
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,8 @@ def summary(report: Report) -> str:
     """The last line: ``2 stacks valid (0 warnings)`` or what went wrong."""
     stacks = _plural(len(report.stacks), "stack")
     warnings = _plural(report.warnings, "warning")
+    if report.acknowledged:
+        warnings += f", {report.acknowledged} acknowledged"
     if report.errors:
         return f"invalid: {_plural(report.errors, 'error')}, {warnings}"
     if not report.ok:
@@ -99,6 +103,7 @@ def render_json(report: Report) -> str:
         "strict": report.strict,
         "errors": report.errors,
         "warnings": report.warnings,
+        "acknowledged": report.acknowledged,
         "stacks": [
             {"name": s.name, "file": str(s.origin) if s.origin else None} for s in report.stacks
         ],

@@ -36,6 +36,7 @@ from stackctl.model.fields import (
 )
 from stackctl.model.network import Ipam, IpamPool, Network, SecretSource, Volume
 from stackctl.model.service import (
+    Acknowledge,
     Condition,
     Dependency,
     Deploy,
@@ -63,6 +64,7 @@ from stackctl.model.service import (
 from stackctl.model.stack import Stack
 
 __all__ = [
+    "Acknowledge",
     "Command",
     "Condition",
     "Dependency",

@@ -573,6 +573,30 @@ class Logging(_Model):
     options: StrMap = Field(default_factory=dict)
 
 
+class Acknowledge(_Model):
+    """A validation warning accepted on purpose: the rule's id and why, shown by validate.
+
+    ``Acknowledge("docker-socket", "Traefik routes by container labels")``. Only
+    warnings can be acknowledged; one that no longer matches a finding is reported.
+    """
+
+    rule: str = Field(min_length=1)
+    reason: str = Field(min_length=1, pattern=r"\S")
+
+    if TYPE_CHECKING:
+
+        def __init__(self, rule: str, reason: str) -> None: ...
+
+    else:
+
+        def __init__(self, rule: str | None = None, reason: str | None = None, /, **data: Any):
+            if rule is not None:
+                data["rule"] = rule
+            if reason is not None:
+                data["reason"] = reason
+            super().__init__(**data)
+
+
 # --------------------------------------------------------------------------- service
 
 
@@ -658,6 +682,7 @@ class Service(_Model):
     stdin_open: bool = False
     pull_policy: Literal["always", "never", "missing", "if_not_present"] | None = None
     engine: Literal["docker", "swarm"] | None = None
+    acknowledge: list[Acknowledge] = Field(default_factory=list)  # validation only
 
     if TYPE_CHECKING:
         # Positional or keyword; the rest keyword-only. The type checker's view only.
@@ -704,6 +729,7 @@ class Service(_Model):
             stdin_open: bool = ...,
             pull_policy: Literal["always", "never", "missing", "if_not_present"] | None = ...,
             engine: Literal["docker", "swarm"] | None = ...,
+            acknowledge: Sequence[Acknowledge | Mapping[str, str]] = ...,
             tmpfs: str | Sequence[str] | None = ...,  # not a field: folded into volumes
         ) -> None: ...
 

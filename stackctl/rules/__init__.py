@@ -30,7 +30,9 @@ from stackctl.errors import Diagnostic
 from stackctl.model import Stack
 from stackctl.order import find_stack_cycles
 from stackctl.rules import addresses, host, hygiene, names, references, refused, swarm
+from stackctl.rules.acknowledge import acknowledgement, misplaced
 from stackctl.rules.core import (
+    ACKNOWLEDGED,
     ENGINES,
     ERROR,
     WARNING,
@@ -44,6 +46,7 @@ from stackctl.rules.engine import resolve_engine
 from stackctl.rules.hygiene import looks_like_inline_secret
 
 __all__ = [
+    "ACKNOWLEDGED",
     "ENGINES",
     "ERROR",
     "RULES",
@@ -73,12 +76,22 @@ RULES: tuple[Rule, ...] = (
 
 
 def _findings(stacks: Sequence[Stack], rules: Iterable[Rule]) -> list[Diagnostic]:
+    """Every finding of ``rules``; a warning its service acknowledges is ``acknowledged``,
+    with the reason; acknowledgements that accept nothing are reported too."""
     found: list[Diagnostic] = []
+    used: set[tuple[str, str, str]] = set()
+    rules = list(rules)
     for rule in rules:
         for f in rule.check(stacks):
-            found.append(
-                diagnostic(f.stack, rule.severity, rule.code, f.path, f.message, f.hint, f.item)
-            )
+            severity: Severity = rule.severity
+            message, hint = f.message, f.hint
+            ack = acknowledgement(f.stack, rule, f)
+            if ack is not None:
+                used.add((f.stack.name, f.path.split(".")[1], rule.code))
+                severity, message, hint = ACKNOWLEDGED, f"{message}; accepted: {ack.reason}", None
+            found.append(diagnostic(f.stack, severity, rule.code, f.path, message, hint, f.item))
+    for severity, f in misplaced(stacks, RULES, rules, used):
+        found.append(diagnostic(f.stack, severity, "acknowledge", f.path, f.message, f.hint))
     return found
 
 

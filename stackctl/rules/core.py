@@ -14,12 +14,13 @@ from typing import Literal
 from stackctl.errors import Diagnostic
 from stackctl.model import Stack
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "acknowledged"]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
+ACKNOWLEDGED: Severity = "acknowledged"  # a warning its service accepts (acknowledge.py)
 
 ENGINES: tuple[str, ...] = ("docker", "swarm")
 """Every engine a run can use (``--engine``, or the stacks' own ``engine:``)."""

@@ -1,173 +1,138 @@
-"""Matrix behind Traefik (reference: matrix/compose.yaml).
+"""Matrix behind Traefik (reference: matrix/compose.yaml): Synapse, Postgres, and nginx
+for ``/.well-known`` and the reverse-proxy hop.
 
-Synapse with Postgres, the web-facing helpers (nginx for ``/.well-known`` and the
-reverse-proxy hops, ntfy, a sticker picker, pushbits) and the chat bridges.
+    Traefik (traefik stack) -> nginx -> synapse:8008 -> postgres:5432
 
-Two networks, both made elsewhere, so both are external:
+Networks: ``traefik_default`` is the traefik stack's (external here: Traefik reaches nginx
+through it); ``matrix_network`` is this stack's private back end, named as in the
+homelab (Postgres lives only there).
 
-- ``traefik_default``: owned by the traefik stack; Traefik reaches services through it.
-- ``matrix_network``: the private back end (Postgres lives only here). No stack defines
-  it: create it once with ``docker network create matrix_network``.
+Images are built offline by ``scripts/build-test-images.sh``: real Synapse (PyPI's
+matrix-synapse) and real PostgreSQL and nginx (Debian's). Data lives in named volumes
+(``synapse_data``, ``pgdata``): a replaced container keeps it, ``destroy`` keeps it.
 
-Images are exactly the homelab's, ``:latest`` and untagged ones included, so this stays a
-mirror of the real workload; ``stackctl validate`` warns about the unpinned tags.
+The environment chooses the mode when the stack loads (see ../traefik/stack.py):
+``STACKCTL_MATRIX_LOCAL=1`` serves ``matrix.localhost`` (the same routes on http and on
+https with Traefik's default certificate, and the shared-secret registration API that
+``scripts/demo.sh matrix`` uses); otherwise ``MATRIX_DOMAIN`` (say example.com) with a Let's
+Encrypt certificate. ``STACKCTL_MATRIX_PREFIX`` prefixes every name.
 """
 
-from stackctl import Healthcheck, Network, Service, Stack, healthy
+import os
 
-edge = Network("traefik_default", external=True)
-matrix_net = Network("matrix_network", external=True)
+from stackctl import Healthcheck, Network, Service, Stack, Volume, healthy
+
+PREFIX = os.environ.get("STACKCTL_MATRIX_PREFIX", "")
+LOCAL = os.environ.get("STACKCTL_MATRIX_LOCAL", "") not in ("", "0")
+DOMAIN = "matrix.localhost" if LOCAL else "${MATRIX_DOMAIN:?set MATRIX_DOMAIN (or STACKCTL_MATRIX_LOCAL=1)}"
+EDGE = f"{PREFIX}traefik_default"
+
+DEBIAN = "stackctl-test/debian:bookworm"  # PostgreSQL 15 and nginx-light from Debian
+SYNAPSE = "stackctl-test/synapse:1.163.2"
+
+edge = Network("traefik_default", name=EDGE, external=True)  # the traefik stack's
+matrix_net = Network("matrix_network", name=f"{PREFIX}matrix_network")
+pgdata = Volume("pgdata")
+synapse_data = Volume("synapse_data")
 
 # --------------------------------------------------------------------------- database
 
 postgres = Service(
     "postgres",
-    image="postgres:14",
+    image=DEBIAN,
     hostname="postgres",
-    container_name="postgres",
+    container_name=f"{PREFIX}postgres",
+    # PostgreSQL in the foreground (initdb on first start); it trusts clients on
+    # matrix_network, which only this stack's services join.
+    command=["stackctl-postgres"],
+    stop_signal="SIGINT",  # a fast, clean shutdown
     restart="always",
-    environment={
-        "POSTGRES_USER": "synapse_user",
-        # Interpolated by the loader from the environment or .env; loading fails with
-        # this message when it is unset rather than starting a database without one.
-        "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}",
-    },
-    volumes=[
-        # Runs once, on the first start with an empty data dir: creates the databases.
-        "./Matrix/postgres/create_db.sh:/docker-entrypoint-initdb.d/20-create_db.sh",
-        "./Matrix/postgres/data:/var/lib/postgresql/data",
-    ],
-    # Synapse and the bridges fail on start without a database, so they wait for this.
+    volumes={pgdata: "/var/lib/postgresql/data"},
+    # Synapse fails on start without its database, so it waits for this.
     healthcheck=Healthcheck.shell(
-        "pg_isready -U synapse_user", interval="5s", timeout="5s", retries=5
+        "pg_isready -h 127.0.0.1 -U postgres", interval="2s", timeout="5s", retries=30
     ),
     networks=[matrix_net],  # never on the edge network: nothing outside needs Postgres
 )
 
 # --------------------------------------------------------------------------- homeserver
 
+# Synapse wants its database with C collation: made once, before Synapse starts.
+CREATE_DB = (
+    "psql -h postgres -U postgres -tAc \"select 1 from pg_database where datname = 'synapse'\""
+    " | grep -q 1 || createdb -h postgres -U postgres -T template0 -E UTF8"
+    " --lc-collate=C --lc-ctype=C synapse"
+)
+config = ["-c", "/config/homeserver.yaml", "-c", "/config/local.yaml" if LOCAL else "/config/domain.yaml"]
+
 synapse = Service(
     "synapse",
-    image="matrixdotorg/synapse:latest",
+    image=SYNAPSE,
     hostname="synapse",
-    container_name="synapse",
+    container_name=f"{PREFIX}synapse",
     restart="unless-stopped",
     depends_on={postgres: healthy},
-    environment={"TZ": "Asia/Shanghai", "SYNAPSE_CONFIG_PATH": "/data/homeserver.yaml"},
-    volumes=["./Matrix/synapse:/data"],
-    # matrix-wechat registers with Synapse as an appservice at start, so it waits for this.
+    command=["sh", "-c", f'{CREATE_DB} && exec synapse-start "$$@"', "synapse-start", *config],
+    environment={
+        "SYNAPSE_CACHE_FACTOR": "1.0",  # Synapse's global cache factor
+        "TZ": "Etc/UTC",
+    },
+    volumes=[
+        "./synapse:/config:ro",  # homeserver.yaml (+ local.yaml or domain.yaml)
+        {"type": "volume", "source": "synapse_data", "target": "/data"},  # keys, media
+    ],
+    # nginx waits for this (it resolves synapse when it starts).
     healthcheck=Healthcheck.shell(
         "curl -fsS http://localhost:8008/health || exit 1",
-        interval="15s",
+        interval="2s",
         timeout="5s",
-        retries=3,
-        start_period="30s",  # schema migrations after an upgrade take a while
+        retries=60,
+        start_period="120s",  # the first start makes the database schema
+    ),
+    networks=[matrix_net],
+)
+
+# --------------------------------------------------------------------------- web
+
+# Traefik -> nginx -> synapse, and /.well-known/matrix (see nginx.conf). In local mode it
+# also passes the shared-secret registration API (admin.conf); on a real box it does not.
+nginx_mounts = ["./nginx.conf:/etc/nginx/sites-enabled/default:ro"]
+if LOCAL:
+    nginx_mounts.append("./admin.conf:/etc/nginx/matrix/admin.conf:ro")
+
+router = f"{PREFIX}matrix"
+labels = {
+    "traefik.enable": "true",
+    "traefik.docker.network": EDGE,  # Traefik reaches nginx on the edge network
+    f"traefik.http.services.{router}.loadbalancer.server.port": "80",
+    f"traefik.http.routers.{router}-secure.rule": f"Host(`{DOMAIN}`)",
+    f"traefik.http.routers.{router}-secure.entrypoints": "websecure",
+}
+if LOCAL:  # plain http too (no certificate to trust), and https with Traefik's default one
+    labels[f"traefik.http.routers.{router}-secure.tls"] = "true"
+    labels[f"traefik.http.routers.{router}.rule"] = f"Host(`{DOMAIN}`)"
+    labels[f"traefik.http.routers.{router}.entrypoints"] = "web"
+else:  # http redirects to https (traefik stack); the certificate comes from Let's Encrypt
+    labels[f"traefik.http.routers.{router}-secure.tls.certresolver"] = "letsencrypt"
+
+nginx = Service(
+    "nginx",
+    image=DEBIAN,
+    container_name=f"{PREFIX}matrix-nginx",
+    command=["nginx", "-g", "daemon off;"],
+    restart="unless-stopped",
+    depends_on={synapse: healthy},
+    volumes=nginx_mounts,
+    labels=labels,
+    healthcheck=Healthcheck.cmd(
+        "curl", "-fsS", "http://127.0.0.1/.well-known/matrix/server", interval="2s", retries=30
     ),
     networks=[edge, matrix_net],
 )
 
-# --------------------------------------------------------------------------- web helpers
-
-# Traefik -> nginx -> synapse / matrix-wechat, and the /.well-known/matrix delegation
-# files (see nginx.conf). nginx resolves upstream names when it starts, so it restarts
-# until synapse, matrix-wechat and ``web`` (another stack's front end) are up.
-nginx = Service(
-    "nginx",
-    image="nginx:latest",
-    restart="unless-stopped",
-    volumes=[
-        "./nginx.conf:/etc/nginx/conf.d/default.conf:ro",
-        "./well-known:/var/www/.well-known:ro",
-    ],
-    networks=[edge, matrix_net],
-)
-
-# Push notifications (also a UnifiedPush distributor for Matrix clients).
-ntfy = Service(
-    "ntfy",
-    image="binwiederhier/ntfy",
-    command="serve",
-    restart="unless-stopped",
-    networks=[edge],
-)
-
-stickerpicker = Service(
-    "stickerpicker",
-    image="code.loveblancs.com/sora/stickerpicker:latest",
-    container_name="sticker",
-    restart="always",
-    networks=[edge],
-)
-
-# Relays notifications from scripts (through Traefik) into Matrix rooms; it logs in to
-# Synapse over matrix_network.
-pushbits = Service(
-    "pushbits",
-    image="ghcr.io/pushbits/server:latest",
-    networks=[edge, matrix_net],
-)
-
-# --------------------------------------------------------------------------- bridges
-
-# The mautrix bridges keep their state in Postgres, so they wait for it to be healthy.
-mautrix_telegram = Service(
-    "mautrix-telegram",
-    image="dock.mau.dev/mautrix/telegram",
-    container_name="mautrix-telegram",
-    restart="unless-stopped",
-    depends_on={postgres: healthy},
-    volumes=["./Matrix/mautrix-telegram:/data"],
-    networks=[matrix_net, edge],
-)
-
-matrix_gmessage = Service(
-    "matrix-gmessage",
-    image="dock.mau.dev/mautrix/gmessages",
-    container_name="matrix-gmessage",
-    restart="unless-stopped",
-    depends_on={postgres: healthy},
-    volumes=["./Matrix/matrix-gmessage:/data"],
-    networks=[matrix_net, edge],
-)
-
-mautrix_discord = Service(
-    "mautrix-discord",
-    image="dock.mau.dev/mautrix/discord",
-    container_name="mautrix-discord",
-    restart="unless-stopped",
-    depends_on={postgres: healthy},
-    volumes=["./Matrix/mautrix-discord:/data"],
-    networks=[matrix_net, edge],
-)
-
-# The WeChat bridge talks to Synapse directly, so it waits for Synapse, not Postgres.
-# Its WeChat agent (on a Windows machine) connects on port 20002: published directly,
-# and also reachable through Traefik -> nginx at /_wechat/.
-matrix_wechat = Service(
-    "matrix-wechat",
-    image="lxduo/matrix-wechat:2",
-    hostname="matrix-wechat",
-    container_name="matrix-wechat",
-    restart="unless-stopped",
-    ports=["20002:20002"],
-    depends_on={synapse: healthy},
-    volumes=["./Matrix/matrix-wechat:/data"],
-    networks=[matrix_net, edge],
-)
-
 stack = Stack(
-    "matrix",
-    services=[
-        nginx,
-        ntfy,
-        stickerpicker,
-        pushbits,
-        synapse,
-        mautrix_telegram,
-        matrix_gmessage,
-        matrix_wechat,
-        mautrix_discord,
-        postgres,
-    ],
+    f"{PREFIX}matrix",
+    services=[postgres, synapse, nginx],
     networks=[matrix_net, edge],
+    volumes=[pgdata, synapse_data],
 )
