@@ -16,6 +16,7 @@ import hmac
 import json
 import secrets
 import ssl
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -81,6 +82,19 @@ def messages(client: Client, room: str) -> list[str]:
     return [e["content"]["body"] for e in chunk if e.get("type") == "m.room.message"]
 
 
+def wait_routed(client: Client, timeout: float = 60) -> list[str]:
+    """The versions the homeserver speaks, once Traefik routes to it: Traefik adds a route
+    when the container's health check has passed, a moment after it has."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return list(client.call("GET", "/_matrix/client/versions")["versions"])
+        except (RuntimeError, OSError) as e:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no route to Synapse after {timeout:.0f}s: {e}") from e
+            time.sleep(0.5)
+
+
 @dataclass
 class Session:
     user_id: str
@@ -91,7 +105,7 @@ class Session:
 
 def session(client: Client, secret: str, say: Any = print) -> Session:
     """The whole session; raises if a step fails or the message does not come back."""
-    versions = client.call("GET", "/_matrix/client/versions")["versions"]
+    versions = wait_routed(client)
     say(f"GET /_matrix/client/versions: {', '.join(versions[-3:])} ...")
     user, password = f"demo{secrets.token_hex(3)}", secrets.token_urlsafe(12)
     user_id = register(client, secret, user, password)
