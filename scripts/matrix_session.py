@@ -1,8 +1,9 @@
 """A Matrix client session against a homeserver behind Traefik, with the standard library
 only (scripts/demo.sh matrix and tests/integration/test_matrix.py use it).
 
+    secret=$(docker exec synapse sed -n 's/^registration_shared_secret: //p' /data/secrets.yaml)
     python scripts/matrix_session.py --url http://127.0.0.1:80 --host matrix.localhost \\
-        --secret "$(docker exec synapse sed -n 's/^registration_shared_secret: //p' /data/secrets.yaml)"
+        --secret "$secret"
 
 versions, shared-secret registration (the HMAC of Synapse's admin API), log in, create a
 room, send a message, read it back; each step printed as it is done.

@@ -9,7 +9,7 @@ imports rich, so a piped or scripted command never loads it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from stackctl.core.plan import ADDS, CHANGES, DESTROYS, REPLACES, Change, Kind, Operation, Plan
@@ -113,6 +113,38 @@ def summary(plan: Plan) -> str:
     return text
 
 
+def sections(plan: Plan) -> list[tuple[str | None, list[Operation]]]:
+    """The operations under a header each: for several stacks, the images to pull first
+    (they belong to no stack), then each stack's operations in the stacks' order; one
+    stack needs no header. Within a section, the plan's own order."""
+    if len(plan.stacks) <= 1:
+        return [(None, list(plan.operations))]
+    pulls = [op for op in plan.operations if op.stack is None]
+    out: list[tuple[str | None, list[Operation]]] = [("images", pulls)] if pulls else []
+    named = [
+        *plan.stacks,
+        *sorted({op.stack for op in plan.operations if op.stack} - set(plan.stacks)),
+    ]
+    for stack in named:
+        ops = [op for op in plan.operations if op.stack == stack]
+        if ops:
+            out.append((f"stack {stack}", ops))
+    return out
+
+
+def _operation(op: Operation, add: Callable[..., None]) -> None:
+    symbol, style = SYMBOLS[op.kind]
+    add(f"{symbol:>3} ", style=f"bold {style}")
+    add(describe(op), style=style)
+    add(f"  ({op.reason})\n", style="dim")
+    for change in op.changes:
+        add(f"      {change.path}: ", style="dim")
+        add(_value(change.old, change.sensitive), style="red")
+        add(" → ")
+        add(_value(change.new, change.sensitive), style="green")
+        add("\n")
+
+
 def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
     """The plan as styled text segments, in order."""
     out: list[Segment] = []
@@ -125,21 +157,11 @@ def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
         add(warning + "\n")
     if plan.warnings:
         add("\n")
-    current_stack: str | None = None
-    for op in plan.operations:
-        if op.stack and op.stack != current_stack and len(plan.stacks) > 1:
-            current_stack = op.stack
-            add(f"# stack {op.stack}\n", style="bold")
-        symbol, style = SYMBOLS[op.kind]
-        add(f"{symbol:>3} ", style=f"bold {style}")
-        add(describe(op), style=style)
-        add(f"  ({op.reason})\n", style="dim")
-        for change in op.changes:
-            add(f"      {change.path}: ", style="dim")
-            add(_value(change.old, change.sensitive), style="red")
-            add(" → ")
-            add(_value(change.new, change.sensitive), style="green")
-            add("\n")
+    for header, ops in sections(plan):
+        if header:
+            add(f"# {header}\n", style="bold")
+        for op in ops:
+            _operation(op, add)
     if verbose and plan.unchanged:
         add("\n")
         for name in plan.unchanged:

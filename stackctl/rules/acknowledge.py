@@ -48,25 +48,34 @@ def misplaced(
                 path = f"services.{svc.name}.acknowledge.{i}"
                 rule = by_code.get(ack.rule)
                 if rule is None:
-                    yield ERROR, Finding(
-                        stack,
-                        path,
-                        f"service '{svc.name}' acknowledges '{ack.rule}', which is no rule",
-                        "use a rule id as validate prints it (e.g. docker-socket)",
+                    yield (
+                        ERROR,
+                        Finding(
+                            stack,
+                            path,
+                            f"service '{svc.name}' acknowledges '{ack.rule}', which is no rule",
+                            "use a rule id as validate prints it (e.g. docker-socket)",
+                        ),
                     )
                 elif rule.severity != WARNING:
-                    yield ERROR, Finding(
-                        stack,
-                        path,
-                        f"service '{svc.name}' acknowledges '{ack.rule}', an error: only "
-                        "warnings can be accepted",
-                        "fix what the error says instead",
+                    yield (
+                        ERROR,
+                        Finding(
+                            stack,
+                            path,
+                            f"service '{svc.name}' acknowledges '{ack.rule}', an error: only "
+                            "warnings can be accepted",
+                            "fix what the error says instead",
+                        ),
                     )
                 elif ack.rule in ran_codes and (stack.name, svc.name, ack.rule) not in used:
-                    yield WARNING, Finding(
-                        stack,
-                        path,
-                        f"service '{svc.name}' acknowledges '{ack.rule}', but that rule "
-                        "finds nothing about it",
-                        "remove the acknowledgement",
+                    yield (
+                        WARNING,
+                        Finding(
+                            stack,
+                            path,
+                            f"service '{svc.name}' acknowledges '{ack.rule}', but that rule "
+                            "finds nothing about it",
+                            "remove the acknowledgement",
+                        ),
                     )

@@ -98,9 +98,11 @@ def test_matrix_session_through_traefik_then_one_setting_changes(
     assert "acknowledged: " in applied.stderr  # the docker socket, accepted with a reason
 
     synapse = docker_client.containers.get(f"{prefix}synapse")
-    secret = synapse.exec_run(
-        ["sed", "-n", "s/^registration_shared_secret: //p", "/data/secrets.yaml"]
-    ).output.decode().strip()
+    secret = (
+        synapse.exec_run(["sed", "-n", "s/^registration_shared_secret: //p", "/data/secrets.yaml"])
+        .output.decode()
+        .strip()
+    )
     assert secret
     client = matrix.Client(f"http://127.0.0.1:{http}", "matrix.localhost")
     said: list[str] = []
@@ -114,7 +116,9 @@ def test_matrix_session_through_traefik_then_one_setting_changes(
     stack_py = folder / "matrix" / "stack.py"
     source = stack_py.read_text()
     assert source.count('"SYNAPSE_CACHE_FACTOR": "1.0"') == 1
-    stack_py.write_text(source.replace('"SYNAPSE_CACHE_FACTOR": "1.0"', '"SYNAPSE_CACHE_FACTOR": "2.0"'))
+    stack_py.write_text(
+        source.replace('"SYNAPSE_CACHE_FACTOR": "1.0"', '"SYNAPSE_CACHE_FACTOR": "2.0"')
+    )
     planned = stackctl(env, "plan", "--json", str(folder))
     assert planned.returncode == 0, planned.stderr
     ops = json.loads(planned.stdout)["operations"]

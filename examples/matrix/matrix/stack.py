@@ -24,7 +24,11 @@ from stackctl import Healthcheck, Network, Service, Stack, Volume, healthy
 
 PREFIX = os.environ.get("STACKCTL_MATRIX_PREFIX", "")
 LOCAL = os.environ.get("STACKCTL_MATRIX_LOCAL", "") not in ("", "0")
-DOMAIN = "matrix.localhost" if LOCAL else "${MATRIX_DOMAIN:?set MATRIX_DOMAIN (or STACKCTL_MATRIX_LOCAL=1)}"
+DOMAIN = (
+    "matrix.localhost"
+    if LOCAL
+    else "${MATRIX_DOMAIN:?set MATRIX_DOMAIN (or STACKCTL_MATRIX_LOCAL=1)}"
+)
 EDGE = f"{PREFIX}traefik_default"
 
 DEBIAN = "stackctl-test/debian:bookworm"  # PostgreSQL 15 and nginx-light from Debian
@@ -63,7 +67,12 @@ CREATE_DB = (
     " | grep -q 1 || createdb -h postgres -U postgres -T template0 -E UTF8"
     " --lc-collate=C --lc-ctype=C synapse"
 )
-config = ["-c", "/config/homeserver.yaml", "-c", "/config/local.yaml" if LOCAL else "/config/domain.yaml"]
+config = [
+    "-c",
+    "/config/homeserver.yaml",
+    "-c",
+    "/config/local.yaml" if LOCAL else "/config/domain.yaml",
+]
 
 synapse = Service(
     "synapse",

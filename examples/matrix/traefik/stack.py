@@ -19,7 +19,16 @@ both to run beside a real deployment).
 
 import os
 
-from stackctl import Acknowledge, Deploy, Healthcheck, Network, Resources, ResourceSpec, Service, Stack
+from stackctl import (
+    Acknowledge,
+    Deploy,
+    Healthcheck,
+    Network,
+    Resources,
+    ResourceSpec,
+    Service,
+    Stack,
+)
 
 PREFIX = os.environ.get("STACKCTL_MATRIX_PREFIX", "")
 LOCAL = os.environ.get("STACKCTL_MATRIX_LOCAL", "") not in ("", "0")
