@@ -649,3 +649,33 @@ def test_fixed_address_held_by_a_container_outside_the_plan_is_an_error() -> Non
     state = replace(EMPTY, containers=(intruder,))
     with pytest.raises(PlanError, match=r"10\.9\.0\.53.*intruder"):
         plan(desired, state)
+
+
+def test_plan_text_has_one_header_per_stack_and_images_apart() -> None:
+    from stackctl.core.plan import Operation
+
+    def op(kind: Kind, resource: str, stack: str | None) -> Operation:
+        return Operation(f"{kind.value}:{resource}", kind, resource, stack, "missing")
+
+    ops = (
+        op(Kind.PULL, "nginx:1.25", None),
+        op(Kind.CREATE_NETWORK, "traefik_default", "traefik"),
+        op(Kind.CREATE_NETWORK, "matrix_network", "matrix"),
+        op(Kind.CREATE, "traefik", "traefik"),
+        op(Kind.CREATE, "postgres", "matrix"),
+    )
+    text = plan_text(Plan(ops, ("traefik", "matrix"), "fp", "1.41"))
+    headers = [line for line in text.splitlines() if line.startswith("#")]
+    assert headers == ["# images", "# stack traefik", "# stack matrix"]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert lines[:7] == [
+        "# images",
+        "+ pull image nginx:1.25  (missing)",
+        "# stack traefik",
+        "+ create network traefik_default  (missing)",
+        "+ create container traefik  (missing)",
+        "# stack matrix",
+        "+ create network matrix_network  (missing)",
+    ]
+    single = plan_text(Plan(ops[:2], ("traefik",), "fp", "1.41"))
+    assert "#" not in single

@@ -637,7 +637,7 @@ def test_every_rule_has_a_case() -> None:
 def test_rule_ids_are_unique_and_severities_known() -> None:
     codes = [r.code for r in RULES]
     assert len(codes) == len(set(codes))
-    assert {r.severity for r in RULES} == {"error", "warning"}
+    assert {r.severity for r in RULES} == {"error", "warning"}  # "acknowledged": a service's
 
 
 def test_rules_say_their_engines() -> None:
@@ -887,3 +887,73 @@ def test_diagnostics_come_in_file_and_line_order() -> None:
 )
 def test_inline_secret_heuristic(key: str, value: str | Secret, flagged: bool) -> None:
     assert looks_like_inline_secret(key, value) is flagged
+
+
+# --------------------------------------------------------------------------- acknowledge
+
+
+def test_an_acknowledged_warning_stays_in_the_report_with_its_reason() -> None:
+    from stackctl import Acknowledge
+
+    why = "Traefik routes by container labels"
+    s = stack(
+        "edge",
+        svc(
+            "traefik",
+            volumes=[f"{SOCK}:{SOCK}:ro"],
+            acknowledge=[Acknowledge("docker-socket", why)],
+        ),
+    )
+    [d] = validate([s])
+    assert (d.code, d.severity, d.path) == (
+        "docker-socket",
+        "acknowledged",
+        "services.traefik.volumes.0",
+    )
+    assert d.message.endswith(f"; accepted: {why}") and d.hint is None
+    assert d.format().startswith("acknowledged: ")
+    assert not has_errors([d])
+
+
+def test_an_acknowledgement_covers_its_own_service_only() -> None:
+    ack = [{"rule": "docker-socket", "reason": "watches containers"}]
+    s = stack(
+        "edge",
+        svc("a", volumes=[f"{SOCK}:{SOCK}:ro"], acknowledge=ack),
+        svc("b", volumes=[f"{SOCK}:{SOCK}:ro"]),
+    )
+    found = {(d.path, d.severity) for d in validate([s])}
+    assert found == {("services.a.volumes.0", "acknowledged"), ("services.b.volumes.0", "warning")}
+
+
+@pytest.mark.parametrize(
+    ("rule", "severity", "words"),
+    [
+        ("docker-sockets", "error", "which is no rule"),
+        ("unknown-network", "error", "only warnings can be accepted"),
+        ("privileged", "warning", "finds nothing about it"),
+    ],
+)
+def test_an_acknowledgement_that_accepts_nothing_is_reported(
+    rule: str, severity: str, words: str
+) -> None:
+    s = stack("app", svc("web", acknowledge=[{"rule": rule, "reason": "because"}]))
+    s.with_origin(origin("app"), {"name": 1, "services.web.acknowledge.0": 9})
+    [d] = validate([s])
+    assert (d.code, d.severity, d.path, d.line) == (
+        "acknowledge",
+        severity,
+        "services.web.acknowledge.0",
+        9,
+    )
+    assert words in d.message
+
+
+def test_an_acknowledgement_needs_a_reason() -> None:
+    from pydantic import ValidationError
+
+    from stackctl import Acknowledge
+
+    with pytest.raises(ValidationError):
+        Acknowledge("docker-socket", " ")
+    assert Acknowledge(rule="privileged", reason="x").rule == "privileged"
