@@ -90,7 +90,7 @@ synapse = Service(
         "./synapse:/config:ro",  # homeserver.yaml (+ local.yaml or domain.yaml)
         {"type": "volume", "source": "synapse_data", "target": "/data"},  # keys, media
     ],
-    # nginx waits for this (it resolves synapse when it starts).
+    # nginx waits for this, so Traefik routes to a homeserver that answers.
     healthcheck=Healthcheck.shell(
         "curl -fsS http://localhost:8008/health || exit 1",
         interval="2s",
