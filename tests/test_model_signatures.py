@@ -31,6 +31,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "typecheck"
 
 # class -> the field given positionally (and also accepted as a keyword)
 KEYED = {
+    "Acknowledge": "rule",
     "Secret": "value",
     "Network": "key",
     "Volume": "key",
@@ -42,7 +43,10 @@ KEYED = {
 # ``volumes`` by a before-validator (Service._fold_tmpfs)
 EXTRA = {"Service": {"tmpfs"}}
 # the fewest arguments each constructor needs
-MINIMAL: dict[str, dict[str, str]] = {"Service": {"image": "nginx:1.27"}}
+MINIMAL: dict[str, dict[str, str]] = {
+    "Service": {"image": "nginx:1.27"},
+    "Acknowledge": {"reason": "on purpose"},
+}
 
 
 def _is_type_checking(node: ast.expr) -> bool:

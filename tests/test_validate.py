@@ -901,7 +901,7 @@ def test_an_acknowledged_warning_stays_in_the_report_with_its_reason() -> None:
         svc(
             "traefik",
             volumes=[f"{SOCK}:{SOCK}:ro"],
-            acknowledge=[Acknowledge("docker-socket", why)],
+            acknowledge=[Acknowledge("docker-socket", reason=why)],
         ),
     )
     [d] = validate([s])
@@ -955,5 +955,5 @@ def test_an_acknowledgement_needs_a_reason() -> None:
     from stackctl import Acknowledge
 
     with pytest.raises(ValidationError):
-        Acknowledge("docker-socket", " ")
+        Acknowledge("docker-socket", reason=" ")
     assert Acknowledge(rule="privileged", reason="x").rule == "privileged"

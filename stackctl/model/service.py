@@ -576,7 +576,7 @@ class Logging(_Model):
 class Acknowledge(_Model):
     """A validation warning accepted on purpose: the rule's id and why, shown by validate.
 
-    ``Acknowledge("docker-socket", "Traefik routes by container labels")``. Only
+    ``Acknowledge("docker-socket", reason="Traefik routes by container labels")``. Only
     warnings can be acknowledged; one that no longer matches a finding is reported.
     """
 
@@ -585,15 +585,13 @@ class Acknowledge(_Model):
 
     if TYPE_CHECKING:
 
-        def __init__(self, rule: str, reason: str) -> None: ...
+        def __init__(self, rule: str, *, reason: str) -> None: ...
 
     else:
 
-        def __init__(self, rule: str | None = None, reason: str | None = None, /, **data: Any):
+        def __init__(self, rule: str | None = None, /, **data: Any) -> None:
             if rule is not None:
                 data["rule"] = rule
-            if reason is not None:
-                data["reason"] = reason
             super().__init__(**data)
 
 

@@ -78,7 +78,7 @@ traefik = Service(
     acknowledge=[
         Acknowledge(
             "docker-socket",
-            "Traefik's docker provider routes by container labels, which it reads from the "
+            reason="Traefik's docker provider routes by container labels, which it reads from the "
             "socket (read-only; only containers on its own network are routed)",
         )
     ],
