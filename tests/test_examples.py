@@ -32,6 +32,15 @@ STACK_FILES = {
 ALL_FILES = [*EXAMPLE_FILES.values(), *STACK_FILES.values()]
 
 
+@pytest.fixture(autouse=True)
+def _real_box_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """examples/matrix reads its mode, ports and name prefix from the environment: the
+    tests start from a real box's defaults whatever the shell has set."""
+    for name in ("STACKCTL_MATRIX_LOCAL", "STACKCTL_MATRIX_PREFIX", "MATRIX_HTTP_PORT",
+                 "MATRIX_HTTPS_PORT"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+
+
 def run_stack(path: Path) -> Stack:
     """Execute a stack.py the way a person would, and return its ``stack``."""
     namespace = runpy.run_path(str(path))
