@@ -72,11 +72,11 @@ def stackctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 
 def ids(client: docker.DockerClient, prefix: str) -> dict[str, str]:
-    return {
-        c.name.removeprefix(prefix): c.id
-        for c in client.containers.list(all=True)
-        if c.name.startswith(prefix)
-    }
+    """Our containers' ids by name without the prefix (one list call, no inspect: other
+    tests' containers come and go meanwhile)."""
+    listed = client.api.containers(all=True, filters={"name": prefix})
+    names = {c["Names"][0].lstrip("/"): c["Id"] for c in listed}
+    return {n.removeprefix(prefix): i for n, i in names.items() if n.startswith(prefix)}
 
 
 def test_matrix_session_through_traefik_then_one_setting_changes(
