@@ -343,8 +343,11 @@ class PlanBuilder:
             if (u.stack, u.name) in active:
                 for service, cond in u.depends_on.items():
                     needed[wait_id(u.stack, service, cond)] = (u.stack, service, cond)
+        by_service: dict[tuple[str, str], list[str]] = {}
+        for u in units:
+            by_service.setdefault((u.stack, u.service), []).append(u.name)
         for op_id, (stack, service, cond) in needed.items():
-            names = tuple(u.name for u in units if u.stack == stack and u.service == service)
+            names = tuple(by_service.get((stack, service), ()))
             if not names:
                 self.not_planned(op_id)
                 continue
