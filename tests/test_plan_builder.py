@@ -61,3 +61,51 @@ def test_an_operation_is_added_once_and_without_edges_of_its_own() -> None:
         b.add(op("a"))
     with pytest.raises(AssertionError, match="after="):
         b.add(Operation("b", Kind.CREATE, "b", "s", "missing", depends_on=("a",)))
+
+
+def _reference_order(ops: list[Operation]) -> list[str]:
+    """The earliest operation whose dependencies are placed, one step at a time (the
+    quadratic form of ``ordered``, kept here as its specification)."""
+    index = {op.id: i for i, op in enumerate(ops)}
+    pending = {op.id: {d for d in op.depends_on if d in index} for op in ops}
+    out: list[str] = []
+    while pending:
+        ready = sorted((i for i, deps in pending.items() if not deps), key=index.__getitem__)
+        first = ready[0] if ready else min(pending, key=index.__getitem__)
+        out.append(first)
+        del pending[first]
+        for deps in pending.values():
+            deps.discard(first)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_order_keeps_insertion_order_wherever_the_graph_allows(seed: int) -> None:
+    import random
+
+    from stackctl.core.plan import ordered
+
+    rnd = random.Random(seed)
+    n = rnd.randint(1, 60)
+    names = [f"op{i}" for i in range(n)]
+    rnd.shuffle(names)
+    cyclic = seed % 5 == 0  # a few graphs with cycles: the order still holds every op once
+    ops = [
+        Operation(
+            name,
+            Kind.CREATE,
+            name,
+            "s",
+            "test",
+            depends_on=tuple(
+                rnd.sample(
+                    names if cyclic else names[:i], k=min(i if not cyclic else n, rnd.randint(0, 3))
+                )
+            )
+            + (("missing",) if rnd.random() < 0.1 else ()),
+        )
+        for i, name in enumerate(names)
+    ]
+    got = [op.id for op in ordered(ops)]
+    assert got == _reference_order(ops)
+    assert sorted(got) == sorted(names)

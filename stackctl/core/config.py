@@ -36,6 +36,10 @@ def finalize(raw: C, secrets: Secrets, sensitive_env: Iterable[str] = ()) -> Fin
     """``sensitive_env``: keys of ``raw["env"]`` shown as digests whatever their value."""
     real = cast(C, drop_empty(raw))
     hidden = frozenset(sensitive_env)
+    if not secrets.values and not hidden:  # nothing to redact: one JSON, one hash
+        text = canonical_json(real)
+        digest = sha256(text)
+        return Finalized(dict(real), text, digest, real, digest)
     config = secrets.data(real, hidden)
     text = canonical_json(config)
     legacy = legacy_redact(real, secrets.values, hidden)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from stackctl.core.redact import MIN_REDACTED
 from stackctl.errors import Diagnostic, did_you_mean
 from stackctl.load.outcome import dotted
+from stackctl.schema_check import satisfies
 
 if TYPE_CHECKING:  # jsonschema is imported where a schema is checked, not on every run
     import jsonschema
@@ -272,6 +273,8 @@ def schema_diagnostics(
     unknown: UnknownKey = unknown_field,
 ) -> list[Diagnostic]:
     """Every JSON Schema violation of ``data`` as a located diagnostic."""
+    if satisfies(validator.schema, data):  # the quick answer for a valid document
+        return []
     out: list[Diagnostic] = []
     seen: set[tuple[str, str]] = set()
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])

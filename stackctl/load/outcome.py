@@ -28,7 +28,7 @@ class Outcome:
 
 def dotted(path: Sequence[str | int]) -> str:
     """``("services", "db", "ports", 0)`` -> ``"services.db.ports.0"``."""
-    return ".".join(str(p) for p in path)
+    return ".".join(map(str, path))
 
 
 def nearest_line(lines: Mapping[str, int], path: Sequence[str | int]) -> int | None:

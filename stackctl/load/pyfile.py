@@ -300,6 +300,11 @@ def _interpolate(
     stack: Stack, variables: Variables, file: str, lines: Mapping[str, int], out: Outcome
 ) -> Stack | None:
     """Expand ``${VAR}`` in the stack's string values (dump, expand, validate again)."""
+    try:
+        if "$" not in stack.model_dump_json():  # the quick look: nothing to expand
+            return stack
+    except ValueError:
+        pass  # a value JSON cannot hold: expand the slow way
     data = stack.model_dump(mode="python", exclude_defaults=True)
     result = interpolate_tree(
         data,

@@ -267,8 +267,41 @@ def _implicit_tag(text: str) -> str:
     return tag
 
 
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+"""LibYAML's parser and composer (about 7x faster than PyYAML's own), when PyYAML was built
+with it. Used for documents that parse cleanly within MAX_DEPTH; anything else is parsed
+again by PyYAML's Python loader, whose messages and limits the problems report."""
+
+
+class _Slow(Exception):
+    """The document must be read by PyYAML's Python loader (an error, or too deep)."""
+
+
+def _compose_fast(text: str) -> yaml.Node | None:
+    """The node tree by LibYAML; raises _Slow where the Python loader must decide."""
+    if _FAST_LOADER is None:
+        raise _Slow
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=_FAST_LOADER):  # no recursion: bounds depth
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _Slow
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        node: yaml.Node | None = yaml.compose(text, Loader=_FAST_LOADER)
+    except (yaml.YAMLError, ValueError, UnicodeError) as e:
+        raise _Slow from e
+    return node
+
+
 def parse_yaml(text: str) -> Document:
     """Parse one YAML document. Syntax errors become problems with a line, never exceptions."""
+    try:
+        return _walked(_compose_fast(text))
+    except _Slow:
+        pass
     try:
         node = yaml.compose(text, Loader=_Loader)
     except _TooComplex as e:
@@ -287,6 +320,10 @@ def parse_yaml(text: str) -> Document:
         return Document(None, problems=[Problem(f"YAML syntax error: {e}", None)])
     except RecursionError:  # PyYAML composes recursively
         return Document(None, problems=[_too_deep(_deep_line(text))])
+    return _walked(node)
+
+
+def _walked(node: yaml.Node | None) -> Document:
     if node is None:
         return Document(None)
     walker = _Walker()

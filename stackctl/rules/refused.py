@@ -45,6 +45,11 @@ def _nul_characters(stack: Stack) -> Iterator[Finding]:
     """A NUL character in any string: Docker stores it, then the kernel refuses it at start
     (an argument, an environment entry, a hostname, a path). The value is never shown: it
     may be a secret."""
+    try:
+        if "\\u0000" not in stack.model_dump_json():  # the quick look: JSON escapes a NUL
+            return
+    except ValueError:
+        pass  # a value JSON cannot hold: look string by string
     for path, text in _strings(stack, ""):
         if "\x00" in text:
             yield Finding(

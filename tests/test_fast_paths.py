@@ -1,0 +1,149 @@
+"""The fast paths of loading give the answers of the slow ones they stand in front of.
+
+- LibYAML (PyYAML's C loader) composes the same data, lines and problems as PyYAML's
+  Python loader for every YAML file in the repository and for hand-picked edge cases.
+- The compiled schema check (stackctl/schema_check.py) never says "valid" where jsonschema
+  finds an error, and says it for every valid document; a damaged or unwritable cache
+  only costs a compile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stackctl import schema_check
+from stackctl.load import yamldoc
+from stackctl.schema import compose_validator, stack_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = sorted(
+    p
+    for folder in ("examples", "stacks", "tests")
+    for pattern in ("*.yaml", "*.yml")
+    for p in (ROOT / folder).rglob(pattern)
+)
+
+EDGE_CASES = [
+    "a: 1\na: 2\n",  # duplicate key
+    "x: &a [1, 2]\ny: *a\n",  # alias
+    "base: &b {p: 1}\nm:\n  <<: *b\n  q: 2\n",  # merge key
+    "ports: ['22:22', 0o17, 0x1f, yes, ~, 1.5]\n",  # YAML 1.2 scalars
+    "a: [1, 2\n",  # unclosed flow sequence
+    "a: b: c\n",  # mapping values not allowed
+    "\ta: 1\n",  # tab indentation
+    "a: '\x00'\n",  # NUL
+    "a: !!python/object:os.system x\n",  # unknown tag
+    "- " * 120 + "x\n",  # deeper than MAX_DEPTH
+    "[" * 150 + "]" * 150 + "\n",
+    "",
+    "# only a comment\n",
+    "a: |\n  line1\n  line2\n",
+    "? [complex, key]\n: value\n",
+]
+
+
+def _slow(text: str) -> yamldoc.Document:
+    saved = yamldoc._FAST_LOADER
+    yamldoc._FAST_LOADER = None
+    try:
+        return yamldoc.parse_yaml(text)
+    finally:
+        yamldoc._FAST_LOADER = saved
+
+
+def _same(text: str) -> None:
+    fast, slow = yamldoc.parse_yaml(text), _slow(text)
+    assert fast.data == slow.data
+    assert fast.lines == slow.lines
+    assert [(p.message, p.line) for p in fast.problems] == [
+        (p.message, p.line) for p in slow.problems
+    ]
+
+
+def test_libyaml_is_available() -> None:
+    """The fast path is on in CI: PyYAML's wheel carries LibYAML."""
+    assert yamldoc._FAST_LOADER is yaml.CSafeLoader
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_libyaml_reads_every_file_as_pyyaml_does(path: Path) -> None:
+    _same(path.read_text(errors="replace"))
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_libyaml_edge_cases(text: str) -> None:
+    _same(text)
+
+
+def _documents() -> list[tuple[str, Any, Any]]:
+    out = []
+    for path in FILES:
+        data = yamldoc.parse_yaml(path.read_text(errors="replace")).data
+        if isinstance(data, dict) and "services" in data:
+            compose = "name" not in data or path.name.startswith(("compose", "docker-compose"))
+            validator = compose_validator() if compose else stack_validator()
+            out.append((str(path.relative_to(ROOT)), validator, data))
+    return out
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(schema_check, "_CHECKS", {})
+    monkeypatch.setattr(schema_check, "_BY_SCHEMA", {})
+    return tmp_path / "stackctl" / "schema-checks"
+
+
+def test_compiled_check_agrees_with_jsonschema(cache: Path) -> None:
+    docs = _documents()
+    assert len(docs) > 20
+    valid = 0
+    for where, validator, data in docs:
+        errors = list(validator.iter_errors(data))
+        assert schema_check.satisfies(validator.schema, data) == (not errors), where
+        valid += not errors
+    assert valid > 10
+    assert len(list(cache.iterdir())) == 2  # one compiled check per schema, cached
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"services": {"web": {"image": "x", "enviroment": {}}}},  # a typo
+        {"services": {"web": {"image": 3.5j}}},  # not JSON at all
+        {"services": {"web": {"ports": [{"target": [80]}]}}},
+        {"services": []},
+    ],
+)
+def test_compiled_check_never_accepts_what_jsonschema_refuses(cache: Path, bad: Any) -> None:
+    validator = compose_validator()
+    assert list(validator.iter_errors(bad))
+    assert not schema_check.satisfies(validator.schema, bad)
+
+
+def test_a_damaged_cache_is_compiled_again(cache: Path) -> None:
+    validator = compose_validator()
+    good = {"services": {"web": {"image": "busybox"}}}
+    assert schema_check.satisfies(validator.schema, good)
+    [entry] = cache.iterdir()
+    entry.write_bytes(b"not bytecode")
+    schema_check._CHECKS.clear()
+    schema_check._BY_SCHEMA.clear()
+    assert schema_check.satisfies(validator.schema, good)  # compiled again
+    assert entry.read_bytes() != b"not bytecode"
+    assert not schema_check.satisfies(validator.schema, {"services": {"web": {"image": []}}})
+
+
+def test_an_unwritable_cache_still_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file: no folder can be made in it
+    monkeypatch.setattr(schema_check, "_CHECKS", {})
+    monkeypatch.setattr(schema_check, "_BY_SCHEMA", {})
+    schema = compose_validator().schema
+    assert schema_check.satisfies(schema, {"services": {}})
+    assert not schema_check.satisfies(schema, {"services": []})
