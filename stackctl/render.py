@@ -113,6 +113,16 @@ def summary(plan: Plan) -> str:
     return text
 
 
+def partial_note(plan: Plan) -> str:
+    """What a partial plan (``--target``) covers, and that it leaves the rest alone."""
+    given = " ".join(f"--target {t}" for t in plan.targets)
+    services = ", ".join(plan.target_services)
+    return (
+        f"Partial plan: {given} (services planned: {services}); other services are left "
+        "as they are and may not match the stacks."
+    )
+
+
 def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
     """The plan as styled text segments, in order."""
     out: list[Segment] = []
@@ -120,6 +130,8 @@ def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
     def add(text: str, style: str = "") -> None:
         out.append((text, style))
 
+    if plan.targets:
+        add(partial_note(plan) + "\n\n", style="bold yellow")
     for warning in plan.warnings:
         add("warning: ", style="bold yellow")
         add(warning + "\n")
@@ -219,4 +231,6 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "operations": [operation_json(op) for op in plan.operations],
         "unchanged": list(plan.unchanged),
         "warnings": list(plan.warnings),
+        "targets": list(plan.targets),  # --target: a partial plan (empty: the whole stacks)
+        "target_services": list(plan.target_services),
     }

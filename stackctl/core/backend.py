@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol, TypeVar
 
 from stackctl.core.plan import Plan
@@ -48,6 +49,14 @@ def wait_healthy(units: Iterable[Checked], waiter: Waiter, deadline: float) -> l
     return failures
 
 
+def unsupported(what: str, engine: str, instead: str) -> StackctlError:
+    """The error of a command (or option) an engine does not offer: what, which engine,
+    and what to run instead."""
+    return StackctlError(
+        f"{what} is not supported on the {engine} engine", hint=f"instead: {instead}"
+    )
+
+
 class Backend(Protocol[DesiredT, ObservedT, EngineT]):
     name: str  # "docker" | "swarm": the value of --engine and of a stack's `engine:`
 
@@ -61,7 +70,16 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
 
     def observe(self, engine: EngineT) -> ObservedT: ...
 
-    def plan(self, desired: DesiredT, observed: ObservedT, *, prune: bool) -> Plan: ...
+    def plan(
+        self,
+        desired: DesiredT,
+        observed: ObservedT,
+        *,
+        prune: bool,
+        replace: AbstractSet[tuple[str, str]] = frozenset(),
+    ) -> Plan:
+        """``replace``: (stack, service) pairs to recreate even when in sync (--replace)."""
+        ...
 
     def plan_destroy(self, desired: DesiredT, observed: ObservedT, *, volumes: bool) -> Plan: ...
 

@@ -137,6 +137,8 @@ class Plan:
     unchanged: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     destroy: bool = False
+    targets: tuple[str, ...] = ()  # --target: the names given (a partial plan)
+    target_services: tuple[str, ...] = ()  # --target: STACK/SERVICE planned, dependencies too
 
     @property
     def has_changes(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from stackctl.backends.docker import desired
@@ -35,10 +36,17 @@ class DockerBackend:
 
         return observe(engine)
 
-    def plan(self, want: desired.DesiredState, have: ObservedState, *, prune: bool) -> Plan:
+    def plan(
+        self,
+        want: desired.DesiredState,
+        have: ObservedState,
+        *,
+        prune: bool,
+        replace: AbstractSet[tuple[str, str]] = frozenset(),
+    ) -> Plan:
         from stackctl.backends.docker.plan import plan
 
-        return plan(want, have, prune=prune)
+        return plan(want, have, prune=prune, replace=replace)
 
     def plan_destroy(
         self, want: desired.DesiredState, have: ObservedState, *, volumes: bool

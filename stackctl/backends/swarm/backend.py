@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from stackctl.backends.swarm import desired
@@ -36,10 +37,21 @@ class SwarmBackend:
         return observe_swarm(engine)
 
     def plan(
-        self, want: desired.SwarmDesiredState, have: SwarmObservedState, *, prune: bool
+        self,
+        want: desired.SwarmDesiredState,
+        have: SwarmObservedState,
+        *,
+        prune: bool,
+        replace: AbstractSet[tuple[str, str]] = frozenset(),
     ) -> Plan:
         from stackctl.backends.swarm.plan import plan_swarm
 
+        if replace:
+            from stackctl.core.backend import unsupported
+
+            raise unsupported(
+                "stackctl plan/apply --replace", self.name, "docker service update --force NAME"
+            )
         return plan_swarm(want, have, prune=prune)
 
     def plan_destroy(
