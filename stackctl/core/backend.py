@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol, TypeVar
 
+from stackctl.core.daytwo import LogSource, OneOffOptions, ProcessOptions
 from stackctl.core.plan import Plan
 from stackctl.core.resources import DesiredResources, ObservedResources
 from stackctl.core.run import Runner, RunOptions, Waiter
@@ -96,6 +97,36 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
 
     def status(self, desired: DesiredT, engine: EngineT) -> StatusTable:
         """Each unit's state and whether it matches (``stackctl status``)."""
+        ...
+
+    # Day two (stackctl logs, exec, run, restart): services as (stack, service) pairs. An
+    # engine that does not offer one raises ``unsupported(...)``.
+
+    def log_sources(
+        self, desired: DesiredT, engine: EngineT, services: AbstractSet[tuple[str, str]]
+    ) -> list[LogSource]: ...
+
+    def exec(
+        self,
+        desired: DesiredT,
+        engine: EngineT,
+        service: tuple[str, str],
+        index: int,
+        options: ProcessOptions,
+    ) -> int:
+        """Run a command in a running unit of ``service``; its exit code."""
+        ...
+
+    def run_one_off(
+        self, desired: DesiredT, engine: EngineT, service: tuple[str, str], options: OneOffOptions
+    ) -> int:
+        """A one-off unit of ``service`` running a command; its exit code."""
+        ...
+
+    def plan_restart(
+        self, desired: DesiredT, observed: ObservedT, services: AbstractSet[tuple[str, str]]
+    ) -> Plan:
+        """Restart the units of ``services`` in dependency order, with the waits."""
         ...
 
 

@@ -33,6 +33,7 @@ class Kind(StrEnum):
     REPLACE = "replace"
     START = "start"
     UNPAUSE = "unpause"
+    RESTART = "restart"  # stackctl restart: stop and start an existing container
     REMOVE = "remove"
     WAIT = "wait"
     # swarm services (--engine swarm): see stackctl/backends/swarm/plan.py
@@ -50,7 +51,7 @@ ADDS = {
     Kind.CREATE_SERVICE,
     Kind.CREATE_SECRET,
 }
-CHANGES = {Kind.START, Kind.UNPAUSE, Kind.UPDATE_SERVICE}
+CHANGES = {Kind.START, Kind.UNPAUSE, Kind.RESTART, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
 DESTROYS = {
     Kind.REMOVE,
