@@ -30,7 +30,7 @@ def resolve(stacks: Sequence[Stack], names: Iterable[str], option: str) -> froze
         if not found:
             listed = ", ".join(s if len(stacks) == 1 else f"{st}/{s}" for st, s in known)
             raise StackctlError(
-                f"{option} {name}: no such service in the stacks",
+                f"{option} {name}: no such service in the stacks".lstrip(),
                 hint=f"the services are: {listed or '(none)'}",
             )
         out.update(found)
@@ -79,3 +79,21 @@ def _key(op: Operation) -> Key | None:
     if op.unit is None:
         return None
     return (op.unit.stack, op.unit.service)
+
+
+def one(stacks: Sequence[Stack], name: str) -> Key:
+    """The one service ``name`` means (exec, run); a name in several stacks is ambiguous."""
+    found = sorted(resolve(stacks, [name], "service"))
+    if len(found) > 1:
+        choices = ", ".join(f"{st}/{sv}" for st, sv in found)
+        raise StackctlError(
+            f"service {name!r} is in several stacks", hint=f"name one of: {choices}"
+        )
+    return found[0]
+
+
+def services_or_all(stacks: Sequence[Stack], names: Sequence[str]) -> frozenset[Key]:
+    """The services ``names`` mean, or every service of the stacks when none is named."""
+    if names:
+        return resolve(stacks, names, "service")
+    return frozenset((stack.name, service) for stack in stacks for service in stack.services)

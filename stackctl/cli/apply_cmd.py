@@ -62,9 +62,11 @@ def execute(
     as_json: bool,
     parallelism: int,
     wait_timeout: float,
+    command: str | None = None,
 ) -> ApplyResult:
-    """Pull first (an image that cannot be had fails before anything changed), then the rest."""
-    command = "destroy" if plan.destroy else "apply"
+    """Pull first (an image that cannot be had fails before anything changed), then the rest.
+    ``command``: the one the progress names (default: apply or destroy)."""
+    command = command or ("destroy" if plan.destroy else "apply")
     options = RunOptions(wait_timeout=wait_timeout)
 
     def executor() -> Executor:

@@ -10,6 +10,7 @@ that still reports active endpoints) are retried with tenacity, bounded; real re
 from __future__ import annotations
 
 import atexit
+import codecs
 import contextlib
 import os
 import signal
@@ -758,7 +759,10 @@ def _pump(sock: Any, term: Terminal, resize: Callable[[int, int], None]) -> None
     import tty as ttylib
 
     raw_sock = getattr(sock, "_sock", sock)
-    in_fd = sys.stdin.fileno() if term.stdin else -1
+    in_fd = -1
+    if term.stdin:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            in_fd = sys.stdin.fileno()
     saved = None
     if term.tty and term.stdin and os.isatty(in_fd):
         saved = termios.tcgetattr(in_fd)
@@ -775,8 +779,14 @@ def _pump(sock: Any, term: Terminal, resize: Callable[[int, int], None]) -> None
                 resize(*now)
 
         old_winch = signal.signal(signal.SIGWINCH, on_winch)
-    out = sys.stdout.buffer
-    err = sys.stderr.buffer
+    # Text through sys.stdout / sys.stderr: the CLI's redaction filters them.
+    decoders = {n: codecs.getincrementaldecoder("utf-8")("replace") for n in (1, 2)}
+
+    def emit(kind: int, data: bytes) -> None:
+        stream = sys.stderr if kind == 2 else sys.stdout
+        stream.write(decoders[2 if kind == 2 else 1].decode(data))
+        stream.flush()
+
     sys.stdout.flush()
     buffer = bytearray()
     watching = [raw_sock] + ([in_fd] if in_fd >= 0 else [])
@@ -799,14 +809,11 @@ def _pump(sock: Any, term: Terminal, resize: Callable[[int, int], None]) -> None
                 if not chunk:
                     break
                 if term.tty:
-                    out.write(chunk)
-                    out.flush()
+                    emit(1, chunk)
                     continue
                 buffer += chunk
                 for kind, data in _demux(buffer):
-                    stream = err if kind == 2 else out
-                    stream.write(data)
-                    stream.flush()
+                    emit(kind, data)
     finally:
         if saved is not None:
             termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
