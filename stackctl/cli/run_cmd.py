@@ -68,7 +68,7 @@ def run(
     loaded = pipeline.load([path], engine=engine)
     key = targets.one(loaded.stacks, service)
     eng = loaded.backend.connect()
-    if not no_deps and loaded.stacks and _has_dependencies(loaded, key):
+    if not no_deps:  # its networks, volumes, image and the services it depends on
         with lock.hold(eng.identity(), [key[0]], 0.0):
             plan = oneoff.dependencies_plan(loaded, eng, key)
             if plan.operations:
@@ -87,10 +87,6 @@ def run(
                 finally:
                     sys.stdout = real_stdout
                 if not result.ok:
-                    raise ApplyError(f"the services {service} depends on did not start")
+                    raise ApplyError(f"what {service} needs (its dependencies) did not start")
     return loaded.backend.run_one_off(loaded.desired, eng, key, options)
 
-
-def _has_dependencies(loaded: pipeline.Loaded, key: targets.Key) -> bool:
-    stack = next(s for s in loaded.stacks if s.name == key[0])
-    return bool(stack.services[key[1]].depends_on)

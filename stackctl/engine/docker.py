@@ -513,11 +513,27 @@ class DockerEngine:
             time.sleep(0.05)
         return int(info.get("ExitCode") or 0)
 
+    def create_one_off(self, dc: DesiredContainer, name: str) -> str:
+        """Create a one-off container (stackctl run): as ``create_container``, and when its
+        stdin is open, the end of ours ends its (StdinOnce, as ``docker run -i``)."""
+        config = container_config(dc, all_networks=self.multi_network_create)
+        config["StdinOnce"] = bool(config.get("OpenStdin"))
+        result = self._write(
+            f"create container {name}",
+            lambda: self.client.create_container_from_config(config, name),
+        )
+        cid = str(result["Id"])
+        if not self.multi_network_create:
+            for net in dc.networks[1:]:
+                self.connect(cid, net)
+        return cid
+
     def run_attached(self, container: str, term: Terminal, *, remove: bool = True) -> int:
         """Start the created ``container`` attached to this terminal; its exit code once it
         ends (then it is removed, unless ``remove`` is false)."""
         action = f"run {_ref(container)}"
-        params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": 1 if term.stdin else 0}
+        # logs=1: all its output since the start, even what came before the attach took hold
+        params = {"stdout": 1, "stderr": 1, "stream": 1, "logs": 1, "stdin": 1 if term.stdin else 0}
         try:
             sock = self._write(action, lambda: self.client.attach_socket(container, params))
             self.start(container)

@@ -128,7 +128,7 @@ def run_one_off(
     oneoff = one_off(dc, options)
     if dc.image and not engine.image_exists(dc.image):
         engine.pull(dc.image)
-    cid = engine.create_container(oneoff, oneoff.name)
+    cid = engine.create_one_off(oneoff, oneoff.name)
     term = Terminal(tty=options.process.tty, stdin=options.process.stdin)
     return engine.run_attached(cid, term, remove=options.remove)
 
