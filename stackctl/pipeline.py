@@ -105,10 +105,21 @@ def make_plan(
     prune: bool = False,
     destroy: bool = False,
     volumes: bool = False,
+    targets: Sequence[str] = (),
+    replace: Sequence[str] = (),
 ) -> Planned:
-    """``engine``: what ``loaded.backend.connect()`` returned."""
+    """``engine``: what ``loaded.backend.connect()`` returned. ``targets``: plan only these
+    services and what they depend on (``--target``); ``replace``: services recreated even
+    when in sync (``--replace``)."""
+    from stackctl import targets as targeting
+
     backend, desired = loaded.backend, loaded.desired
+    wanted = targeting.resolve(loaded.stacks, targets, "--target")  # before the daemon
+    forced = targeting.resolve(loaded.stacks, replace, "--replace")
     observed = backend.observe(engine)
     if destroy:
         return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
-    return Planned(desired, observed, backend.plan(desired, observed, prune=prune))
+    plan = backend.plan(desired, observed, prune=prune, replace=forced)
+    if targets:
+        plan = targeting.partial(plan, targeting.with_dependencies(loaded.stacks, wanted), targets)
+    return Planned(desired, observed, plan)

@@ -137,6 +137,8 @@ def schema() -> dict[str, Any]:
             "operations": {"type": "array", "items": operation},
             "unchanged": strings,
             "warnings": strings,
+            "targets": strings,
+            "target_services": strings,
         },
         "additionalProperties": False,
     }
@@ -156,7 +158,7 @@ def schema() -> dict[str, Any]:
             },
             "options": {
                 "type": "object",
-                "properties": {"prune": {"type": "boolean"}},
+                "properties": {"prune": {"type": "boolean"}, "target": strings, "replace": strings},
                 "additionalProperties": False,
             },
             "plan": plan,

@@ -27,6 +27,7 @@ SYMBOLS: dict[Kind, tuple[str, str]] = {
     Kind.CREATE: ("+", "green"),
     Kind.START: ("~", "yellow"),
     Kind.UNPAUSE: ("~", "yellow"),
+    Kind.RESTART: ("~", "yellow"),
     Kind.REPLACE: ("-/+", "magenta"),
     Kind.REPLACE_NETWORK: ("-/+", "magenta"),
     Kind.REMOVE: ("-", "red"),
@@ -47,6 +48,7 @@ NOUNS: dict[Kind, str] = {
     Kind.CREATE: "container",
     Kind.START: "container",
     Kind.UNPAUSE: "container",
+    Kind.RESTART: "container",
     Kind.REPLACE: "container",
     Kind.REPLACE_NETWORK: "network",
     Kind.REMOVE: "container",
@@ -67,6 +69,7 @@ VERBS: dict[Kind, str] = {
     Kind.CREATE: "create",
     Kind.START: "start",
     Kind.UNPAUSE: "unpause",
+    Kind.RESTART: "restart",
     Kind.REPLACE: "replace",
     Kind.REPLACE_NETWORK: "replace",
     Kind.REMOVE: "remove",
@@ -145,6 +148,16 @@ def _operation(op: Operation, add: Callable[..., None]) -> None:
         add("\n")
 
 
+def partial_note(plan: Plan) -> str:
+    """What a partial plan (``--target``) covers, and that it leaves the rest alone."""
+    given = " ".join(f"--target {t}" for t in plan.targets)
+    services = ", ".join(plan.target_services)
+    return (
+        f"Partial plan: {given} (services planned: {services}); other services are left "
+        "as they are and may not match the stacks."
+    )
+
+
 def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
     """The plan as styled text segments, in order."""
     out: list[Segment] = []
@@ -152,6 +165,8 @@ def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
     def add(text: str, style: str = "") -> None:
         out.append((text, style))
 
+    if plan.targets:
+        add(partial_note(plan) + "\n\n", style="bold yellow")
     for warning in plan.warnings:
         add("warning: ", style="bold yellow")
         add(warning + "\n")
@@ -241,4 +256,6 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "operations": [operation_json(op) for op in plan.operations],
         "unchanged": list(plan.unchanged),
         "warnings": list(plan.warnings),
+        "targets": list(plan.targets),  # --target: a partial plan (empty: the whole stacks)
+        "target_services": list(plan.target_services),
     }

@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 import threading
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -32,18 +32,38 @@ app = typer.Typer(
 # not load the graph, import or schema machinery), and every module for help or a typo.
 COMMANDS = {
     "apply": "apply_cmd",
+    "completion": "completion_cmd",
     "destroy": "destroy_cmd",
+    "exec": "exec_cmd",
     "graph": "graph_cmd",
     "import": "import_cmd",
+    "logs": "logs_cmd",
     "plan": "plan_cmd",
+    "restart": "restart_cmd",
+    "run": "run_cmd",
     "schema": "schema_cmd",
     "status": "status_cmd",
     "validate": "validate_cmd",
 }
 
 
+COMPLETE_VAR = "_STACKCTL_COMPLETE"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"stackctl {version('stackctl')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_version, help="Print the version and exit."
+    ),
+) -> None:
     # Keeps ``app`` a group of subcommands when only one of them is registered.
     pass
 
@@ -66,8 +86,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     _register(argv)
+    if os.environ.get(COMPLETE_VAR):  # a shell asks for completions (stackctl completion)
+        from typer._completion_classes import completion_init
+
+        completion_init()  # typer's bash/zsh/fish answers (its own --install-completion's)
+    command = typer.main.get_command(app)
+    _flags_without_type(command)
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = command.main(args=argv, prog_name="stackctl", standalone_mode=False)
     except InvalidStackError as e:
         for d in e.diagnostics:
             print(d.format(), file=sys.stderr)
@@ -96,6 +122,19 @@ def _main(argv: list[str] | None) -> int:
         )
         raise
     return result if isinstance(result, int) else 0
+
+
+def _flags_without_type(group: Any) -> None:
+    """No ``<bool>`` after a flag in ``--help``: typer 0.28+ prints every option's type in
+    its rich help, a flag's too, although a flag takes no value (typer 0.27 left out types
+    that contain "bool"; its plain help still leaves flags bare). An empty metavar is what
+    the rich help then prints for it, in every command and for ``--help`` itself."""
+    commands = [group, *getattr(group, "commands", {}).values()]
+    for cmd in commands:
+        ctx = typer.Context(cmd, info_name=cmd.name)
+        for param in cmd.get_params(ctx):
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
 
 
 def _is_usage_error(exc: Exception) -> bool:

@@ -16,7 +16,9 @@ from stackctl.cli import app
 from stackctl.cli.common import (
     Engine,
     Paths,
+    Replace,
     Strict,
+    Target,
     confirm,
     console,
     print_styled,
@@ -60,9 +62,11 @@ def execute(
     as_json: bool,
     parallelism: int,
     wait_timeout: float,
+    command: str | None = None,
 ) -> ApplyResult:
-    """Pull first (an image that cannot be had fails before anything changed), then the rest."""
-    command = "destroy" if plan.destroy else "apply"
+    """Pull first (an image that cannot be had fails before anything changed), then the rest.
+    ``command``: the one the progress names (default: apply or destroy)."""
+    command = command or ("destroy" if plan.destroy else "apply")
     options = RunOptions(wait_timeout=wait_timeout)
 
     def executor() -> Executor:
@@ -101,18 +105,25 @@ def apply(
     as_json: AsJson = False,
     strict: Strict = False,
     engine: Engine = "docker",
+    target: Target = None,
+    replace: Replace = None,
 ) -> int:
     """Apply the stacks (or a saved plan file) to the daemon: plan, confirm, converge."""
     saved: dict[str, Any] | None = None
     if len(paths) == 1 and planfile.is_plan_file(paths[0]):
         saved = planfile.read_plan(paths[0])
         paths = [Path(p) for p in saved["sources"]]
-        prune = bool(saved.get("options", {}).get("prune", False))
+        options = saved.get("options", {})
+        prune = bool(options.get("prune", False))
+        target = list(options.get("target") or [])
+        replace = list(options.get("replace") or [])
     loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
     eng = loaded.backend.connect()
     with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
-        planned = pipeline.make_plan(loaded, eng, prune=prune)
+        planned = pipeline.make_plan(
+            loaded, eng, prune=prune, targets=target or [], replace=replace or []
+        )
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)
         if as_json:

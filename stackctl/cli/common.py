@@ -30,6 +30,20 @@ Engine = Annotated[
         "at DOCKER_HOST). Stacks that all say `engine: swarm` use swarm.",
     ),
 ]
+Target = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        help="Plan only this service (SERVICE or STACK/SERVICE) and what it depends on; "
+        "repeatable.",
+    ),
+]
+Replace = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--replace", help="Recreate this service's containers even if unchanged; repeatable."
+    ),
+]
 
 
 def console(stderr: bool = False) -> Console:

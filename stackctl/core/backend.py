@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol, TypeVar
 
+from stackctl.core.daytwo import LogSource, OneOffOptions, ProcessOptions
 from stackctl.core.plan import Plan
 from stackctl.core.resources import DesiredResources, ObservedResources
 from stackctl.core.run import Runner, RunOptions, Waiter
@@ -48,6 +50,14 @@ def wait_healthy(units: Iterable[Checked], waiter: Waiter, deadline: float) -> l
     return failures
 
 
+def unsupported(what: str, engine: str, instead: str) -> StackctlError:
+    """The error of a command (or option) an engine does not offer: what, which engine,
+    and what to run instead."""
+    return StackctlError(
+        f"{what} is not supported on the {engine} engine", hint=f"instead: {instead}"
+    )
+
+
 class Backend(Protocol[DesiredT, ObservedT, EngineT]):
     name: str  # "docker" | "swarm": the value of --engine and of a stack's `engine:`
 
@@ -61,7 +71,16 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
 
     def observe(self, engine: EngineT) -> ObservedT: ...
 
-    def plan(self, desired: DesiredT, observed: ObservedT, *, prune: bool) -> Plan: ...
+    def plan(
+        self,
+        desired: DesiredT,
+        observed: ObservedT,
+        *,
+        prune: bool,
+        replace: AbstractSet[tuple[str, str]] = frozenset(),
+    ) -> Plan:
+        """``replace``: (stack, service) pairs to recreate even when in sync (--replace)."""
+        ...
 
     def plan_destroy(self, desired: DesiredT, observed: ObservedT, *, volumes: bool) -> Plan: ...
 
@@ -78,6 +97,36 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
 
     def status(self, desired: DesiredT, engine: EngineT) -> StatusTable:
         """Each unit's state and whether it matches (``stackctl status``)."""
+        ...
+
+    # Day two (stackctl logs, exec, run, restart): services as (stack, service) pairs. An
+    # engine that does not offer one raises ``unsupported(...)``.
+
+    def log_sources(
+        self, desired: DesiredT, engine: EngineT, services: AbstractSet[tuple[str, str]]
+    ) -> list[LogSource]: ...
+
+    def exec(
+        self,
+        desired: DesiredT,
+        engine: EngineT,
+        service: tuple[str, str],
+        index: int,
+        options: ProcessOptions,
+    ) -> int:
+        """Run a command in a running unit of ``service``; its exit code."""
+        ...
+
+    def run_one_off(
+        self, desired: DesiredT, engine: EngineT, service: tuple[str, str], options: OneOffOptions
+    ) -> int:
+        """A one-off unit of ``service`` running a command; its exit code."""
+        ...
+
+    def plan_restart(
+        self, desired: DesiredT, observed: ObservedT, services: AbstractSet[tuple[str, str]]
+    ) -> Plan:
+        """Restart the units of ``services`` in dependency order, with the waits."""
         ...
 
 

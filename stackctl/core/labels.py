@@ -22,6 +22,7 @@ LABEL_VOLUME = "io.stackctl.volume"
 LABEL_HASH = "io.stackctl.config-hash"
 LABEL_CONFIG = "io.stackctl.config"
 LABEL_ONESHOT = "io.stackctl.oneshot"
+LABEL_ONEOFF = "io.stackctl.oneoff"  # stackctl run: STACK/SERVICE (no stack label: not a unit)
 LABEL_SECRET = "io.stackctl.secret"  # a swarm secret: the key of the stack's secret
 
 COMPOSE_PROJECT = "com.docker.compose.project"  # the label docker compose sets

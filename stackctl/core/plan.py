@@ -34,6 +34,7 @@ class Kind(StrEnum):
     REPLACE = "replace"
     START = "start"
     UNPAUSE = "unpause"
+    RESTART = "restart"  # stackctl restart: stop and start an existing container
     REMOVE = "remove"
     WAIT = "wait"
     # swarm services (--engine swarm): see stackctl/backends/swarm/plan.py
@@ -51,7 +52,7 @@ ADDS = {
     Kind.CREATE_SERVICE,
     Kind.CREATE_SECRET,
 }
-CHANGES = {Kind.START, Kind.UNPAUSE, Kind.UPDATE_SERVICE}
+CHANGES = {Kind.START, Kind.UNPAUSE, Kind.RESTART, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
 DESTROYS = {
     Kind.REMOVE,
@@ -138,6 +139,8 @@ class Plan:
     unchanged: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     destroy: bool = False
+    targets: tuple[str, ...] = ()  # --target: the names given (a partial plan)
+    target_services: tuple[str, ...] = ()  # --target: STACK/SERVICE planned, dependencies too
 
     @property
     def has_changes(self) -> bool:

@@ -10,10 +10,13 @@ that still reports active endpoints) are retried with tenacity, bounded; real re
 from __future__ import annotations
 
 import atexit
+import codecs
+import contextlib
 import os
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -439,6 +442,113 @@ class DockerEngine:
             if stream is not None:
                 stream.close()
 
+    # ------------------------------------------------------------------ day two
+    # logs, exec and one-off containers: streams (stackctl logs / exec / run)
+
+    def container_logs(
+        self,
+        container: str,
+        *,
+        follow: bool,
+        since: float | None,
+        until: float | None,
+        tail: int | None,
+    ) -> Iterator[str]:
+        """The container's output, a line at a time, each starting with the daemon's
+        RFC 3339 timestamp (fixed width: lines of several containers sort as text)."""
+        kwargs: dict[str, Any] = {"stream": True, "timestamps": True, "follow": follow}
+        kwargs["tail"] = "all" if tail is None else tail
+        if since is not None:
+            kwargs["since"] = since
+        if until is not None:
+            kwargs["until"] = until
+        try:
+            chunks = self.client.logs(container, **kwargs)
+            pending = b""
+            for chunk in chunks:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield _log_line(line)
+            if pending:
+                yield _log_line(pending)
+        except docker.errors.APIError as e:
+            raise _daemon_error(f"read the logs of {_ref(container)}", e) from e
+        except NO_ANSWER as e:
+            raise _lost(f"read the logs of {_ref(container)}", e) from e
+
+    def exec(
+        self,
+        container: str,
+        command: list[str],
+        term: Terminal,
+        *,
+        user: str | None,
+        workdir: str | None,
+        env: dict[str, str],
+    ) -> int:
+        """Run ``command`` in the running ``container``; its exit code."""
+        action = f"exec in {_ref(container)}"
+        created = self._write(
+            action,
+            lambda: self.client.exec_create(
+                container,
+                command,
+                stdin=term.stdin,
+                tty=term.tty,
+                user=user or "",
+                environment=[f"{k}={v}" for k, v in env.items()] or None,
+                workdir=workdir,
+            ),
+        )
+        exec_id = str(created["Id"])
+        sock = self._write(
+            action, lambda: self.client.exec_start(exec_id, tty=term.tty, socket=True)
+        )
+        _pump(sock, term, lambda h, w: self._quiet(self.client.exec_resize, exec_id, h, w))
+        for _ in range(50):  # the stream ends as the process does; its record a moment after
+            info = self._read(action, lambda: self.client.exec_inspect(exec_id))
+            if not info.get("Running"):
+                return int(info.get("ExitCode") or 0)
+            time.sleep(0.05)
+        return int(info.get("ExitCode") or 0)
+
+    def create_one_off(self, dc: DesiredContainer, name: str) -> str:
+        """Create a one-off container (stackctl run): as ``create_container``, and when its
+        stdin is open, the end of ours ends its (StdinOnce, as ``docker run -i``)."""
+        config = container_config(dc, all_networks=self.multi_network_create)
+        config["StdinOnce"] = bool(config.get("OpenStdin"))
+        result = self._write(
+            f"create container {name}",
+            lambda: self.client.create_container_from_config(config, name),
+        )
+        cid = str(result["Id"])
+        if not self.multi_network_create:
+            for net in dc.networks[1:]:
+                self.connect(cid, net)
+        return cid
+
+    def run_attached(self, container: str, term: Terminal, *, remove: bool = True) -> int:
+        """Start the created ``container`` attached to this terminal; its exit code once it
+        ends (then it is removed, unless ``remove`` is false)."""
+        action = f"run {_ref(container)}"
+        # logs=1: all its output since the start, even what came before the attach took hold
+        params = {"stdout": 1, "stderr": 1, "stream": 1, "logs": 1, "stdin": 1 if term.stdin else 0}
+        try:
+            sock = self._write(action, lambda: self.client.attach_socket(container, params))
+            self.start(container)
+            _pump(sock, term, lambda h, w: self._quiet(self.client.resize, container, h, w))
+            result = self._write(action, lambda: self.client.wait(container))
+            return int(result.get("StatusCode", 1))
+        finally:
+            if remove:
+                self.remove_container(container)
+
+    def _quiet(self, fn: Callable[..., Any], *args: Any) -> None:
+        """A resize: the process may have ended meanwhile; nothing to report then."""
+        with contextlib.suppress(docker.errors.APIError, *NO_ANSWER):
+            fn(*args)
+
     def close(self) -> None:
         self.client.close()
 
@@ -617,3 +727,113 @@ def _device(spec: str) -> dict[str, str]:
     inside = parts[1] if len(parts) > 1 else host
     perms = parts[2] if len(parts) > 2 else "rwm"
     return {"PathOnHost": host, "PathInContainer": inside, "CgroupPermissions": perms}
+
+
+# --------------------------------------------------------------------------- day two
+# logs, exec and one-off containers (stackctl logs / exec / run): streams, not plans.
+
+
+def _log_line(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+class Terminal:
+    """The local end of an attached stream: stdin (raw mode when it is a terminal and the
+    remote end has a TTY), stdout and stderr, and the terminal size."""
+
+    def __init__(self, tty: bool, stdin: bool) -> None:
+        self.tty = tty  # the remote process has a TTY: its output is one raw stream
+        self.stdin = stdin  # forward our stdin to it
+
+    def size(self) -> tuple[int, int] | None:
+        try:
+            cols, rows = os.get_terminal_size(sys.stdout.fileno())
+        except (OSError, ValueError):
+            return None
+        return rows, cols
+
+
+def _demux(buffer: bytearray) -> Iterator[tuple[int, bytes]]:
+    """Complete frames of the Engine API's multiplexed stream (8-byte headers: stream 1
+    stdout, 2 stderr; then the size) taken off the front of ``buffer``."""
+    while len(buffer) >= 8:
+        size = int.from_bytes(buffer[4:8], "big")
+        if len(buffer) < 8 + size:
+            return
+        kind = buffer[0]
+        data = bytes(buffer[8 : 8 + size])
+        del buffer[: 8 + size]
+        yield kind, data
+
+
+def _pump(sock: Any, term: Terminal, resize: Callable[[int, int], None]) -> None:
+    """Copy our stdin to the hijacked connection ``sock`` and its output to our stdout and
+    stderr until the remote end closes it. A terminal goes to raw mode (and back)."""
+    import select
+    import socket as socketlib
+    import termios
+    import tty as ttylib
+
+    raw_sock = getattr(sock, "_sock", sock)
+    in_fd = -1
+    if term.stdin:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            in_fd = sys.stdin.fileno()
+    saved = None
+    if term.tty and term.stdin and os.isatty(in_fd):
+        saved = termios.tcgetattr(in_fd)
+        ttylib.setraw(in_fd)
+    old_winch = None
+    if term.tty:
+        size = term.size()
+        if size:
+            resize(*size)
+
+        def on_winch(_sig: int, _frame: Any) -> None:
+            now = term.size()
+            if now:
+                resize(*now)
+
+        old_winch = signal.signal(signal.SIGWINCH, on_winch)
+    # Text through sys.stdout / sys.stderr: the CLI's redaction filters them.
+    decoders = {n: codecs.getincrementaldecoder("utf-8")("replace") for n in (1, 2)}
+
+    def emit(kind: int, data: bytes) -> None:
+        stream = sys.stderr if kind == 2 else sys.stdout
+        stream.write(decoders[2 if kind == 2 else 1].decode(data))
+        stream.flush()
+
+    sys.stdout.flush()
+    buffer = bytearray()
+    watching = [raw_sock] + ([in_fd] if in_fd >= 0 else [])
+    try:
+        while True:
+            try:
+                ready, _, _ = select.select(watching, [], [])
+            except InterruptedError:
+                continue
+            if in_fd in ready:
+                data = os.read(in_fd, 4096)
+                if data:
+                    raw_sock.sendall(data)
+                else:  # our stdin ended: so does the process's
+                    watching.remove(in_fd)
+                    with contextlib.suppress(OSError):
+                        raw_sock.shutdown(socketlib.SHUT_WR)
+            if raw_sock in ready:
+                chunk = raw_sock.recv(65536)
+                if not chunk:
+                    break
+                if term.tty:
+                    emit(1, chunk)
+                    continue
+                buffer += chunk
+                for kind, data in _demux(buffer):
+                    emit(kind, data)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(in_fd, termios.TCSADRAIN, saved)
+        if old_winch is not None:
+            signal.signal(signal.SIGWINCH, old_winch)
+        with contextlib.suppress(OSError):
+            raw_sock.close()

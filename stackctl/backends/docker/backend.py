@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from stackctl.backends.docker import desired
@@ -13,6 +14,7 @@ from stackctl.model import Stack
 # of start-up) loads when a command first connects.
 if TYPE_CHECKING:
     from stackctl.backends.docker.observe import ObservedState
+    from stackctl.core.daytwo import LogSource, OneOffOptions, ProcessOptions
     from stackctl.core.plan import Plan
     from stackctl.core.run import Runner, RunOptions, Waiter
     from stackctl.core.status import StatusTable
@@ -35,10 +37,17 @@ class DockerBackend:
 
         return observe(engine)
 
-    def plan(self, want: desired.DesiredState, have: ObservedState, *, prune: bool) -> Plan:
+    def plan(
+        self,
+        want: desired.DesiredState,
+        have: ObservedState,
+        *,
+        prune: bool,
+        replace: AbstractSet[tuple[str, str]] = frozenset(),
+    ) -> Plan:
         from stackctl.backends.docker.plan import plan
 
-        return plan(want, have, prune=prune)
+        return plan(want, have, prune=prune, replace=replace)
 
     def plan_destroy(
         self, want: desired.DesiredState, have: ObservedState, *, volumes: bool
@@ -68,3 +77,46 @@ class DockerBackend:
         from stackctl.backends.docker.status import status_table
 
         return status_table(want, self.observe(engine))
+
+    def log_sources(
+        self,
+        want: desired.DesiredState,
+        engine: DockerEngine,
+        services: AbstractSet[tuple[str, str]],
+    ) -> list[LogSource]:
+        from stackctl.backends.docker.daytwo import log_sources
+
+        return log_sources(want, self.observe(engine), engine, services)
+
+    def exec(
+        self,
+        want: desired.DesiredState,
+        engine: DockerEngine,
+        service: tuple[str, str],
+        index: int,
+        options: ProcessOptions,
+    ) -> int:
+        from stackctl.backends.docker.daytwo import exec_in
+
+        return exec_in(want, self.observe(engine), engine, service, index, options)
+
+    def run_one_off(
+        self,
+        want: desired.DesiredState,
+        engine: DockerEngine,
+        service: tuple[str, str],
+        options: OneOffOptions,
+    ) -> int:
+        from stackctl.backends.docker.daytwo import run_one_off
+
+        return run_one_off(want, engine, service, options)
+
+    def plan_restart(
+        self,
+        want: desired.DesiredState,
+        have: ObservedState,
+        services: AbstractSet[tuple[str, str]],
+    ) -> Plan:
+        from stackctl.backends.docker.daytwo import plan_restart
+
+        return plan_restart(want, have, services)

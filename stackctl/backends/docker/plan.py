@@ -7,7 +7,8 @@ with the operations it waits for and the reason it exists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import partial
 
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, DesiredState
@@ -50,16 +51,27 @@ STEPS: dict[Kind, tuple[Step, ...]] = {
 # --------------------------------------------------------------------------- plan
 
 
-def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False) -> Plan:
-    """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot."""
+def plan(
+    desired: DesiredState,
+    observed: ObservedState,
+    *,
+    prune: bool = False,
+    replace: AbstractSet[tuple[str, str]] = frozenset(),
+) -> Plan:
+    """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot.
+    ``replace``: (stack, service) pairs whose containers are recreated even when they
+    match (``--replace``)."""
     b = PlanBuilder()
     ours = set(desired.stacks)
+    verdict = partial(_verdict, replace=replace)
 
-    leaving = _leaving(desired, observed, ours, prune)
+    leaving = _leaving(desired, observed, ours, prune, verdict)
     net_ops = _plan_networks(b, desired, observed, leaving)
     vol_ops = _plan_volumes(b, desired, observed)
     pull_ops = _plan_images(b, desired, observed)
-    container_ops = _plan_containers(b, desired, observed, ours, net_ops, vol_ops, pull_ops)
+    container_ops = _plan_containers(
+        b, desired, observed, ours, net_ops, vol_ops, pull_ops, verdict
+    )
     b.waits(desired.containers, container_ops)
     _plan_orphans(b, desired, observed, ours, prune)
     _check_addresses(b, desired, observed)
@@ -168,6 +180,7 @@ def _plan_containers(
     net_ops: Mapping[str, str],
     vol_ops: Mapping[str, str],
     pull_ops: Mapping[str, str],
+    verdict_of: VerdictOf,
 ) -> dict[tuple[str, str], list[str]]:
     """(stack, service) -> ids of the operations that bring its containers up."""
     by_service: dict[tuple[str, str], list[str]] = {}
@@ -186,7 +199,7 @@ def _plan_containers(
         if obs is not None and (obs.stack != dc.stack or obs.service != dc.service):
             b.problems.append(_clash_message(dc.name, obs, dc.stack))
             continue
-        verdict = _verdict(dc, obs, observed)
+        verdict = verdict_of(dc, obs, observed)
         if verdict is None:
             b.unchanged.append(f"container {dc.name}")
             continue
@@ -207,12 +220,27 @@ def _plan_containers(
 
 
 Verdict = tuple[Kind, str, tuple[Change, ...]]
+VerdictOf = Callable[[DesiredContainer, ObservedContainer | None, ObservedState], Verdict | None]
 
 
 def _verdict(
+    dc: DesiredContainer,
+    obs: ObservedContainer | None,
+    observed: ObservedState,
+    replace: AbstractSet[tuple[str, str]] = frozenset(),
+) -> Verdict | None:
+    """What the container needs (kind, reason, changes), or None when it is in sync;
+    a service in ``replace`` is recreated whatever else holds (``--replace``)."""
+    found = _found_verdict(dc, obs, observed)
+    forced = obs is not None and (dc.stack, dc.service) in replace
+    if forced and (found is None or found[0] != Kind.REPLACE):
+        return Kind.REPLACE, "forced by --replace", ()
+    return found
+
+
+def _found_verdict(
     dc: DesiredContainer, obs: ObservedContainer | None, observed: ObservedState
 ) -> Verdict | None:
-    """What the container needs (kind, reason, changes), or None when it is in sync."""
     if obs is None:
         return Kind.CREATE, "missing", ()
     if obs.config_hash not in (dc.config_hash, dc.legacy_hash):  # legacy: core/config.py
@@ -248,7 +276,11 @@ def _verdict(
 
 
 def _leaving(
-    desired: DesiredState, observed: ObservedState, ours: set[str], prune: bool
+    desired: DesiredState,
+    observed: ObservedState,
+    ours: set[str],
+    prune: bool,
+    verdict_of: VerdictOf,
 ) -> set[str]:
     """The existing containers the plan removes or replaces (what a replaced network
     does not reconnect): the same verdicts as _plan_containers and _plan_orphans."""
@@ -260,7 +292,7 @@ def _leaving(
             if obs.stack in ours and (prune or obs.name.endswith(TEMP_SUFFIX)):
                 out.add(obs.name)
         elif obs.stack == dc.stack and obs.service == dc.service:
-            verdict = _verdict(dc, obs, observed)
+            verdict = verdict_of(dc, obs, observed)
             if verdict is not None and verdict[0] == Kind.REPLACE:
                 out.add(obs.name)
     return out

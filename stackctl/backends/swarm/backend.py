@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from stackctl.backends.swarm import desired
@@ -13,6 +14,7 @@ from stackctl.model import Stack
 # of start-up) loads when a command first connects.
 if TYPE_CHECKING:
     from stackctl.backends.swarm.observe import SwarmObservedState
+    from stackctl.core.daytwo import LogSource, OneOffOptions, ProcessOptions
     from stackctl.core.plan import Plan
     from stackctl.core.run import Runner, RunOptions, Waiter
     from stackctl.core.status import StatusTable
@@ -36,10 +38,18 @@ class SwarmBackend:
         return observe_swarm(engine)
 
     def plan(
-        self, want: desired.SwarmDesiredState, have: SwarmObservedState, *, prune: bool
+        self,
+        want: desired.SwarmDesiredState,
+        have: SwarmObservedState,
+        *,
+        prune: bool,
+        replace: AbstractSet[tuple[str, str]] = frozenset(),
     ) -> Plan:
         from stackctl.backends.swarm.plan import plan_swarm
 
+        if replace:
+            what = "stackctl plan/apply --replace"
+            raise _unsupported(what, "docker service update --force NAME")
         return plan_swarm(want, have, prune=prune)
 
     def plan_destroy(
@@ -72,3 +82,46 @@ class SwarmBackend:
         from stackctl.backends.swarm.status import status_table
 
         return status_table(want, self.observe(engine))
+
+    # Day two: not offered on a swarm yet (each names what to run instead).
+
+    def log_sources(
+        self,
+        want: desired.SwarmDesiredState,
+        engine: SwarmEngine,
+        services: AbstractSet[tuple[str, str]],
+    ) -> list[LogSource]:
+        raise _unsupported("stackctl logs", "docker service logs -f NAME")
+
+    def exec(
+        self,
+        want: desired.SwarmDesiredState,
+        engine: SwarmEngine,
+        service: tuple[str, str],
+        index: int,
+        options: ProcessOptions,
+    ) -> int:
+        raise _unsupported("stackctl exec", "docker exec on the node that runs the task")
+
+    def run_one_off(
+        self,
+        want: desired.SwarmDesiredState,
+        engine: SwarmEngine,
+        service: tuple[str, str],
+        options: OneOffOptions,
+    ) -> int:
+        raise _unsupported("stackctl run", "docker run on a node, on the stack's network")
+
+    def plan_restart(
+        self,
+        want: desired.SwarmDesiredState,
+        have: SwarmObservedState,
+        services: AbstractSet[tuple[str, str]],
+    ) -> Plan:
+        raise _unsupported("stackctl restart", "docker service update --force NAME")
+
+
+def _unsupported(what: str, instead: str) -> Exception:
+    from stackctl.core.backend import unsupported
+
+    return unsupported(what, SwarmBackend.name, instead)
