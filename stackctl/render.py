@@ -140,6 +140,8 @@ def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
             add(" → ")
             add(_value(change.new, change.sensitive), style="green")
             add("\n")
+        for note in op.notes:
+            add(f"      {note}\n", style="dim")
     if verbose and plan.unchanged:
         add("\n")
         for name in plan.unchanged:
@@ -196,6 +198,8 @@ def operation_json(op: Operation) -> dict[str, Any]:
         data["target_id"] = op.target_id
     if op.steps:
         data["steps"] = [step.value for step in op.steps]
+    if op.notes:
+        data["notes"] = list(op.notes)
     return data
 
 

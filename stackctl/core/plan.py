@@ -126,6 +126,7 @@ class Operation:
     reconnect: tuple[tuple[str, Any], ...] = ()  # replace-network: (container, attachment)
     version: int | None = None  # update-service: the spec version it was planned against
     steps: tuple[Step, ...] = ()  # create, replace, start, unpause, remove: what to run, in order
+    notes: tuple[str, ...] = ()  # what else a person should know ("keeps anonymous volume /data")
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ label and shown in a plan without leaking them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from stackctl import units
@@ -118,6 +118,33 @@ class DesiredContainer:
     @property
     def key(self) -> str:
         return f"{self.stack}/{self.name}"
+
+    def mount_targets(self) -> set[str]:
+        return {m["target"] for m in self.spec.get("mounts", [])}
+
+    def anonymous_targets(self) -> set[str]:
+        """Where it mounts an anonymous volume (``- /data``: a volume without a source)."""
+        return {
+            m["target"]
+            for m in self.spec.get("mounts", [])
+            if m["type"] == "volume" and not m.get("source")
+        }
+
+    def keeping(self, volumes: Mapping[str, str]) -> DesiredContainer:
+        """The same container created with the anonymous volumes ``volumes`` (target ->
+        volume name) of the one it replaces, as Compose does: the data stays. The config
+        and its hash are unchanged; only what is sent to the daemon names the volumes."""
+        if not volumes:
+            return self
+        mounts: list[MountConfig] = []
+        for m in self.spec.get("mounts", []):
+            name = volumes.get(m["target"])
+            mounts.append({**m, "source": name} if name and m["type"] == "volume" else m)
+        for target, name in sorted(volumes.items()):
+            if target not in self.mount_targets():  # an image's VOLUME: mounted as before
+                mounts.append({"type": "volume", "target": target, "source": name})
+        spec: ContainerConfig = {**self.spec, "mounts": mounts}
+        return replace(self, spec=spec)
 
 
 @dataclass(frozen=True)

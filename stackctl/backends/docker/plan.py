@@ -26,6 +26,7 @@ from stackctl.core.plan import (
     diff_config,
     image_id,
     remove_id,
+    remove_volume_id,
     volume_id,
     wait_id,
 )
@@ -191,6 +192,9 @@ def _plan_containers(
             b.unchanged.append(f"container {dc.name}")
             continue
         kind, reason, changes = verdict
+        kept = _kept_volumes(
+            dc, obs if kind == Kind.REPLACE else leftover if kind == Kind.CREATE else None, ours
+        )
         op = Operation(
             container_id(dc.name),
             kind,
@@ -198,12 +202,31 @@ def _plan_containers(
             dc.stack,
             reason,
             changes=changes,
-            unit=dc,
+            unit=dc.keeping(kept),
             target_id=obs.id if obs is not None else None,
             steps=STEPS[kind],
+            notes=tuple(f"keeps anonymous volume {target}" for target in sorted(kept)),
         )
         by_service.setdefault((dc.stack, dc.service), []).append(b.add(op, after=deps))
     return by_service
+
+
+def _kept_volumes(
+    dc: DesiredContainer, previous: ObservedContainer | None, ours: set[str]
+) -> dict[str, str]:
+    """The anonymous volumes (target -> name) that the new container takes over from the
+    one it replaces (or from the half-made replacement an interrupted apply left), as
+    Compose does: those at a target where it still mounts an anonymous volume, and those
+    it does not mount anything at (an image's ``VOLUME``)."""
+    if previous is None or previous.stack not in ours:
+        return {}
+    anonymous = dc.anonymous_targets()
+    mounted = dc.mount_targets()
+    return {
+        target: name
+        for target, name in previous.anonymous_volumes.items()
+        if target in anonymous or target not in mounted
+    }
 
 
 Verdict = tuple[Kind, str, tuple[Change, ...]]
@@ -405,6 +428,8 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
         after=tuple(remove_id(c.name) for c in mine),
         reason="destroy --volumes",
     )
+    if volumes:
+        _remove_anonymous_volumes(b, mine)
     names = [c.name for c in mine] + [n.name for n in observed.networks if n.stack in ours]
     return b.finish(
         desired.stacks,
@@ -412,3 +437,26 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
         observed.api_version,
         destroy=True,
     )
+
+
+def _remove_anonymous_volumes(b: PlanBuilder, mine: Sequence[ObservedContainer]) -> None:
+    """``destroy --volumes``: the anonymous volumes of the stacks' containers go too (as
+    ``docker compose down -v``), each once every container that mounts it is removed."""
+    users: dict[str, list[ObservedContainer]] = {}
+    targets: dict[str, str] = {}
+    for c in mine:
+        for target, name in c.anonymous_volumes.items():
+            users.setdefault(name, []).append(c)
+            targets.setdefault(name, target)
+    for name, containers in users.items():
+        first = containers[0]
+        b.add(
+            Operation(
+                remove_volume_id(name),
+                Kind.REMOVE_VOLUME,
+                name,
+                first.stack,
+                f"destroy --volumes: anonymous volume {targets[name]} of {first.name}",
+            ),
+            after=tuple(remove_id(c.name) for c in containers),
+        )

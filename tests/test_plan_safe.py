@@ -1,0 +1,96 @@
+"""Planner tables for safe updates (issue 19): anonymous volumes kept on replace and
+removed by destroy --volumes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from stackctl import Service, Stack
+from stackctl.backends.docker.desired import desire
+from stackctl.backends.docker.observe import parse_container
+from stackctl.backends.docker.plan import plan, plan_destroy
+from stackctl.core.labels import temp_name
+from stackctl.core.plan import Kind
+from stackctl.render import plan_json, plan_text
+from tests.test_plan import IMG, applied, with_container, without_container
+
+ANON = "f" * 64
+IMAGE_VOL = "e" * 64
+
+
+def anon_stack(**overrides: object) -> Stack:
+    svc = Service("app", image=IMG, volumes=["/data", "./conf:/conf"], **overrides)  # type: ignore[arg-type]
+    return Stack("an", services=[svc])
+
+
+def test_list_result_mounts_are_read() -> None:
+    raw = {
+        "Id": "x",
+        "Names": ["/an-app-1"],
+        "Mounts": [
+            {"Type": "volume", "Name": ANON, "Destination": "/data"},
+            {"Type": "volume", "Name": "an_named", "Destination": "/named"},
+            {"Type": "bind", "Source": "/srv", "Destination": "/srv"},
+        ],
+    }
+    c = parse_container(raw)
+    assert c.volume_mounts == (("/data", ANON), ("/named", "an_named"))
+    assert c.anonymous_volumes == {"/data": ANON}
+
+
+def test_replace_keeps_anonymous_volumes() -> None:
+    old = desire([anon_stack()])
+    new = desire([anon_stack(environment={"V": "2"})])
+    observed = with_container(
+        applied(old), "an-app-1", volume_mounts=(("/data", ANON), ("/image-vol", IMAGE_VOL))
+    )
+    p = plan(new, observed)
+    (op,) = p.operations
+    assert op.kind == Kind.REPLACE
+    assert op.notes == ("keeps anonymous volume /data", "keeps anonymous volume /image-vol")
+    mounts = op.unit.spec["mounts"]  # type: ignore[union-attr]
+    assert {"type": "volume", "target": "/data", "read_only": False, "source": ANON} in mounts
+    assert {"type": "volume", "target": "/image-vol", "source": IMAGE_VOL} in mounts
+    assert op.unit.config_hash == new.containers[0].config_hash  # type: ignore[union-attr]
+    assert "keeps anonymous volume /data" in plan_text(p)
+    assert plan_json(p)["operations"][0]["notes"][0] == "keeps anonymous volume /data"
+
+
+def test_a_target_now_mounted_otherwise_is_not_kept() -> None:
+    old = desire([anon_stack()])
+    svc = Service("app", image=IMG, volumes=["./d:/data", "./conf:/conf"])
+    new = desire([Stack("an", services=[svc])])
+    observed = with_container(applied(old), "an-app-1", volume_mounts=(("/data", ANON),))
+    (op,) = plan(new, observed).operations
+    assert op.kind == Kind.REPLACE and op.notes == ()
+    assert all(m.get("source") != ANON for m in op.unit.spec["mounts"])  # type: ignore[union-attr]
+
+
+def test_interrupted_replace_keeps_the_half_made_replacements_volumes() -> None:
+    """Killed after the old container was removed, before the rename: the volume lives on
+    in the temporary container, and the new container takes it from there."""
+    d = desire([anon_stack()])
+    current = applied(d)
+    temp = replace(
+        current.containers[0],
+        id="tmp",
+        name=temp_name("an-app-1"),
+        volume_mounts=(("/data", ANON),),
+    )
+    observed = replace(without_container(current, "an-app-1"), containers=(temp,))
+    p = plan(d, observed)
+    create = next(op for op in p.operations if op.kind == Kind.CREATE)
+    assert create.notes == ("keeps anonymous volume /data",)
+    assert [op.kind for op in p.operations] == [Kind.REMOVE, Kind.CREATE]
+
+
+def test_destroy_volumes_removes_anonymous_volumes_after_their_containers() -> None:
+    d = desire([anon_stack()])
+    observed = with_container(applied(d), "an-app-1", volume_mounts=(("/data", ANON),))
+    kept = plan_destroy(d, observed)
+    assert all(op.kind != Kind.REMOVE_VOLUME for op in kept.operations)
+    p = plan_destroy(d, observed, volumes=True)
+    vol = next(op for op in p.operations if op.kind == Kind.REMOVE_VOLUME)
+    assert vol.resource == ANON
+    assert vol.depends_on == ("remove:an-app-1",)
+    assert "anonymous volume /data of an-app-1" in vol.reason
