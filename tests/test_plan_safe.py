@@ -94,3 +94,46 @@ def test_destroy_volumes_removes_anonymous_volumes_after_their_containers() -> N
     assert vol.resource == ANON
     assert vol.depends_on == ("remove:an-app-1",)
     assert "anonymous volume /data of an-app-1" in vol.reason
+
+
+# --------------------------------------------------------------------------- config files
+
+
+def conf_stack() -> Stack:
+    svc = Service(
+        "proxy",
+        image=IMG,
+        volumes=["./nginx.conf:/etc/nginx/nginx.conf:ro", "./site:/srv", "/etc/hosts:/h:ro"],
+    )
+    return Stack("cf", services=[svc])
+
+
+def test_an_edited_config_file_is_planned_as_a_replace(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the stack's folder
+    (tmp_path / "nginx.conf").write_text("worker_processes 1;\n")
+    (tmp_path / "site").mkdir()
+    before = desire([conf_stack()])
+    files = before.containers[0].config["files"]
+    assert list(files) == ["nginx.conf"]  # not the folder, not the file outside the stack
+    assert "worker_processes" not in str(files)  # a digest of the content, not the content
+    observed = applied(before)
+    assert not plan(desire([conf_stack()]), observed).has_changes
+    (tmp_path / "site" / "index.html").write_text("other")  # a folder's content: not read
+    assert not plan(desire([conf_stack()]), observed).has_changes
+    (tmp_path / "nginx.conf").write_text("worker_processes 2;\n")
+    p = plan(desire([conf_stack()]), observed)
+    (op,) = p.operations
+    assert op.kind == Kind.REPLACE
+    assert op.reason == "config file changed: nginx.conf"
+    assert "config file changed: nginx.conf" in plan_text(p)
+
+
+def test_config_file_and_other_changes_are_both_named(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nginx.conf").write_text("a\n")
+    (tmp_path / "site").mkdir()
+    observed = applied(desire([conf_stack()]))
+    (tmp_path / "nginx.conf").write_text("b\n")
+    svc = conf_stack().services["proxy"].model_copy(update={"labels": {"x": "1"}})
+    (op,) = plan(desire([Stack("cf", services=[svc])]), observed).operations
+    assert op.reason == "config changed: labels.x; config file changed: nginx.conf"

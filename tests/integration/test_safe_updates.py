@@ -44,3 +44,22 @@ def test_anonymous_volume_survives_three_replacements_and_destroy_volumes_remove
     destroy(engine, [anon(stack_name, 3)], volumes=True)
     assert not docker_client.containers.list(all=True, filters={"name": name})
     assert first not in {v.name for v in docker_client.volumes.list()}
+
+
+def test_an_edited_config_file_is_planned_and_applied(
+    engine, stack_name, docker_client, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the stack's folder
+    conf = tmp_path / "app.conf"
+    conf.write_text("one\n")
+    app = Service("app", image=BUSYBOX, command=LOOP, volumes=["./app.conf:/etc/app.conf:ro"])
+    stack = Stack(stack_name, services=[app])
+    converge(engine, [stack])
+    assert not make_plan(engine, [stack]).has_changes
+    conf.write_text("two\n")
+    (op,) = make_plan(engine, [stack]).operations
+    assert (op.kind, op.reason) == (Kind.REPLACE, "config file changed: app.conf")
+    converge(engine, [stack])
+    out = docker_client.containers.get(f"{stack_name}-app-1").exec_run(["cat", "/etc/app.conf"])
+    assert out.output.strip() == b"two"
+    assert not make_plan(engine, [stack]).has_changes

@@ -33,6 +33,7 @@ from stackctl.core.resources import (
 from stackctl.core.service_config import (
     MountBase,
     ProcessConfig,
+    config_files,
     host_path,
     process_config,
     secret_target,
@@ -81,6 +82,7 @@ class ContainerConfig(ProcessConfig, total=False):
     devices: list[str]
     security_opt: list[str]
     shm_size: int | None
+    files: dict[str, str]  # config files bind-mounted from the stack's folder -> content digest
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,9 @@ def _container(
         "devices": list(service.devices),
         "security_opt": list(service.security_opt),
         "shm_size": units.parse_size(service.shm_size) if service.shm_size else None,
+        "files": config_files(
+            stack, (m["source"] for m in mounts if m["type"] == "bind"), secrets.digest
+        ),
     }
     # A secret's value can also sit inside a command, a label or a URL in another variable,
     # of this service or of another one: the stack's whole set is used.

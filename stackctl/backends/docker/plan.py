@@ -231,6 +231,18 @@ def _kept_volumes(
 
 Verdict = tuple[Kind, str, tuple[Change, ...]]
 
+FILES = "files."  # config files' digests in a container's config (see desired.py)
+
+
+def _changed(changes: Sequence[Change]) -> str:
+    """``config changed: env.A``, ``config file changed: nginx.conf``, or both."""
+    files = [c.path.removeprefix(FILES) for c in changes if c.path.startswith(FILES)]
+    rest = [c for c in changes if not c.path.startswith(FILES)]
+    reasons = [change_reason(rest)] if rest or not files else []
+    if files:
+        reasons.append(f"config file changed: {', '.join(files)}")
+    return "; ".join(reasons)
+
 
 def _verdict(
     dc: DesiredContainer, obs: ObservedContainer | None, observed: ObservedState
@@ -240,7 +252,7 @@ def _verdict(
         return Kind.CREATE, "missing", ()
     if obs.config_hash not in (dc.config_hash, dc.legacy_hash):  # legacy: core/config.py
         changes = diff_config(obs.config, dc.config, dc.sensitive)
-        return Kind.REPLACE, change_reason(changes), changes
+        return Kind.REPLACE, _changed(changes), changes
     current = observed.images.get(dc.image)
     if current and obs.image_id and current != obs.image_id:
         return Kind.REPLACE, "image updated", (Change("image_id", obs.image_id[:19], current[:19]),)
