@@ -104,10 +104,16 @@ def make_plan(
     prune: bool = False,
     destroy: bool = False,
     volumes: bool = False,
+    wait: bool = True,
+    rollback: bool = True,
 ) -> Planned:
     """``engine``: what ``loaded.backend.connect()`` returned."""
     backend, desired = loaded.backend, loaded.desired
     observed = backend.observe(engine)
     if destroy:
         return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
-    return Planned(desired, observed, backend.plan(desired, observed, prune=prune))
+    return Planned(
+        desired,
+        observed,
+        backend.plan(desired, observed, prune=prune, wait=wait, rollback=rollback),
+    )

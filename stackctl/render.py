@@ -198,6 +198,8 @@ def operation_json(op: Operation) -> dict[str, Any]:
         data["target_id"] = op.target_id
     if op.steps:
         data["steps"] = [step.value for step in op.steps]
+    if op.rollback:
+        data["rollback"] = [step.value for step in op.rollback]
     if op.notes:
         data["notes"] = list(op.notes)
     return data

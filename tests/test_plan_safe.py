@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from stackctl import Service, Stack
 from stackctl.backends.docker.desired import desire
 from stackctl.backends.docker.observe import parse_container
 from stackctl.backends.docker.plan import plan, plan_destroy
 from stackctl.core.labels import temp_name
-from stackctl.core.plan import Kind
+from stackctl.core.plan import Kind, Step
 from stackctl.render import plan_json, plan_text
 from tests.test_plan import IMG, applied, with_container, without_container
 
@@ -47,7 +49,7 @@ def test_replace_keeps_anonymous_volumes() -> None:
     p = plan(new, observed)
     (op,) = p.operations
     assert op.kind == Kind.REPLACE
-    assert op.notes == ("keeps anonymous volume /data", "keeps anonymous volume /image-vol")
+    assert op.notes[:2] == ("keeps anonymous volume /data", "keeps anonymous volume /image-vol")
     mounts = op.unit.spec["mounts"]  # type: ignore[union-attr]
     assert {"type": "volume", "target": "/data", "read_only": False, "source": ANON} in mounts
     assert {"type": "volume", "target": "/image-vol", "source": IMAGE_VOL} in mounts
@@ -62,7 +64,7 @@ def test_a_target_now_mounted_otherwise_is_not_kept() -> None:
     new = desire([Stack("an", services=[svc])])
     observed = with_container(applied(old), "an-app-1", volume_mounts=(("/data", ANON),))
     (op,) = plan(new, observed).operations
-    assert op.kind == Kind.REPLACE and op.notes == ()
+    assert op.kind == Kind.REPLACE and not any("anonymous" in n for n in op.notes)
     assert all(m.get("source") != ANON for m in op.unit.spec["mounts"])  # type: ignore[union-attr]
 
 
@@ -137,3 +139,111 @@ def test_config_file_and_other_changes_are_both_named(tmp_path, monkeypatch) -> 
     svc = conf_stack().services["proxy"].model_copy(update={"labels": {"x": "1"}})
     (op,) = plan(desire([Stack("cf", services=[svc])]), observed).operations
     assert op.reason == "config changed: labels.x; config file changed: nginx.conf"
+
+
+# --------------------------------------------------------------------------- replace order
+
+
+def web_stack(**overrides: object) -> Stack:
+    svc = Service("web", image=IMG, **overrides)  # type: ignore[arg-type]
+    return Stack("rp", services=[svc])
+
+
+START_FIRST = {"update_config": {"order": "start-first"}}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "order", "steps", "undo"),
+    [
+        (
+            {},
+            "stop-first (the default; deploy.update_config.order: start-first avoids the gap)",
+            [
+                "remove-temp",
+                "create-temp",
+                "stop-old",
+                "start-new",
+                "wait-ready",
+                "remove-old",
+                "rename",
+            ],
+            ["remove-temp", "start-old"],
+        ),
+        (
+            {"deploy": START_FIRST},
+            "start-first: the new container runs beside the old until it is ready",
+            [
+                "remove-temp",
+                "create-temp",
+                "start-new",
+                "wait-ready",
+                "stop-old",
+                "remove-old",
+                "rename",
+            ],
+            ["remove-temp"],
+        ),
+        (
+            {"deploy": START_FIRST, "ports": ["8080:80"]},
+            "stop-first (start-first asked, but it publishes host port 8080)",
+            [
+                "remove-temp",
+                "create-temp",
+                "stop-old",
+                "start-new",
+                "wait-ready",
+                "remove-old",
+                "rename",
+            ],
+            ["remove-temp", "start-old"],
+        ),
+        (
+            {"deploy": START_FIRST, "container_name": "fixed"},
+            "stop-first (start-first asked, but it container_name is set (fixed))",
+            [
+                "remove-temp",
+                "create-temp",
+                "stop-old",
+                "start-new",
+                "wait-ready",
+                "remove-old",
+                "rename",
+            ],
+            ["remove-temp", "start-old"],
+        ),
+        (
+            {"deploy": {"update_config": {"failure_action": "pause"}}},
+            "stop-first (the default; deploy.update_config.order: start-first avoids the gap)",
+            [
+                "remove-temp",
+                "create-temp",
+                "stop-old",
+                "start-new",
+                "wait-ready",
+                "remove-old",
+                "rename",
+            ],
+            [],
+        ),
+    ],
+)
+def test_replace_order_and_rollback(overrides, order, steps, undo) -> None:
+    old = desire([web_stack(**overrides)])
+    new = desire([web_stack(environment={"V": "2"}, **overrides)])
+    (op,) = plan(new, applied(old)).operations
+    assert op.kind == Kind.REPLACE
+    assert op.notes[0] == order
+    assert [s.value for s in op.steps] == steps
+    assert [s.value for s in op.rollback] == undo
+    assert order in plan_text(plan(new, applied(old)))
+
+
+def test_no_wait_and_no_rollback() -> None:
+    old = desire([web_stack()])
+    new = desire([web_stack(environment={"V": "2"})])
+    (op,) = plan(new, applied(old), wait=False).operations
+    assert Step.WAIT_READY not in op.steps and op.rollback
+    assert "--no-wait" in op.notes[1]
+    (op,) = plan(new, applied(old), rollback=False).operations
+    assert Step.WAIT_READY in op.steps and op.rollback == ()
+    assert op.notes[1] == "on failure: left as is (--no-rollback)"

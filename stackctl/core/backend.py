@@ -61,13 +61,24 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
 
     def observe(self, engine: EngineT) -> ObservedT: ...
 
-    def plan(self, desired: DesiredT, observed: ObservedT, *, prune: bool) -> Plan: ...
+    def plan(
+        self,
+        desired: DesiredT,
+        observed: ObservedT,
+        *,
+        prune: bool,
+        wait: bool = True,
+        rollback: bool = True,
+    ) -> Plan:
+        """``wait``: replacements waited for before the old unit goes; ``rollback``: a
+        failed one undone (where the backend replaces units itself)."""
+        ...
 
     def plan_destroy(self, desired: DesiredT, observed: ObservedT, *, volumes: bool) -> Plan: ...
 
     def waiter(self, engine: EngineT, cancel: threading.Event | None = None) -> Waiter: ...
 
-    def runner(self, engine: EngineT, options: RunOptions) -> Runner:
+    def runner(self, engine: EngineT, options: RunOptions, waiter: Waiter) -> Runner:
         """Runs the operations on this backend's units (the kinds that are not shared:
         stackctl.core.run.SHARED_KINDS), each by the steps its plan names."""
         ...

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl import Service, Stack
+from stackctl import Deploy, Healthcheck, Service, Stack, UpdateConfig
+from stackctl.core.labels import temp_name
 from stackctl.core.plan import Kind
 from tests.conftest import BUSYBOX
-from tests.support import converge, destroy, make_plan
+from tests.support import converge, destroy, make_plan, run
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ def test_anonymous_volume_survives_three_replacements_and_destroy_volumes_remove
     for version in (1, 2, 3):
         p = make_plan(engine, [anon(stack_name, version)])
         (op,) = p.operations
-        assert op.kind == Kind.REPLACE and op.notes == ("keeps anonymous volume /data",)
+        assert op.kind == Kind.REPLACE and op.notes[0] == "keeps anonymous volume /data"
         converge(engine, [anon(stack_name, version)])
         assert _volumes_of(docker_client, name) == {"/data": first}
     out = docker_client.containers.get(name).exec_run(["cat", "/data/f"])
@@ -63,3 +64,74 @@ def test_an_edited_config_file_is_planned_and_applied(
     out = docker_client.containers.get(f"{stack_name}-app-1").exec_run(["cat", "/etc/app.conf"])
     assert out.output.strip() == b"two"
     assert not make_plan(engine, [stack]).has_changes
+
+
+# --------------------------------------------------------------------------- rollback
+
+
+def checked(name: str, check: str, version: int, **kw: object) -> Stack:
+    app = Service(
+        "app",
+        image=BUSYBOX,
+        command=LOOP,
+        labels={"v": str(version)},
+        healthcheck=Healthcheck.shell(check, interval="1s", retries=1),
+        **kw,  # type: ignore[arg-type]
+    )
+    return Stack(name, services=[app])
+
+
+def _names(docker_client, stack: str) -> list[str]:
+    return sorted(
+        c.name
+        for c in docker_client.containers.list(
+            all=True, filters={"label": f"io.stackctl.stack={stack}"}
+        )
+    )
+
+
+def test_a_replacement_that_never_gets_healthy_is_rolled_back(
+    engine, stack_name, docker_client
+) -> None:
+    name = f"{stack_name}-app-1"
+    converge(engine, [checked(stack_name, "true", 1)])
+    old_id = docker_client.containers.get(name).id
+    p = make_plan(engine, [checked(stack_name, "echo broken-check; false", 2)])
+    result, log = run(engine, p, wait_timeout=60)
+    assert not result.ok
+    assert "rolled back: the old container runs again" in log, log
+    assert "broken-check" in log, log  # the failing health output
+    old = docker_client.containers.get(name)
+    assert old.id == old_id and old.status == "running"
+    assert _names(docker_client, stack_name) == [name]  # the new one is gone
+    # the next apply tries again (and, fixed, succeeds)
+    converge(engine, [checked(stack_name, "true", 3)])
+    assert docker_client.containers.get(name).id != old_id
+
+
+def test_a_replacement_that_cannot_start_is_rolled_back(engine, stack_name, docker_client) -> None:
+    name = f"{stack_name}-app-1"
+    converge(engine, [checked(stack_name, "true", 1)])
+    old_id = docker_client.containers.get(name).id
+    bad = checked(stack_name, "true", 2, entrypoint=["/no/such/binary"])
+    result, log = run(engine, make_plan(engine, [bad]), wait_timeout=60)
+    assert not result.ok and "rolled back" in log, log
+    old = docker_client.containers.get(name)
+    assert old.id == old_id and old.status == "running"
+    assert _names(docker_client, stack_name) == [name]
+
+
+def test_failure_action_pause_leaves_a_failed_replacement_as_is(
+    engine, stack_name, docker_client
+) -> None:
+    pause = Deploy(update_config=UpdateConfig(failure_action="pause"))
+    name = f"{stack_name}-app-1"
+    converge(engine, [checked(stack_name, "true", 1, deploy=pause)])
+    bad = checked(stack_name, "false", 2, deploy=pause)
+    result, log = run(engine, make_plan(engine, [bad]), wait_timeout=60)
+    assert not result.ok and "rolled back" not in log, log
+    assert _names(docker_client, stack_name) == sorted([name, temp_name(name)])
+    assert docker_client.containers.get(name).status == "exited"  # stopped, kept
+    # the next apply with a good config cleans up and converges
+    converge(engine, [checked(stack_name, "true", 3, deploy=pause)])
+    assert _names(docker_client, stack_name) == [name]

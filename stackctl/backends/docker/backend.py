@@ -35,10 +35,18 @@ class DockerBackend:
 
         return observe(engine)
 
-    def plan(self, want: desired.DesiredState, have: ObservedState, *, prune: bool) -> Plan:
+    def plan(
+        self,
+        want: desired.DesiredState,
+        have: ObservedState,
+        *,
+        prune: bool,
+        wait: bool = True,
+        rollback: bool = True,
+    ) -> Plan:
         from stackctl.backends.docker.plan import plan
 
-        return plan(want, have, prune=prune)
+        return plan(want, have, prune=prune, wait=wait, rollback=rollback)
 
     def plan_destroy(
         self, want: desired.DesiredState, have: ObservedState, *, volumes: bool
@@ -52,10 +60,10 @@ class DockerBackend:
 
         return EventWaiter(engine, cancel)
 
-    def runner(self, engine: DockerEngine, options: RunOptions) -> Runner:
+    def runner(self, engine: DockerEngine, options: RunOptions, waiter: Waiter) -> Runner:
         from stackctl.backends.docker.run import ContainerRunner
 
-        return ContainerRunner(engine, options)
+        return ContainerRunner(engine, options, waiter)
 
     def wait_ready(
         self, want: desired.DesiredState, engine: DockerEngine, deadline: float

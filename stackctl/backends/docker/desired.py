@@ -116,6 +116,11 @@ class DesiredContainer:
     bind_sources: tuple[str, ...]  # absolute host paths to create if missing
     pull_policy: str | None
     labels: dict[str, str]  # every label the container carries, stackctl's included
+    # How a replace goes (deploy.update_config; not part of the config): the order, what a
+    # failure does, and why the old and the new could not run side by side ("" if they can)
+    update_order: str = "stop-first"  # stop-first | start-first
+    failure_action: str = "rollback"  # rollback | pause | continue
+    runs_alone: str = ""  # "publishes host port 8080", "container_name is set", ...
 
     @property
     def key(self) -> str:
@@ -281,8 +286,12 @@ def _container(
     }
     if oneshot:
         labels[LABEL_ONESHOT] = "true"
+    update = service.deploy.update_config if service.deploy else None
     return DesiredContainer(
         **unit_fields(stack, service, final, env),
+        update_order=(update.order if update and update.order else "stop-first"),
+        failure_action=(update.failure_action if update and update.failure_action else "rollback"),
+        runs_alone=_runs_alone(service, networks),
         number=number,
         name=name,
         spec=final.real,
@@ -293,6 +302,20 @@ def _container(
         pull_policy=service.pull_policy,
         labels=labels,
     )
+
+
+def _runs_alone(service: Service, networks: Sequence[ContainerNetwork]) -> str:
+    """Why two containers of ``service`` cannot run at once on one host ("" if they can):
+    a fixed name, a published host port or a static address would be held by the old."""
+    if service.container_name:
+        return f"container_name is set ({service.container_name})"
+    published = [p for p in service.ports if p.published is not None]
+    if published:
+        return f"publishes host port {published[0].published}"
+    for n in networks:
+        if n.ipv4_address or n.ipv6_address:
+            return f"has a static address on {n.name}"
+    return ""
 
 
 # --------------------------------------------------------------------------- state

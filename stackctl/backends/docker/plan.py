@@ -8,6 +8,7 @@ with the operations it waits for and the reason it exists.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, DesiredState
@@ -35,13 +36,14 @@ from stackctl.core.resources import DesiredNetwork
 # What each operation on a container runs, in order (the executor decides nothing).
 STEPS: dict[Kind, tuple[Step, ...]] = {
     Kind.CREATE: (Step.CREATE, Step.START),
-    Kind.REPLACE: (
+    Kind.REPLACE: (  # stop-first, waiting (see _replace_steps for the others)
         Step.REMOVE_TEMP,
         Step.CREATE_TEMP,
         Step.STOP_OLD,
+        Step.START_NEW,
+        Step.WAIT_READY,
         Step.REMOVE_OLD,
         Step.RENAME,
-        Step.START,
     ),
     Kind.START: (Step.START,),
     Kind.UNPAUSE: (Step.UNPAUSE,),
@@ -51,8 +53,19 @@ STEPS: dict[Kind, tuple[Step, ...]] = {
 # --------------------------------------------------------------------------- plan
 
 
-def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False) -> Plan:
-    """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot."""
+def plan(
+    desired: DesiredState,
+    observed: ObservedState,
+    *,
+    prune: bool = False,
+    wait: bool = True,
+    rollback: bool = True,
+) -> Plan:
+    """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot.
+
+    ``wait``: a replacement is waited for (healthy, else running) before the old container
+    is removed; ``rollback``: if it fails before then, the old one is put back (unless the
+    service's ``deploy.update_config.failure_action`` says otherwise)."""
     b = PlanBuilder()
     ours = set(desired.stacks)
 
@@ -60,7 +73,8 @@ def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False)
     net_ops = _plan_networks(b, desired, observed, leaving)
     vol_ops = _plan_volumes(b, desired, observed)
     pull_ops = _plan_images(b, desired, observed)
-    container_ops = _plan_containers(b, desired, observed, ours, net_ops, vol_ops, pull_ops)
+    policy = ReplacePolicy(wait=wait, rollback=rollback)
+    container_ops = _plan_containers(b, desired, observed, ours, net_ops, vol_ops, pull_ops, policy)
     b.waits(desired.containers, container_ops)
     _plan_orphans(b, desired, observed, ours, prune)
     _check_addresses(b, desired, observed)
@@ -169,6 +183,7 @@ def _plan_containers(
     net_ops: Mapping[str, str],
     vol_ops: Mapping[str, str],
     pull_ops: Mapping[str, str],
+    policy: ReplacePolicy,
 ) -> dict[tuple[str, str], list[str]]:
     """(stack, service) -> ids of the operations that bring its containers up."""
     by_service: dict[tuple[str, str], list[str]] = {}
@@ -192,6 +207,11 @@ def _plan_containers(
             b.unchanged.append(f"container {dc.name}")
             continue
         kind, reason, changes = verdict
+        steps = STEPS[kind]
+        undo: tuple[Step, ...] = ()
+        notes: tuple[str, ...] = ()
+        if kind == Kind.REPLACE and obs is not None:
+            steps, undo, notes = _replace_steps(dc, obs, policy)
         kept = _kept_volumes(
             dc, obs if kind == Kind.REPLACE else leftover if kind == Kind.CREATE else None, ours
         )
@@ -204,8 +224,9 @@ def _plan_containers(
             changes=changes,
             unit=dc.keeping(kept),
             target_id=obs.id if obs is not None else None,
-            steps=STEPS[kind],
-            notes=tuple(f"keeps anonymous volume {target}" for target in sorted(kept)),
+            steps=steps,
+            rollback=undo,
+            notes=(*(f"keeps anonymous volume {t}" for t in sorted(kept)), *notes),
         )
         by_service.setdefault((dc.stack, dc.service), []).append(b.add(op, after=deps))
     return by_service
@@ -227,6 +248,58 @@ def _kept_volumes(
         for target, name in previous.anonymous_volumes.items()
         if target in anonymous or target not in mounted
     }
+
+
+@dataclass(frozen=True)
+class ReplacePolicy:
+    """How this apply replaces containers (``--no-wait``, ``--no-rollback``)."""
+
+    wait: bool = True
+    rollback: bool = True
+
+
+def _replace_steps(
+    dc: DesiredContainer, old: ObservedContainer, policy: ReplacePolicy
+) -> tuple[tuple[Step, ...], tuple[Step, ...], tuple[str, ...]]:
+    """A replace's steps, what undoes them, and the plan's notes on both.
+
+    The old container is removed only once the new one is ready; until then a failure
+    puts the old one back. Start-first (``deploy.update_config.order``) starts the new
+    one beside the old, where nothing (a fixed name, host port or address) stops them
+    running at once; stop-first stops the old one first."""
+    ready = (Step.WAIT_READY,) if policy.wait else ()
+    start_first = dc.update_order == "start-first" and not dc.runs_alone
+    if start_first:
+        order = "start-first: the new container runs beside the old until it is ready"
+        steps = (Step.START_NEW, *ready, Step.STOP_OLD)
+    else:
+        if dc.update_order == "start-first":
+            why = f"start-first asked, but it {dc.runs_alone}"
+        elif dc.runs_alone:
+            why = f"it {dc.runs_alone}"
+        else:
+            why = "the default; deploy.update_config.order: start-first avoids the gap"
+        order = f"stop-first ({why})"
+        steps = (Step.STOP_OLD, Step.START_NEW, *ready)
+    all_steps = (Step.REMOVE_TEMP, Step.CREATE_TEMP, *steps, Step.REMOVE_OLD, Step.RENAME)
+    if not policy.rollback:
+        return all_steps, (), (order, "on failure: left as is (--no-rollback)")
+    if dc.failure_action != "rollback":
+        action = (
+            f"on failure: left as is (deploy.update_config.failure_action: {dc.failure_action})"
+        )
+        return all_steps, (), (order, action)
+    undo = (
+        (Step.REMOVE_TEMP, Step.START_OLD)
+        if old.running and not start_first
+        else (Step.REMOVE_TEMP,)
+    )
+    if policy.wait:
+        what = "ready (healthy, else running)" if dc.has_healthcheck else "running"
+        action = f"on failure: rolled back to the old container unless the new one is {what}"
+    else:
+        action = "on failure to create or start: rolled back (--no-wait: health is not checked)"
+    return all_steps, undo, (order, action)
 
 
 Verdict = tuple[Kind, str, tuple[Change, ...]]

@@ -36,8 +36,15 @@ class SwarmBackend:
         return observe_swarm(engine)
 
     def plan(
-        self, want: desired.SwarmDesiredState, have: SwarmObservedState, *, prune: bool
+        self,
+        want: desired.SwarmDesiredState,
+        have: SwarmObservedState,
+        *,
+        prune: bool,
+        wait: bool = True,
+        rollback: bool = True,
     ) -> Plan:
+        """``wait``, ``rollback``: Swarm's own rolling update (update_config) decides."""
         from stackctl.backends.swarm.plan import plan_swarm
 
         return plan_swarm(want, have, prune=prune)
@@ -54,7 +61,7 @@ class SwarmBackend:
 
         return SwarmWaiter(engine, cancel)
 
-    def runner(self, engine: SwarmEngine, options: RunOptions) -> Runner:
+    def runner(self, engine: SwarmEngine, options: RunOptions, waiter: Waiter) -> Runner:
         from stackctl.backends.swarm.run import ServiceRunner
 
         return ServiceRunner(engine, options)
