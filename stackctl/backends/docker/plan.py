@@ -212,9 +212,10 @@ def _plan_containers(
         notes: tuple[str, ...] = ()
         if kind == Kind.REPLACE and obs is not None:
             steps, undo, notes = _replace_steps(dc, obs, policy)
-        kept = _kept_volumes(
-            dc, obs if kind == Kind.REPLACE else leftover if kind == Kind.CREATE else None, ours
-        )
+        # the anonymous volumes to keep: the replaced container's, or (the old one gone)
+        # those of the half-made replacement that an interrupted apply left
+        previous = {Kind.REPLACE: obs, Kind.CREATE: leftover}.get(kind)
+        kept = _kept_volumes(dc, previous, ours)
         op = Operation(
             container_id(dc.name),
             kind,
