@@ -3,6 +3,8 @@ and removed by destroy --volumes."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from stackctl import Deploy, Healthcheck, Service, Stack, UpdateConfig
@@ -134,4 +136,37 @@ def test_failure_action_pause_leaves_a_failed_replacement_as_is(
     assert docker_client.containers.get(name).status == "exited"  # stopped, kept
     # the next apply with a good config cleans up and converges
     converge(engine, [checked(stack_name, "true", 3, deploy=pause)])
+    assert _names(docker_client, stack_name) == [name]
+
+
+def test_a_replacement_whose_host_port_is_taken_is_rolled_back(
+    engine, stack_name, docker_client
+) -> None:
+    """The issue's case: the new container cannot start (its host port is held by another
+    process); the old one, stopped for it, is started again."""
+
+    def web(port: int) -> Stack:
+        svc = Service("web", image=BUSYBOX, command=LOOP, ports=[f"127.0.0.1:{port}:80"])
+        return Stack(stack_name, services=[svc])
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    name = f"{stack_name}-web-1"
+    converge(engine, [web(free_port())])
+    old_id = docker_client.containers.get(name).id
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        taken = holder.getsockname()[1]
+        result, log = run(engine, make_plan(engine, [web(taken)]), wait_timeout=60)
+    finally:
+        holder.close()
+    assert not result.ok, log
+    assert "address already in use" in log and "rolled back" in log, log
+    old = docker_client.containers.get(name)
+    assert old.id == old_id and old.status == "running"
     assert _names(docker_client, stack_name) == [name]
