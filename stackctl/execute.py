@@ -231,8 +231,9 @@ def runner_for(
 ) -> PlanRunner:
     """The shared kinds run by the core (waits given up when ``cancel`` is set), the
     backend's units by its own runner."""
-    shared = SharedRunner(engine, backend.waiter(engine, cancel), options)
-    return PlanRunner(shared, backend.runner(engine, options))
+    waiter = backend.waiter(engine, cancel)
+    shared = SharedRunner(engine, waiter, options)
+    return PlanRunner(shared, backend.runner(engine, options, waiter))
 
 
 def executor_for(

@@ -107,6 +107,8 @@ def make_plan(
     volumes: bool = False,
     targets: Sequence[str] = (),
     replace: Sequence[str] = (),
+    wait: bool = True,
+    rollback: bool = True,
 ) -> Planned:
     """``engine``: what ``loaded.backend.connect()`` returned. ``targets``: plan only these
     services and what they depend on (``--target``); ``replace``: services recreated even
@@ -119,7 +121,9 @@ def make_plan(
     observed = backend.observe(engine)
     if destroy:
         return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
-    plan = backend.plan(desired, observed, prune=prune, replace=forced)
+    plan = backend.plan(
+        desired, observed, prune=prune, replace=forced, wait=wait, rollback=rollback
+    )
     if targets:
         plan = targeting.partial(plan, targeting.with_dependencies(loaded.stacks, wanted), targets)
     return Planned(desired, observed, plan)

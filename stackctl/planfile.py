@@ -111,6 +111,8 @@ def schema() -> dict[str, Any]:
             },
             "target_id": text,
             "steps": {"type": "array", "items": {"enum": [s.value for s in Step]}},
+            "rollback": {"type": "array", "items": {"enum": [s.value for s in Step]}},
+            "notes": strings,
         },
         "additionalProperties": False,
     }

@@ -146,6 +146,8 @@ def _operation(op: Operation, add: Callable[..., None]) -> None:
         add(" → ")
         add(_value(change.new, change.sensitive), style="green")
         add("\n")
+    for note in op.notes:
+        add(f"      {note}\n", style="dim")
 
 
 def partial_note(plan: Plan) -> str:
@@ -233,6 +235,10 @@ def operation_json(op: Operation) -> dict[str, Any]:
         data["target_id"] = op.target_id
     if op.steps:
         data["steps"] = [step.value for step in op.steps]
+    if op.rollback:
+        data["rollback"] = [step.value for step in op.rollback]
+    if op.notes:
+        data["notes"] = list(op.notes)
     return data
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import docker
 import pytest
 
+from stackctl.backends.docker.observe import is_anonymous_volume
 from stackctl.core.labels import LABEL_STACK
 from stackctl.engine import DockerEngine
 
@@ -49,6 +50,15 @@ def cleanup(names: list[str], base_url: str | None = None) -> None:
         or any((c.get("Names") or ["/"])[0].lstrip("/").startswith(n) for n in names)
     ]
 
+    # anonymous volumes a replacement took over are mounted by name: `rm -v` keeps them
+    anonymous = {
+        m["Name"]
+        for c in client.containers(all=True)
+        if c["Id"] in doomed
+        for m in c.get("Mounts") or []
+        if m.get("Type") == "volume" and is_anonymous_volume(str(m.get("Name") or ""))
+    }
+
     def remove(cid: str) -> None:
         with contextlib.suppress(docker.errors.APIError):
             client.remove_container(cid, force=True, v=True)
@@ -62,8 +72,10 @@ def cleanup(names: list[str], base_url: str | None = None) -> None:
             with contextlib.suppress(docker.errors.APIError):
                 client.remove_network(n["Id"])
     for v in client.volumes().get("Volumes") or []:
-        if (v.get("Labels") or {}).get(LABEL_STACK) in names or any(
-            v["Name"].startswith(x) for x in names
+        if (
+            (v.get("Labels") or {}).get(LABEL_STACK) in names
+            or any(v["Name"].startswith(x) for x in names)
+            or v["Name"] in anonymous
         ):
             with contextlib.suppress(docker.errors.APIError):
                 client.remove_volume(v["Name"], force=True)

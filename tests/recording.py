@@ -40,7 +40,7 @@ from stackctl.backends.docker.observe import ObservedState
 from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
 from stackctl.backends.swarm.observe import SwarmObservedState
 from stackctl.core.labels import temp_name
-from stackctl.core.plan import Kind, Operation, Plan
+from stackctl.core.plan import Kind, Operation, Plan, Step
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.core.run import RunOptions
 from stackctl.engine import DockerEngine
@@ -278,16 +278,18 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
             return [("remove_volume", name)]
         case Kind.CREATE:
             return [*create(name), ("start", name)]
-        case Kind.REPLACE:
+        case Kind.REPLACE:  # in the order of its steps (stop-first or start-first)
             tmp = temp_name(name)
-            return [
-                ("remove_container", tmp),  # a leftover of an interrupted replace, if any
-                *create(tmp),
-                ("stop", name),
-                ("remove_container", name),
-                ("rename", tmp, name),
-                ("start", name),
-            ]
+            per_step: dict[Step, list[Call]] = {
+                Step.REMOVE_TEMP: [("remove_container", tmp)],  # a leftover, if any
+                Step.CREATE_TEMP: create(tmp),
+                Step.STOP_OLD: [("stop", name)],
+                Step.START_NEW: [("start", tmp)],
+                Step.WAIT_READY: [],  # reads only
+                Step.REMOVE_OLD: [("remove_container", name)],
+                Step.RENAME: [("rename", tmp, name)],
+            }
+            return [call for step in op.steps for call in per_step[step]]
         case Kind.START:
             return [("start", name)]
         case Kind.UNPAUSE:

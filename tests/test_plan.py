@@ -188,7 +188,15 @@ def steps(p: Plan) -> list[tuple[str, str, tuple[str, ...]]]:
     return [(op.kind.value, op.resource, tuple(s.value for s in op.steps)) for op in p.operations]
 
 
-REPLACE_STEPS = ("remove-temp", "create-temp", "stop-old", "remove-old", "rename", "start")
+REPLACE_STEPS = (
+    "remove-temp",
+    "create-temp",
+    "stop-old",
+    "start-new",
+    "wait-ready",
+    "remove-old",
+    "rename",
+)
 
 # Each operation on a container names the steps the executor runs, in order.
 STEP_CASES: list[tuple[str, Scenario, list[tuple[str, str, tuple[str, ...]]]]] = [
@@ -208,7 +216,8 @@ STEP_CASES: list[tuple[str, Scenario, list[tuple[str, str, tuple[str, ...]]]]] =
         [("wait", "db", ()), ("unpause", "lab-web-1", ("unpause",))],
     ),
     (
-        "replace: the new one under a temporary name first, then stop, remove, rename, start",
+        "replace: the new one under a temporary name first, stop the old, start and wait for "
+        "the new, then remove the old and rename",
         lambda d: with_container(applied(d), "lab-web-1", networks={}),
         [("wait", "db", ()), ("replace", "lab-web-1", REPLACE_STEPS)],
     ),

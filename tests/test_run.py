@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -12,6 +13,8 @@ from stackctl.backends.docker.run import ContainerRunner
 from stackctl.core.plan import Kind, Operation, Step
 from stackctl.core.run import SHARED_KINDS, PlanRunner, RunOptions, SharedRunner
 from stackctl.engine.docker import DockerEngine
+from stackctl.errors import ApplyError, WaitError
+from stackctl.model import Condition
 from tests.test_plan import applied, homelab, with_container
 
 
@@ -29,9 +32,23 @@ class FakeEngine:
         return call
 
 
-def run_op(op: Operation) -> list[tuple[Any, ...]]:
+class FakeWaiter:
+    """Logs each wait in the engine's call log; ``fails``: raises WaitError instead."""
+
+    def __init__(self, engine: FakeEngine, fails: bool = False) -> None:
+        self.engine, self.fails = engine, fails
+
+    def wait_for(self, name: str, condition: Condition, deadline: float, progress: Any) -> None:
+        self.engine.calls.append(("wait_for", name, condition.value))
+        if self.fails:
+            raise WaitError(f"{name} is unhealthy; last health output: boom")
+
+
+def run_op(op: Operation, *, unhealthy: bool = False) -> list[tuple[Any, ...]]:
     engine = FakeEngine()
-    ContainerRunner(cast(DockerEngine, engine), RunOptions(stop_timeout=7)).run(op, lambda _: None)
+    waiter = FakeWaiter(engine, unhealthy)
+    runner = ContainerRunner(cast(DockerEngine, engine), RunOptions(stop_timeout=7), waiter)
+    runner.run(op, lambda _: None)
     return engine.calls
 
 
@@ -47,10 +64,35 @@ def test_replace_runs_its_named_steps_in_order() -> None:
         ("remove_container", "lab-web-1_stackctl-new"),
         ("create_container", "…", "lab-web-1_stackctl-new"),
         ("stop", "id-lab-web-1", 7),
+        ("start", "new-id"),
+        ("wait_for", "lab-web-1_stackctl-new", "service_started"),
+        ("inspect_container", "new-id"),
         ("remove_container", "id-lab-web-1"),
         ("rename", "new-id", "lab-web-1"),
-        ("start", "new-id"),
     ]
+
+
+def test_a_replacement_that_fails_is_rolled_back_by_the_named_steps() -> None:
+    op = container_op("running", networks={})
+    assert [s.value for s in op.rollback] == ["remove-temp", "start-old"]
+    engine = FakeEngine()
+    runner = ContainerRunner(
+        cast(DockerEngine, engine), RunOptions(stop_timeout=7), FakeWaiter(engine, fails=True)
+    )
+    with pytest.raises(ApplyError, match="boom; rolled back: the old container runs again"):
+        runner.run(op, lambda _: None)
+    assert engine.calls[-3:] == [
+        ("wait_for", "lab-web-1_stackctl-new", "service_started"),
+        ("remove_container", "lab-web-1_stackctl-new"),
+        ("start", "id-lab-web-1"),
+    ]
+    assert ("remove_container", "id-lab-web-1") not in engine.calls  # the old one is kept
+
+
+def test_without_rollback_steps_a_failure_is_left_as_is() -> None:
+    op = replace(container_op("running", networks={}), rollback=())
+    with pytest.raises(WaitError, match="boom"):
+        run_op(op, unhealthy=True)
 
 
 def test_paused_is_unpaused_and_stopped_is_started() -> None:

@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -25,6 +25,7 @@ from stackctl.cli.common import (
     print_warnings,
 )
 from stackctl.core.backend import AnyBackend
+from stackctl.core.backend import wait_healthy as wait_units
 from stackctl.core.plan import Kind, Plan
 from stackctl.core.run import RunOptions
 from stackctl.errors import ApplyError
@@ -42,6 +43,19 @@ LockTimeout = Annotated[
     float, typer.Option("--lock-timeout", help="Seconds to wait for another apply of the stack.")
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+STARTS = (Kind.CREATE, Kind.START, Kind.UNPAUSE)  # what apply waits for at its end
+NoWait = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        help="Do not wait for what is created or replaced to be ready (healthy, else "
+        "running); a replacement that fails its health check is then not rolled back.",
+    ),
+]
+NoRollback = Annotated[
+    bool,
+    typer.Option("--no-rollback", help="Leave a failed replacement in place (old one stopped)."),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Plan and progress as JSON lines.")]
 
 
@@ -82,6 +96,27 @@ def execute(
     return executor().run(replace(plan, operations=rest))
 
 
+class Started(NamedTuple):
+    name: str
+    has_healthcheck: bool
+
+
+def wait_started(plan: Plan, backend: AnyBackend, engine: Any, timeout: float) -> None:
+    """What this apply created or started, healthy where it has a health check (the
+    replacements were waited for by their own steps, before their old containers went)."""
+    units = [
+        Started(op.unit.name, bool(getattr(op.unit, "has_healthcheck", False)))
+        for op in plan.operations
+        if op.kind in STARTS and op.unit is not None
+    ]
+    failures = wait_units(units, backend.waiter(engine), time.time() + timeout)
+    if failures:
+        raise ApplyError(
+            "applied, but not healthy:\n  " + "\n  ".join(failures),
+            hint="see `stackctl status` and the containers' logs; --no-wait does not wait",
+        )
+
+
 def wait_healthy(loaded: pipeline.Loaded, engine: Any, timeout: float, as_json: bool) -> None:
     """``--wait``: every service with a health check healthy, or an error naming the others."""
     failures = loaded.backend.wait_ready(loaded.desired, engine, time.time() + timeout)
@@ -102,6 +137,8 @@ def apply(
     wait: Annotated[
         bool, typer.Option("--wait", help="End only when every health-checked service is healthy.")
     ] = False,
+    no_wait: NoWait = False,
+    no_rollback: NoRollback = False,
     as_json: AsJson = False,
     strict: Strict = False,
     engine: Engine = "docker",
@@ -122,7 +159,13 @@ def apply(
     eng = loaded.backend.connect()
     with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
         planned = pipeline.make_plan(
-            loaded, eng, prune=prune, targets=target or [], replace=replace or []
+            loaded,
+            eng,
+            prune=prune,
+            targets=target or [],
+            replace=replace or [],
+            wait=not no_wait,
+            rollback=not no_rollback,
         )
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)
@@ -143,6 +186,8 @@ def apply(
             )
             if not result.ok:
                 return 130 if result.interrupted and not result.failed else 1
+            if not no_wait:
+                wait_started(planned.plan, loaded.backend, eng, wait_timeout)
     if wait:
         wait_healthy(loaded, eng, wait_timeout, as_json)
     return 0

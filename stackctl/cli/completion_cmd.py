@@ -25,9 +25,5 @@ def completion(
     # typer answers with the commands, options and paths that fit.
     from typer._completion_shared import get_completion_script
 
-    print(
-        get_completion_script(
-            prog_name="stackctl", complete_var=COMPLETE_VAR, shell=shell.value
-        )
-    )
+    print(get_completion_script(prog_name="stackctl", complete_var=COMPLETE_VAR, shell=shell.value))
     return 0

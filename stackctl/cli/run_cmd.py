@@ -89,4 +89,3 @@ def run(
                 if not result.ok:
                     raise ApplyError(f"what {service} needs (its dependencies) did not start")
     return loaded.backend.run_one_off(loaded.desired, eng, key, options)
-

@@ -78,15 +78,19 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
         *,
         prune: bool,
         replace: AbstractSet[tuple[str, str]] = frozenset(),
+        wait: bool = True,
+        rollback: bool = True,
     ) -> Plan:
-        """``replace``: (stack, service) pairs to recreate even when in sync (--replace)."""
+        """``replace``: (stack, service) pairs to recreate even when in sync (--replace);
+        ``wait``: replacements waited for before the old unit goes; ``rollback``: a failed
+        one undone (where the backend replaces units itself)."""
         ...
 
     def plan_destroy(self, desired: DesiredT, observed: ObservedT, *, volumes: bool) -> Plan: ...
 
     def waiter(self, engine: EngineT, cancel: threading.Event | None = None) -> Waiter: ...
 
-    def runner(self, engine: EngineT, options: RunOptions) -> Runner:
+    def runner(self, engine: EngineT, options: RunOptions, waiter: Waiter) -> Runner:
         """Runs the operations on this backend's units (the kinds that are not shared:
         stackctl.core.run.SHARED_KINDS), each by the steps its plan names."""
         ...

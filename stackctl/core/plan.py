@@ -74,11 +74,14 @@ class Step(StrEnum):
     REMOVE = "remove"
     # a replace: the new container under a temporary name first, so that a failed create
     # leaves the old one running
-    REMOVE_TEMP = "remove-temp"  # a leftover temporary of an interrupted replace, if any
+    REMOVE_TEMP = "remove-temp"  # the temporary (new) container, if any: a leftover, or undo
     CREATE_TEMP = "create-temp"
     STOP_OLD = "stop-old"
-    REMOVE_OLD = "remove-old"
+    START_NEW = "start-new"  # the new container, still under its temporary name
+    WAIT_READY = "wait-ready"  # healthy where it has a health check, else running
+    REMOVE_OLD = "remove-old"  # only once the new one is ready: until then it can come back
     RENAME = "rename"  # the new container takes the old one's name
+    START_OLD = "start-old"  # rollback: the old container again, as it ran before
 
 
 # What a dependency's condition means, in the words of a plan.
@@ -128,6 +131,8 @@ class Operation:
     reconnect: tuple[tuple[str, Any], ...] = ()  # replace-network: (container, attachment)
     version: int | None = None  # update-service: the spec version it was planned against
     steps: tuple[Step, ...] = ()  # create, replace, start, unpause, remove: what to run, in order
+    rollback: tuple[Step, ...] = ()  # replace: what undoes it if a step before remove-old fails
+    notes: tuple[str, ...] = ()  # what else a person should know ("keeps anonymous volume /data")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ Each backend adds its own fields around these.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -83,6 +84,30 @@ def host_path(stack: Stack, source: str) -> str:
     if not path.is_absolute():
         path = stack.base_dir / path
     return os.path.normpath(path)
+
+
+def config_files(
+    stack: Stack, sources: Iterable[str], digest: Callable[[str], str]
+) -> dict[str, str]:
+    """The single files among bind ``sources`` (absolute host paths) that lie inside the
+    stack's folder (a config file such as ``nginx.conf``): their path relative to the
+    folder -> ``digest`` of the SHA-256 of their bytes (keyed: a short secret file's digest
+    cannot be checked against a dictionary). In a unit's config, so that an edit of the
+    file changes the config hash. Folders and files outside the stack's folder are not
+    read; a file that cannot be read is left out (the create reports it)."""
+    base = os.path.realpath(stack.base_dir)
+    out: dict[str, str] = {}
+    for source in sources:
+        real = os.path.realpath(source)
+        if os.path.commonpath([base, real]) != base or not os.path.isfile(real):
+            continue
+        try:
+            with open(real, "rb") as f:
+                content = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            continue
+        out[os.path.relpath(source, stack.base_dir)] = digest(content)
+    return dict(sorted(out.items()))
 
 
 @dataclass(frozen=True)

@@ -93,11 +93,13 @@ def assert_converged(engine, client: docker.DockerClient, stack: Stack) -> None:
 # =========================================================================== killed mid-apply
 
 VOLUME_USERS = {"db0": "v0", "db1": "v1", "api0": "v2", "store": "v3"}
-REPLACED = ("db0", "api0", "web0", "store")  # their env changes every round
+ANONYMOUS_USERS = ("cache",)  # an anonymous volume (- /data), replaced start-first
+REPLACED = ("db0", "api0", "web0", "store", "cache")  # their env changes every round
 
 
 def big_stack(name: str, version: int) -> Stack:
-    """20 services: 4 with named volumes, health-checked dependencies (db0 -> api0 -> web0),
+    """21 services: 4 with named volumes, one with an anonymous volume replaced start-first,
+    health-checked dependencies (db0 -> api0 -> web0),
     two services on two networks; the services of REPLACED change env with ``version``."""
     back, front = Network("back"), Network("front")
 
@@ -111,6 +113,9 @@ def big_stack(name: str, version: int) -> Stack:
         }
         if n in VOLUME_USERS:
             kw["volumes"] = [f"{VOLUME_USERS[n]}:/data"]
+        if n in ANONYMOUS_USERS:
+            kw["volumes"] = ["/data"]
+            kw["deploy"] = {"update_config": {"order": "start-first"}}
         if n in REPLACED:
             kw["environment"] = {"VERSION": str(version)}
         return Service(n, **kw)
@@ -127,6 +132,7 @@ def big_stack(name: str, version: int) -> Stack:
         svc("web0", depends_on={api0: healthy}, networks=[back, front]),
         svc("web1", depends_on={api1: "service_started"}),
         svc("store"),
+        svc("cache", command=READY_LOOP, healthcheck=READY),
         svc("edge", networks=[back, front]),  # removed by hand before each round
         svc("idle"),  # stopped by hand before each round
         *(svc(f"w{i}", depends_on={db1: healthy} if i % 3 == 0 else {}) for i in range(11)),
@@ -183,7 +189,7 @@ def describe_write(request: str, names: dict[str, str], stack: str) -> str:
 
 
 def check_volumes(client: docker.DockerClient, stack: str, token: str) -> None:
-    for service in VOLUME_USERS:
+    for service in (*VOLUME_USERS, *ANONYMOUS_USERS):
         c = client.containers.get(f"{stack}-{service}-1")
         # Twice, under heavy load, this read came back empty although nothing in the stack
         # writes the file: read again before judging (an emptied or missing file reads the
@@ -208,7 +214,7 @@ def test_killed_at_10_points_the_next_apply_converges_and_keeps_data(
     assert first.result.ok, first.log
     checked = [first.fidelity]
     token = uuid.uuid4().hex
-    for service in VOLUME_USERS:  # data written by the earlier apply's containers
+    for service in (*VOLUME_USERS, *ANONYMOUS_USERS):  # written by the earlier containers
         c = client.containers.get(f"{s}-{service}-1")
         assert c.exec_run(["sh", "-c", f"echo '{token} {service}' > /data/keep"]).exit_code == 0
 

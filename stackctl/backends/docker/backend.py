@@ -44,10 +44,12 @@ class DockerBackend:
         *,
         prune: bool,
         replace: AbstractSet[tuple[str, str]] = frozenset(),
+        wait: bool = True,
+        rollback: bool = True,
     ) -> Plan:
         from stackctl.backends.docker.plan import plan
 
-        return plan(want, have, prune=prune, replace=replace)
+        return plan(want, have, prune=prune, replace=replace, wait=wait, rollback=rollback)
 
     def plan_destroy(
         self, want: desired.DesiredState, have: ObservedState, *, volumes: bool
@@ -61,10 +63,10 @@ class DockerBackend:
 
         return EventWaiter(engine, cancel)
 
-    def runner(self, engine: DockerEngine, options: RunOptions) -> Runner:
+    def runner(self, engine: DockerEngine, options: RunOptions, waiter: Waiter) -> Runner:
         from stackctl.backends.docker.run import ContainerRunner
 
-        return ContainerRunner(engine, options)
+        return ContainerRunner(engine, options, waiter)
 
     def wait_ready(
         self, want: desired.DesiredState, engine: DockerEngine, deadline: float

@@ -119,9 +119,7 @@ def one_off(dc: DesiredContainer, options: OneOffOptions) -> DesiredContainer:
     return replace(dc, name=name, spec=spec, env={**dc.env, **p.env}, labels=labels)
 
 
-def run_one_off(
-    want: DesiredState, engine: DockerEngine, key: Key, options: OneOffOptions
-) -> int:
+def run_one_off(want: DesiredState, engine: DockerEngine, key: Key, options: OneOffOptions) -> int:
     """Create, start and follow a one-off container of the service; its exit code. It is
     removed afterwards unless ``options.remove`` is false."""
     dc = next(c for c in want.containers if (c.stack, c.service) == key)
@@ -154,6 +152,4 @@ def plan_restart(want: DesiredState, have: ObservedState, services: AbstractSet[
         restarted.setdefault((dc.stack, dc.service), []).append(b.add(op, after=deps))
     b.waits([dc for dc, _ in chosen], restarted)
     names: Sequence[str] = [dc.name for dc, _ in chosen]
-    return b.finish(
-        want.stacks, lambda: fingerprint(have, want.stacks, names), have.api_version
-    )
+    return b.finish(want.stacks, lambda: fingerprint(have, want.stacks, names), have.api_version)

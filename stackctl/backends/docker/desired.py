@@ -9,8 +9,8 @@ label and shown in a plan without leaking them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from stackctl import units
@@ -33,6 +33,7 @@ from stackctl.core.resources import (
 from stackctl.core.service_config import (
     MountBase,
     ProcessConfig,
+    config_files,
     host_path,
     process_config,
     secret_target,
@@ -81,6 +82,7 @@ class ContainerConfig(ProcessConfig, total=False):
     devices: list[str]
     security_opt: list[str]
     shm_size: int | None
+    files: dict[str, str]  # config files bind-mounted from the stack's folder -> content digest
 
 
 @dataclass(frozen=True)
@@ -114,10 +116,42 @@ class DesiredContainer:
     bind_sources: tuple[str, ...]  # absolute host paths to create if missing
     pull_policy: str | None
     labels: dict[str, str]  # every label the container carries, stackctl's included
+    # How a replace goes (deploy.update_config; not part of the config): the order, what a
+    # failure does, and why the old and the new could not run side by side ("" if they can)
+    update_order: str = "stop-first"  # stop-first | start-first
+    failure_action: str = "rollback"  # rollback | pause | continue
+    runs_alone: str = ""  # "publishes host port 8080", "container_name is set", ...
 
     @property
     def key(self) -> str:
         return f"{self.stack}/{self.name}"
+
+    def mount_targets(self) -> set[str]:
+        return {m["target"] for m in self.spec.get("mounts", [])}
+
+    def anonymous_targets(self) -> set[str]:
+        """Where it mounts an anonymous volume (``- /data``: a volume without a source)."""
+        return {
+            m["target"]
+            for m in self.spec.get("mounts", [])
+            if m["type"] == "volume" and not m.get("source")
+        }
+
+    def keeping(self, volumes: Mapping[str, str]) -> DesiredContainer:
+        """The same container created with the anonymous volumes ``volumes`` (target ->
+        volume name) of the one it replaces, as Compose does: the data stays. The config
+        and its hash are unchanged; only what is sent to the daemon names the volumes."""
+        if not volumes:
+            return self
+        mounts: list[MountConfig] = []
+        for m in self.spec.get("mounts", []):
+            name = volumes.get(m["target"])
+            mounts.append({**m, "source": name} if name and m["type"] == "volume" else m)
+        for target, name in sorted(volumes.items()):
+            if target not in self.mount_targets():  # an image's VOLUME: mounted as before
+                mounts.append({"type": "volume", "target": target, "source": name})
+        spec: ContainerConfig = {**self.spec, "mounts": mounts}
+        return replace(self, spec=spec)
 
 
 @dataclass(frozen=True)
@@ -234,6 +268,9 @@ def _container(
         "devices": list(service.devices),
         "security_opt": list(service.security_opt),
         "shm_size": units.parse_size(service.shm_size) if service.shm_size else None,
+        "files": config_files(
+            stack, (m["source"] for m in mounts if m["type"] == "bind"), secrets.digest
+        ),
     }
     # A secret's value can also sit inside a command, a label or a URL in another variable,
     # of this service or of another one: the stack's whole set is used.
@@ -249,8 +286,12 @@ def _container(
     }
     if oneshot:
         labels[LABEL_ONESHOT] = "true"
+    update = service.deploy.update_config if service.deploy else None
     return DesiredContainer(
         **unit_fields(stack, service, final, env),
+        update_order=(update.order if update and update.order else "stop-first"),
+        failure_action=(update.failure_action if update and update.failure_action else "rollback"),
+        runs_alone=_runs_alone(service, networks),
         number=number,
         name=name,
         spec=final.real,
@@ -261,6 +302,20 @@ def _container(
         pull_policy=service.pull_policy,
         labels=labels,
     )
+
+
+def _runs_alone(service: Service, networks: Sequence[ContainerNetwork]) -> str:
+    """Why two containers of ``service`` cannot run at once on one host ("" if they can):
+    a fixed name, a published host port or a static address would be held by the old."""
+    if service.container_name:
+        return f"container_name is set ({service.container_name})"
+    published = [p for p in service.ports if p.published is not None]
+    if published:
+        return f"publishes host port {published[0].published}"
+    for n in networks:
+        if n.ipv4_address or n.ipv6_address:
+            return f"has a static address on {n.name}"
+    return ""
 
 
 # --------------------------------------------------------------------------- state

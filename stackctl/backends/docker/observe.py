@@ -33,6 +33,13 @@ class ObservedContainer(Labelled):
     image: str
     networks: dict[str, str | None]  # network name -> IPv4 address (or None)
     ports: tuple[str, ...] = ()  # "127.0.0.1:8080->80/tcp"
+    volume_mounts: tuple[tuple[str, str], ...] = ()  # (target, volume name) of volume mounts
+
+    @property
+    def anonymous_volumes(self) -> dict[str, str]:
+        """Target -> name of the anonymous volumes it mounts (``- /data``, or an image's
+        ``VOLUME``): those the daemon named with 64 hex digits."""
+        return {t: n for t, n in self.volume_mounts if is_anonymous_volume(n)}
 
     @property
     def number(self) -> int:
@@ -81,6 +88,14 @@ class Reader(Protocol):
     def api_version(self) -> str: ...
 
 
+_ANONYMOUS = re.compile(r"[0-9a-f]{64}")
+
+
+def is_anonymous_volume(name: str) -> bool:
+    """A volume the daemon named itself (no name was given when it was made)."""
+    return _ANONYMOUS.fullmatch(name) is not None
+
+
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT = re.compile(r"Exited \((-?\d+)\)")
 
@@ -108,6 +123,11 @@ def parse_container(raw: Mapping[str, Any]) -> ObservedContainer:
         image=str(raw.get("Image") or ""),
         networks=networks,
         ports=tuple(_port_text(p) for p in raw.get("Ports") or []),
+        volume_mounts=tuple(
+            (str(m.get("Destination") or ""), str(m.get("Name") or ""))
+            for m in raw.get("Mounts") or []
+            if m.get("Type") == "volume" and m.get("Name")
+        ),
     )
 
 

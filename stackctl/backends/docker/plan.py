@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from functools import partial
 
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, DesiredState
@@ -27,6 +28,7 @@ from stackctl.core.plan import (
     diff_config,
     image_id,
     remove_id,
+    remove_volume_id,
     volume_id,
     wait_id,
 )
@@ -35,13 +37,14 @@ from stackctl.core.resources import DesiredNetwork
 # What each operation on a container runs, in order (the executor decides nothing).
 STEPS: dict[Kind, tuple[Step, ...]] = {
     Kind.CREATE: (Step.CREATE, Step.START),
-    Kind.REPLACE: (
+    Kind.REPLACE: (  # stop-first, waiting (see _replace_steps for the others)
         Step.REMOVE_TEMP,
         Step.CREATE_TEMP,
         Step.STOP_OLD,
+        Step.START_NEW,
+        Step.WAIT_READY,
         Step.REMOVE_OLD,
         Step.RENAME,
-        Step.START,
     ),
     Kind.START: (Step.START,),
     Kind.UNPAUSE: (Step.UNPAUSE,),
@@ -57,10 +60,16 @@ def plan(
     *,
     prune: bool = False,
     replace: AbstractSet[tuple[str, str]] = frozenset(),
+    wait: bool = True,
+    rollback: bool = True,
 ) -> Plan:
     """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot.
+
     ``replace``: (stack, service) pairs whose containers are recreated even when they
-    match (``--replace``)."""
+    match (``--replace``); ``wait``: a replacement is waited for (healthy, else running)
+    before the old container is removed; ``rollback``: if it fails before then, the old
+    one is put back (unless the service's ``deploy.update_config.failure_action`` says
+    otherwise)."""
     b = PlanBuilder()
     ours = set(desired.stacks)
     verdict = partial(_verdict, replace=replace)
@@ -69,8 +78,9 @@ def plan(
     net_ops = _plan_networks(b, desired, observed, leaving)
     vol_ops = _plan_volumes(b, desired, observed)
     pull_ops = _plan_images(b, desired, observed)
+    policy = ReplacePolicy(wait=wait, rollback=rollback)
     container_ops = _plan_containers(
-        b, desired, observed, ours, net_ops, vol_ops, pull_ops, verdict
+        b, desired, observed, ours, net_ops, vol_ops, pull_ops, verdict, policy
     )
     b.waits(desired.containers, container_ops)
     _plan_orphans(b, desired, observed, ours, prune)
@@ -181,6 +191,7 @@ def _plan_containers(
     vol_ops: Mapping[str, str],
     pull_ops: Mapping[str, str],
     verdict_of: VerdictOf,
+    policy: ReplacePolicy,
 ) -> dict[tuple[str, str], list[str]]:
     """(stack, service) -> ids of the operations that bring its containers up."""
     by_service: dict[tuple[str, str], list[str]] = {}
@@ -204,6 +215,15 @@ def _plan_containers(
             b.unchanged.append(f"container {dc.name}")
             continue
         kind, reason, changes = verdict
+        steps = STEPS[kind]
+        undo: tuple[Step, ...] = ()
+        notes: tuple[str, ...] = ()
+        if kind == Kind.REPLACE and obs is not None:
+            steps, undo, notes = _replace_steps(dc, obs, policy)
+        # the anonymous volumes to keep: the replaced container's, or (the old one gone)
+        # those of the half-made replacement that an interrupted apply left
+        previous = {Kind.REPLACE: obs, Kind.CREATE: leftover}.get(kind)
+        kept = _kept_volumes(dc, previous, ours)
         op = Operation(
             container_id(dc.name),
             kind,
@@ -211,16 +231,100 @@ def _plan_containers(
             dc.stack,
             reason,
             changes=changes,
-            unit=dc,
+            unit=dc.keeping(kept),
             target_id=obs.id if obs is not None else None,
-            steps=STEPS[kind],
+            steps=steps,
+            rollback=undo,
+            notes=(*(f"keeps anonymous volume {t}" for t in sorted(kept)), *notes),
         )
         by_service.setdefault((dc.stack, dc.service), []).append(b.add(op, after=deps))
     return by_service
 
 
+def _kept_volumes(
+    dc: DesiredContainer, previous: ObservedContainer | None, ours: set[str]
+) -> dict[str, str]:
+    """The anonymous volumes (target -> name) that the new container takes over from the
+    one it replaces (or from the half-made replacement an interrupted apply left), as
+    Compose does: those at a target where it still mounts an anonymous volume, and those
+    it does not mount anything at (an image's ``VOLUME``)."""
+    if previous is None or previous.stack not in ours:
+        return {}
+    anonymous = dc.anonymous_targets()
+    mounted = dc.mount_targets()
+    return {
+        target: name
+        for target, name in previous.anonymous_volumes.items()
+        if target in anonymous or target not in mounted
+    }
+
+
+@dataclass(frozen=True)
+class ReplacePolicy:
+    """How this apply replaces containers (``--no-wait``, ``--no-rollback``)."""
+
+    wait: bool = True
+    rollback: bool = True
+
+
+def _replace_steps(
+    dc: DesiredContainer, old: ObservedContainer, policy: ReplacePolicy
+) -> tuple[tuple[Step, ...], tuple[Step, ...], tuple[str, ...]]:
+    """A replace's steps, what undoes them, and the plan's notes on both.
+
+    The old container is removed only once the new one is ready; until then a failure
+    puts the old one back. Start-first (``deploy.update_config.order``) starts the new
+    one beside the old, where nothing (a fixed name, host port or address) stops them
+    running at once; stop-first stops the old one first."""
+    ready = (Step.WAIT_READY,) if policy.wait else ()
+    start_first = dc.update_order == "start-first" and not dc.runs_alone
+    if start_first:
+        order = "start-first: the new container runs beside the old until it is ready"
+        steps = (Step.START_NEW, *ready, Step.STOP_OLD)
+    else:
+        if dc.update_order == "start-first":
+            why = f"start-first asked, but it {dc.runs_alone}"
+        elif dc.runs_alone:
+            why = f"it {dc.runs_alone}"
+        else:
+            why = "the default; deploy.update_config.order: start-first avoids the gap"
+        order = f"stop-first ({why})"
+        steps = (Step.STOP_OLD, Step.START_NEW, *ready)
+    all_steps = (Step.REMOVE_TEMP, Step.CREATE_TEMP, *steps, Step.REMOVE_OLD, Step.RENAME)
+    if not policy.rollback:
+        return all_steps, (), (order, "on failure: left as is (--no-rollback)")
+    if dc.failure_action != "rollback":
+        action = (
+            f"on failure: left as is (deploy.update_config.failure_action: {dc.failure_action})"
+        )
+        return all_steps, (), (order, action)
+    undo = (
+        (Step.REMOVE_TEMP, Step.START_OLD)
+        if old.running and not start_first
+        else (Step.REMOVE_TEMP,)
+    )
+    if policy.wait:
+        what = "ready (healthy, else running)" if dc.has_healthcheck else "running"
+        action = f"on failure: rolled back to the old container unless the new one is {what}"
+    else:
+        action = "on failure to create or start: rolled back (--no-wait: health is not checked)"
+    return all_steps, undo, (order, action)
+
+
 Verdict = tuple[Kind, str, tuple[Change, ...]]
 VerdictOf = Callable[[DesiredContainer, ObservedContainer | None, ObservedState], Verdict | None]
+
+FILES = "files."  # config files' digests in a container's config (see desired.py)
+
+
+def _changed(changes: Sequence[Change]) -> str:
+    """``config changed: env.A``, ``config file changed: nginx.conf``, or both."""
+    files = [c.path.removeprefix(FILES) for c in changes if c.path.startswith(FILES)]
+    rest = [c for c in changes if not c.path.startswith(FILES)]
+    reasons = [change_reason(rest)] if rest or not files else []
+    if files:
+        reasons.append(f"config file changed: {', '.join(files)}")
+    return "; ".join(reasons)
 
 
 def _verdict(
@@ -245,7 +349,7 @@ def _found_verdict(
         return Kind.CREATE, "missing", ()
     if obs.config_hash not in (dc.config_hash, dc.legacy_hash):  # legacy: core/config.py
         changes = diff_config(obs.config, dc.config, dc.sensitive)
-        return Kind.REPLACE, change_reason(changes), changes
+        return Kind.REPLACE, _changed(changes), changes
     current = observed.images.get(dc.image)
     if current and obs.image_id and current != obs.image_id:
         return Kind.REPLACE, "image updated", (Change("image_id", obs.image_id[:19], current[:19]),)
@@ -437,6 +541,8 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
         after=tuple(remove_id(c.name) for c in mine),
         reason="destroy --volumes",
     )
+    if volumes:
+        _remove_anonymous_volumes(b, mine)
     names = [c.name for c in mine] + [n.name for n in observed.networks if n.stack in ours]
     return b.finish(
         desired.stacks,
@@ -444,3 +550,26 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
         observed.api_version,
         destroy=True,
     )
+
+
+def _remove_anonymous_volumes(b: PlanBuilder, mine: Sequence[ObservedContainer]) -> None:
+    """``destroy --volumes``: the anonymous volumes of the stacks' containers go too (as
+    ``docker compose down -v``), each once every container that mounts it is removed."""
+    users: dict[str, list[ObservedContainer]] = {}
+    targets: dict[str, str] = {}
+    for c in mine:
+        for target, name in c.anonymous_volumes.items():
+            users.setdefault(name, []).append(c)
+            targets.setdefault(name, target)
+    for name, containers in users.items():
+        first = containers[0]
+        b.add(
+            Operation(
+                remove_volume_id(name),
+                Kind.REMOVE_VOLUME,
+                name,
+                first.stack,
+                f"destroy --volumes: anonymous volume {targets[name]} of {first.name}",
+            ),
+            after=tuple(remove_id(c.name) for c in containers),
+        )

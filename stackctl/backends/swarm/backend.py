@@ -44,7 +44,10 @@ class SwarmBackend:
         *,
         prune: bool,
         replace: AbstractSet[tuple[str, str]] = frozenset(),
+        wait: bool = True,
+        rollback: bool = True,
     ) -> Plan:
+        """``wait``, ``rollback``: Swarm's own rolling update (update_config) decides."""
         from stackctl.backends.swarm.plan import plan_swarm
 
         if replace:
@@ -64,7 +67,7 @@ class SwarmBackend:
 
         return SwarmWaiter(engine, cancel)
 
-    def runner(self, engine: SwarmEngine, options: RunOptions) -> Runner:
+    def runner(self, engine: SwarmEngine, options: RunOptions, waiter: Waiter) -> Runner:
         from stackctl.backends.swarm.run import ServiceRunner
 
         return ServiceRunner(engine, options)
