@@ -36,6 +36,7 @@ _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 _STR = "tag:yaml.org,2002:str"
+_MAX_MERGE_DEPTH = 64  # merges within merged mappings
 _RESOLVER = yaml.resolver.Resolver()
 _STD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -228,13 +229,31 @@ class _Walker:
             self.lines[dotted((*path, key))] = line
             out[key] = self.walk(value_node, (*path, key))
         for source in merged:  # explicit keys win over merged ones, as in YAML
-            for key_node, value_node in source.value:
+            for key_node, value_node in self._merged_pairs(source, path):
                 key = self._key(key_node, path)
                 if key in out:
                     continue
                 self.lines.setdefault(dotted((*path, key)), key_node.start_mark.line + 1)
                 out[key] = self.walk(value_node, (*path, key))
         return out
+
+    def _merged_pairs(
+        self, source: yaml.MappingNode, path: Path_, depth: int = 0
+    ) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The key/value pairs a merged mapping brings, its own ``<<`` merges resolved
+        (its explicit keys first, so they win, as in YAML; an anchor that merges itself
+        stops at a depth bound instead of recursing forever)."""
+        pairs: list[tuple[yaml.Node, yaml.Node]] = []
+        nested: list[yaml.MappingNode] = []
+        for key_node, value_node in source.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                nested.extend(self._merge_sources(value_node, path))
+            else:
+                pairs.append((key_node, value_node))
+        if depth < _MAX_MERGE_DEPTH:
+            for inner in nested:
+                pairs.extend(self._merged_pairs(inner, path, depth + 1))
+        return pairs
 
     def _merge_sources(self, node: yaml.Node, path: Path_) -> list[yaml.MappingNode]:
         if isinstance(node, yaml.MappingNode):
