@@ -9,6 +9,8 @@ them: ``.venv/bin/python -m tests.corpus.triage`` (it prints the summary by reas
 from __future__ import annotations
 
 import csv
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,19 @@ def test_corpus_file(rel: str) -> None:
     assert got.refused == want.get("refused"), "\n".join(d.format() for d in got.errors)
     assert want.get("reason") in REASONS
     assert want.get("note") and "TRIAGE" not in want["note"]
+
+
+def test_the_support_table_names_every_compose_key() -> None:
+    """docs/compose-support.md has a row for every top-level and service key of the schema."""
+    root = Path(__file__).parent.parent
+    schema = json.loads((root / "stackctl/data/compose-spec.json").read_text(encoding="utf-8"))
+    doc = (root / "docs/compose-support.md").read_text(encoding="utf-8")
+    top, _, services = doc.partition("## Service keys")
+    top = top.partition("## Top-level keys")[2]
+
+    def first_column(section: str) -> set[str]:
+        rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+        return {key for cell in rows for key in re.findall(r"`([a-z_]+)`", cell)}
+
+    assert set(schema["properties"]) <= first_column(top)
+    assert set(schema["definitions"]["service"]["properties"]) <= first_column(services)
