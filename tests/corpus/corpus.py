@@ -32,7 +32,8 @@ cannot run as written); a feature one Docker host cannot provide; a Compose feat
 does not support yet (``pending: <branch>`` in the note when another branch lands it); a
 refusal of valid Compose that no planned work covers (a bug to fix)."""
 
-_UNSUPPORTED = re.compile(r"^`([^`]+)` is not supported by stackctl|^unknown field `([^`]+)`")
+_UNSUPPORTED = re.compile(r"^`([^`]+)` is not supported by stackctl")
+_UNKNOWN = re.compile(r"^unknown field `([^`]+)`")
 _REQUIRED = re.compile(r"^`([^`]+)` is required$")
 _UNSET_REQUIRED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]* is required")
 
@@ -50,7 +51,10 @@ def refusal_key(d: Diagnostic) -> str:
     """What refused a file, in words that do not change with the file's values."""
     m = _UNSUPPORTED.match(d.message)
     if m:
-        return f"unsupported: {m.group(1) or m.group(2)}"
+        return f"unsupported: {m.group(1)}"
+    m = _UNKNOWN.match(d.message)
+    if m:
+        return f"unknown field: {m.group(1)}"
     if d.code != "invalid":
         return d.code
     m = _REQUIRED.match(d.message)
@@ -60,7 +64,8 @@ def refusal_key(d: Diagnostic) -> str:
         return "interpolation: required variable"
     if d.message.startswith("invalid '${'") or d.message.startswith("invalid reference"):
         return "interpolation: syntax"
-    text = re.sub(r"'[^']*'|\"[^\"]*\"|\d+", "…", d.message)
+    text = re.sub(r"^\[.*\] ", "", d.message)  # a JSON Schema message quoting the value
+    text = re.sub(r"'[^']*'|\"[^\"]*\"|\d+", "…", text)
     return "invalid: " + text.split(" (")[0].split(":")[0][:70]
 
 

@@ -19,13 +19,21 @@ from typing import Any
 
 import yaml
 
-from tests.corpus.corpus import EXPECTED, REASONS, corpus_files, load_expected, validate
+from tests.corpus.corpus import EXPECTED, FILES, REASONS, corpus_files, load_expected, validate
 
 # What a refusal key means when a file is refused for it: (reason, note). A key missing here
 # is a "wrong-refusal" until a person looks at it. "pending: BRANCH" names the branch that
 # lands the feature (update the row once it is merged).
 _SMALL = "pending: netmode (the small keys)"
 _NETMODE = "pending: netmode (host/none/container/service)"
+_BRIDGE = (
+    "network_mode: bridge (Docker's default bridge network; Compose accepts it): "
+    "pending: netmode if it covers `bridge`, else a wrong refusal"
+)
+_AS_STACK = (
+    "pending: loader (a compose file under another name is read as the stack format; "
+    "every other key listed follows from that)"
+)
 KEY_INFO: dict[str, tuple[str, str]] = {
     "unsupported: build": ("unsupported-yet", "pending: build"),
     "required: image": ("unsupported-yet", "pending: build (no `image` beside build:)"),
@@ -41,10 +49,6 @@ KEY_INFO: dict[str, tuple[str, str]] = {
     "unsupported: profiles": ("unsupported-yet", "pending: loader (profiles)"),
     "unsupported: extends": ("unsupported-yet", "pending: loader (extends)"),
     "unsupported: include": ("unsupported-yet", "pending: loader (include)"),
-    "required: name": (
-        "unsupported-yet",
-        "pending: loader (a compose file under another name is read as the stack format)",
-    ),
     "unknown-network": (
         "real-error",
         "joins a network the file does not declare (runtipi "
@@ -56,6 +60,11 @@ KEY_INFO: dict[str, tuple[str, str]] = {
         "(Portainer's stack.env); Compose refuses it too",
     ),
     "interpolation: required variable": ("real-error", "${VAR:?} without VAR; Compose too"),
+    "invalid: has non-unique elements": (
+        "real-error",
+        "a list holds the same item twice; Compose refuses it too (the message quotes the "
+        "whole list and never says which item: issue 18, better messages)",
+    ),
     "interpolation: syntax": (
         "real-error",
         "a platform's own `content:` key holding `${[` or "
@@ -88,16 +97,31 @@ KEY_INFO: dict[str, tuple[str, str]] = {
 _RANK = {r: i for i, r in enumerate(REASONS)}
 
 
-def entry(refused: list[str], old: dict[str, Any] | None) -> dict[str, Any]:
+def network_modes(rel: str) -> set[str]:
+    """The ``network_mode`` kinds the file's services use (``host``, ``bridge``, ``service``)."""
+    data = yaml.safe_load((FILES / rel).read_text(encoding="utf-8"))
+    services = data.get("services") if isinstance(data, dict) else None
+    return {
+        str(svc["network_mode"]).split(":")[0]
+        for svc in (services or {}).values()
+        if isinstance(svc, dict) and "network_mode" in svc
+    }
+
+
+def entry(rel: str, refused: list[str], old: dict[str, Any] | None) -> dict[str, Any]:
     """The expected.yaml entry for a file refused for ``refused`` (kept when unchanged)."""
     env = {"env": old["env"]} if old and "env" in old else {}
     if not refused:
         return {"outcome": "ok", **env}
     if old and old.get("refused") == refused and old.get("reason") in REASONS:
         return {k: old[k] for k in ("refused", "reason", "note", "env") if k in old}
+    if "required: name" in refused:  # read as the stack format: the rest follows from that
+        return {"refused": refused, "reason": "unsupported-yet", "note": _AS_STACK, **env}
     info = [KEY_INFO.get(k, ("wrong-refusal", f"TRIAGE: {k}")) for k in refused]
     reason = max((r for r, _ in info), key=_RANK.__getitem__)
     notes = list(dict.fromkeys(n for r, n in info if r == reason))
+    if _NETMODE in notes and "bridge" in network_modes(rel):
+        notes[notes.index(_NETMODE)] = _BRIDGE
     return {"refused": refused, "reason": reason, "note": "; ".join(notes), **env}
 
 
@@ -112,7 +136,7 @@ def main() -> int:
     table: dict[str, dict[str, Any]] = {}
     for rel in corpus_files():
         old = expected.get(rel)
-        table[rel] = entry(validate(rel, (old or {}).get("env")).refused, old)
+        table[rel] = entry(rel, validate(rel, (old or {}).get("env")).refused, old)
     print_summary(table)
     changed = table != expected
     if not args.check:
