@@ -384,3 +384,13 @@ def test_merge_keys_inside_merged_mappings_are_resolved(tmp_path: Path) -> None:
     assert app.image == "busybox:1"
     assert app.restart == "on-failure"
     assert list(app.depends_on) == ["db"]
+
+
+def test_a_chain_of_merges_is_read_once_per_mapping(tmp_path: Path) -> None:
+    # `<<: [*m0, *m0]` forty deep would be 2^40 merges if each were read again.
+    lines = ["x-m0: &m0\n  restart: always"]
+    lines += [f"x-m{i}: &m{i}\n  <<: [*m{i - 1}, *m{i - 1}]\n  k{i}: v" for i in range(1, 41)]
+    text = "\n".join(lines) + "\nservices:\n  app:\n    <<: *m40\n    image: busybox:1\n"
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "compose.yaml").write_text(text.replace("  k", "  x-k"))
+    assert one(tmp_path / "app" / "compose.yaml").services["app"].restart == "always"

@@ -36,7 +36,6 @@ _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 _STR = "tag:yaml.org,2002:str"
-_MAX_MERGE_DEPTH = 64  # merges within merged mappings
 _RESOLVER = yaml.resolver.Resolver()
 _STD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -228,8 +227,9 @@ class _Walker:
             first_line[key] = line
             self.lines[dotted((*path, key))] = line
             out[key] = self.walk(value_node, (*path, key))
+        seen: set[int] = set()
         for source in merged:  # explicit keys win over merged ones, as in YAML
-            for key_node, value_node in self._merged_pairs(source, path):
+            for key_node, value_node in self._merged_pairs(source, path, seen):
                 key = self._key(key_node, path)
                 if key in out:
                     continue
@@ -238,11 +238,15 @@ class _Walker:
         return out
 
     def _merged_pairs(
-        self, source: yaml.MappingNode, path: Path_, depth: int = 0
+        self, source: yaml.MappingNode, path: Path_, seen: set[int]
     ) -> list[tuple[yaml.Node, yaml.Node]]:
         """The key/value pairs a merged mapping brings, its own ``<<`` merges resolved
-        (its explicit keys first, so they win, as in YAML; an anchor that merges itself
-        stops at a depth bound instead of recursing forever)."""
+        (its explicit keys first, so they win, as in YAML). ``seen``: the mappings already
+        merged into this one; each is read once (a mapping merged twice adds nothing the
+        first time did not, and a chain of ``<<: [*a, *a]`` stays linear, not 2^depth)."""
+        if id(source) in seen:
+            return []
+        seen.add(id(source))
         pairs: list[tuple[yaml.Node, yaml.Node]] = []
         nested: list[yaml.MappingNode] = []
         for key_node, value_node in source.value:
@@ -250,9 +254,8 @@ class _Walker:
                 nested.extend(self._merge_sources(value_node, path))
             else:
                 pairs.append((key_node, value_node))
-        if depth < _MAX_MERGE_DEPTH:
-            for inner in nested:
-                pairs.extend(self._merged_pairs(inner, path, depth + 1))
+        for inner in nested:
+            pairs.extend(self._merged_pairs(inner, path, seen))
         return pairs
 
     def _merge_sources(self, node: yaml.Node, path: Path_) -> list[yaml.MappingNode]:
