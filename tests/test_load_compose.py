@@ -358,3 +358,39 @@ def test_override_file_is_not_silently_ignored(tmp_path: Path) -> None:
     write(tmp_path / "app", "services:\n  web:\n    image: nginx:2\n", "compose.override.yaml")
     [err] = errors_of(tmp_path / "app")
     assert "compose.override.yaml is not merged" in err.message
+
+
+def test_merge_keys_inside_merged_mappings_are_resolved(tmp_path: Path) -> None:
+    # frappe/frappe_docker's compose.yaml: an anchor that merges other anchors, merged again
+    # (YAML merges nest; Compose reads it so). Explicit keys win, nearest first.
+    text = """
+    x-image: &image
+      image: busybox:1
+      restart: always
+    x-deps: &deps
+      depends_on: [db]
+    x-defaults: &defaults
+      <<: [*deps, *image]
+      restart: on-failure
+    services:
+      db:
+        image: busybox:1
+      app:
+        <<: *defaults
+        command: ["true"]
+    """
+    stack = one(write(tmp_path / "app", text))
+    app = stack.services["app"]
+    assert app.image == "busybox:1"
+    assert app.restart == "on-failure"
+    assert list(app.depends_on) == ["db"]
+
+
+def test_a_chain_of_merges_is_read_once_per_mapping(tmp_path: Path) -> None:
+    # `<<: [*m0, *m0]` forty deep would be 2^40 merges if each were read again.
+    lines = ["x-m0: &m0\n  restart: always"]
+    lines += [f"x-m{i}: &m{i}\n  <<: [*m{i - 1}, *m{i - 1}]\n  k{i}: v" for i in range(1, 41)]
+    text = "\n".join(lines) + "\nservices:\n  app:\n    <<: *m40\n    image: busybox:1\n"
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "compose.yaml").write_text(text.replace("  k", "  x-k"))
+    assert one(tmp_path / "app" / "compose.yaml").services["app"].restart == "always"

@@ -227,14 +227,36 @@ class _Walker:
             first_line[key] = line
             self.lines[dotted((*path, key))] = line
             out[key] = self.walk(value_node, (*path, key))
+        seen: set[int] = set()
         for source in merged:  # explicit keys win over merged ones, as in YAML
-            for key_node, value_node in source.value:
+            for key_node, value_node in self._merged_pairs(source, path, seen):
                 key = self._key(key_node, path)
                 if key in out:
                     continue
                 self.lines.setdefault(dotted((*path, key)), key_node.start_mark.line + 1)
                 out[key] = self.walk(value_node, (*path, key))
         return out
+
+    def _merged_pairs(
+        self, source: yaml.MappingNode, path: Path_, seen: set[int]
+    ) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The key/value pairs a merged mapping brings, its own ``<<`` merges resolved
+        (its explicit keys first, so they win, as in YAML). ``seen``: the mappings already
+        merged into this one; each is read once (a mapping merged twice adds nothing the
+        first time did not, and a chain of ``<<: [*a, *a]`` stays linear, not 2^depth)."""
+        if id(source) in seen:
+            return []
+        seen.add(id(source))
+        pairs: list[tuple[yaml.Node, yaml.Node]] = []
+        nested: list[yaml.MappingNode] = []
+        for key_node, value_node in source.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                nested.extend(self._merge_sources(value_node, path))
+            else:
+                pairs.append((key_node, value_node))
+        for inner in nested:
+            pairs.extend(self._merged_pairs(inner, path, seen))
+        return pairs
 
     def _merge_sources(self, node: yaml.Node, path: Path_) -> list[yaml.MappingNode]:
         if isinstance(node, yaml.MappingNode):
