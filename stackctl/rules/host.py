@@ -1,6 +1,6 @@
 """The host the containers run on: files beside the stack, and what a container may reach.
 
-missing-env-file, bind-outside-stack (errors); docker-socket, host-root,
+missing-env-file (error); bind-outside-stack, docker-socket, host-root,
 sensitive-host-path, host-devices, privileged, dangerous-capability, unconfined-profile,
 exposed-database-port (warnings). Every bind source is judged by where it points on the
 host: relative to the stack's folder, its spelling normalized, symlinks resolved.
@@ -120,8 +120,10 @@ def _binds_outside_stack(stack: Stack) -> Iterator[Finding]:
     """A relative bind source that leaves the stack's folder (``../../etc``, or a symlink
     inside the folder that points out of it).
 
-    Relative paths promise "beside the stack"; one that leaves the folder is most likely a
-    mistake, and one that reaches ``/etc`` is a surprise in review. Symlinks that exist on
+    Relative paths promise "beside the stack"; one that leaves the folder may be a mistake,
+    and one that reaches ``/etc`` is a surprise in review. A warning, not an error: Compose
+    runs such files (``../shared/config.yaml`` beside a project folder is common), and so
+    does stackctl; ``--strict`` refuses them. Symlinks that exist on
     this machine are followed (the source itself may not exist yet). Absolute and ``~``
     paths say what they mean and are allowed.
     """
@@ -373,7 +375,7 @@ def _exposed_database_ports(stack: Stack) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     Rule("missing-env-file", ERROR, "env_file does not exist", each_stack(_missing_env_files)),
-    Rule("bind-outside-stack", ERROR, "relative bind source outside the stack's folder",
+    Rule("bind-outside-stack", WARNING, "relative bind source outside the stack's folder",
          each_stack(_binds_outside_stack)),
     Rule("docker-socket", WARNING, "Docker socket mounted (any spelling, or a folder holding it)",
          each_stack(_docker_socket)),
