@@ -23,7 +23,12 @@ from stackctl.load import SourceKind, discover, load_source
 
 
 def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
-    """The Python source for the one stack in ``source``, and the warnings on the way."""
+    """The Python source for the one stack in ``source``, and the warnings on the way.
+
+    The stack must pass what ``validate`` checks (the same load, rules and desired state):
+    a file validate refuses is refused here with the same findings."""
+    from stackctl import pipeline
+
     sources, diagnostics = discover(source)
     if diagnostics:
         raise InvalidStackError(diagnostics)
@@ -42,6 +47,9 @@ def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
             f"{source} defines {len(outcome.stacks)} stacks",
             hint="import a file that defines one stack",
         )
+    checked = pipeline.validated(outcome.stacks)  # validate's rules and desired state
+    if checked.errors:
+        raise InvalidStackError(checked.diagnostics)
     stack_secrets(outcome.stacks[0])  # env_file values and secret files become known too
     code = to_python(outcome.stacks[0], keep_templates=keep, source=str(source))
     refuse_secret_values(code, source)

@@ -10,13 +10,25 @@ import typer
 
 from stackctl import pipeline, planfile
 from stackctl.cli import app
-from stackctl.cli.common import Engine, Paths, Strict, console, print_styled, print_warnings
+from stackctl.cli.common import (
+    Engine,
+    Files,
+    Paths,
+    Profiles,
+    Strict,
+    console,
+    load_options,
+    print_styled,
+    print_warnings,
+)
 from stackctl.render import plan_json, plan_segments
 
 
 @app.command()
 def plan(
-    paths: Paths,
+    paths: Paths = None,
+    files: Files = None,
+    profiles: Profiles = None,
     out: Annotated[
         Path | None, typer.Option("-o", "--out", help="Save the plan for `stackctl apply FILE`.")
     ] = None,
@@ -31,7 +43,8 @@ def plan(
     engine: Engine = "docker",
 ) -> int:
     """Show what apply would do: + create, ~ start, -/+ replace, - remove, … wait."""
-    loaded = pipeline.load(paths, strict=strict, engine=engine)
+    options = load_options(files, profiles)
+    loaded = pipeline.load(paths or [], strict=strict, engine=engine, options=options)
     print_warnings(loaded.warnings)
     planned = pipeline.make_plan(loaded, loaded.backend.connect(), prune=prune)
     if as_json:
@@ -39,7 +52,7 @@ def plan(
     else:
         print_styled(plan_segments(planned.plan, verbose=verbose))
     if out is not None:
-        planfile.save(out, planned.plan, list(paths), {"prune": prune})
+        planfile.save(out, planned.plan, list(paths or []), {"prune": prune}, options)
         if not as_json:
             console().print(f"Saved the plan to {out}; apply it with: stackctl apply {out}")
     if detailed_exitcode and planned.plan.has_changes:

@@ -9,7 +9,8 @@ ones found nothing that would make its findings noise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,77 +21,166 @@ from stackctl.core.interpolate import fills_secret, interpolate_tree, is_templat
 from stackctl.errors import Diagnostic, did_you_mean
 from stackctl.load import compose as compose_map
 from stackctl.load.locate import pydantic_diagnostics, schema_diagnostics, unknown_field
+from stackctl.load.options import LoadOptions
 from stackctl.load.outcome import Outcome, dotted, interpolation_diagnostics, nearest_line
+from stackctl.load.project import load_compose
 from stackctl.load.yamldoc import Document, parse_json, parse_yaml
 from stackctl.model import Secret, Stack
-from stackctl.schema import compose_validator, stack_validator
+from stackctl.schema import stack_validator
 
 
 def load_document(
-    path: Path, *, compose: bool, keep_templates: bool = False, display: str | None = None
+    path: Path,
+    *,
+    compose: bool,
+    keep_templates: bool = False,
+    display: str | None = None,
+    overrides: Sequence[Path] = (),
+    options: LoadOptions | None = None,
 ) -> Outcome:
-    """Load a stack-format or Compose file. Never raises for bad input: see the diagnostics."""
+    """Load a stack-format or Compose file (with ``overrides``: Compose files merged after
+    it). A YAML file not named as Compose is read as Compose when its content says so
+    (:func:`looks_like_compose`). Never raises for bad input: see the diagnostics."""
     file = display or str(path)
-    out = _load(path, file, compose=compose, keep_templates=keep_templates)
+    if compose or overrides:
+        return load_compose(
+            [path, *overrides], keep_templates=keep_templates, options=options, display=display
+        )
+    out = Outcome()
+    doc = read_document(path, file, out, compose=False)
+    if doc is not None and looks_like_compose(doc.data):
+        return load_compose([path], keep_templates=keep_templates, options=options, display=display)
+    if doc is not None:
+        _load_stack_format(doc, path, file, keep_templates, out)
     out.diagnostics.sort(key=lambda d: (d.file != file, d.line or 0))  # stable: line order
     return out
 
 
-def _load(path: Path, file: str, *, compose: bool, keep_templates: bool) -> Outcome:
-    out = Outcome()
+_STACK_ONLY_TOP = frozenset({"$schema", "engine"})
+_COMPOSE_ONLY_TOP = frozenset({"version", "include", "configs", "models"})
+
+
+def looks_like_compose(data: Any) -> bool:
+    """Whether a YAML document is a Compose file whatever its name: a ``services:``
+    mapping, nothing only the stack format has (``$schema``, ``engine``), and no ``name:``
+    or something only Compose has (``version``, ``include``, a service key such as
+    ``profiles``, ``extends``, ``build`` or ``scale``)."""
+    if not isinstance(data, Mapping) or _STACK_ONLY_TOP & set(data):
+        return False
+    services = data.get("services")
+    if not isinstance(services, Mapping):
+        return False
+    if "name" not in data or _COMPOSE_ONLY_TOP & set(data):
+        return True
+    compose_only = compose_map.compose_only_service_keys()
+    return any(isinstance(svc, Mapping) and compose_only & set(svc) for svc in services.values())
+
+
+def read_document(path: Path, file: str, out: Outcome, *, compose: bool) -> Document | None:
+    """Read and parse one file; None (with the problems in ``out``) if it cannot be."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         line = e.object.count(b"\n", 0, e.start) + 1
         message = f"the file is not UTF-8 text (byte 0x{e.object[e.start]:02x})"
         out.diagnostics.append(Diagnostic("error", message, file, line, hint="save it as UTF-8"))
-        return out
+        return None
     except OSError as e:
         out.diagnostics.append(Diagnostic("error", f"cannot read the file: {e}", file=file))
-        return out
+        return None
     doc = parse_json(text) if path.suffix.lower() == ".json" else parse_yaml(text)
     for p in doc.problems:
         out.diagnostics.append(Diagnostic("error", p.message, file, p.line, p.path, p.hint))
-    if out.failed:
-        return out
+    if doc.problems:
+        return None
     if not isinstance(doc.data, Mapping):
         what = "empty" if doc.data is None else "not a mapping"
         hint = "start with `services:`" if compose else "start with `name:` and `services:`"
         out.diagnostics.append(Diagnostic("error", f"the file is {what}", file, 1, hint=hint))
-        return out
+        return None
+    return doc
 
+
+def _load_stack_format(
+    doc: Document, path: Path, file: str, keep_templates: bool, out: Outcome
+) -> None:
     variables, dotenv_problems = variables_for(path.parent)
     for dp in dotenv_problems:
         out.diagnostics.append(
             Diagnostic("error", dp.message, str(variables.dotenv_path), dp.line, hint=dp.hint)
         )
-    data = _interpolate(doc, variables, keep_templates, file, out)
+    data = interpolate(doc, variables, keep_templates, file, out)
     if out.failed:
-        return out
-
-    validator = compose_validator() if compose else stack_validator()
-    unknown = _unknown_compose_key if compose else unknown_field
+        return
     schema_errors = schema_diagnostics(
-        validator, data, file=file, line_of=doc.line_of, unknown=unknown
+        stack_validator(), data, file=file, line_of=doc.line_of, unknown=unknown_field
     )
     out.diagnostics += schema_errors
+    data = {k: v for k, v in data.items() if k != "$schema" and not str(k).startswith("x-")}
+    if "name" not in data:
+        # Reported by the schema; a name from the folder lets every other check run.
+        data["name"] = compose_map.project_name(path.resolve().parent.name)
+    build_stack(
+        data,
+        doc.data,
+        dict(doc.lines),
+        {},
+        origin=path,
+        file=file,
+        variables=variables,
+        keep_templates=keep_templates,
+        compose=False,
+        schema_errors=schema_errors,
+        out=out,
+    )
 
-    lines = dict(doc.lines)
+
+def build_stack(
+    data: dict[str, Any],
+    raw: Any,
+    lines: dict[str, int],
+    files: dict[str, str],
+    *,
+    origin: Path,
+    file: str,
+    variables: Variables,
+    keep_templates: bool,
+    compose: bool,
+    schema_errors: list[Diagnostic],
+    out: Outcome,
+) -> None:
+    """Checked data (Compose: merged) to a Stack in ``out``; ``files`` says which file
+    each attribute path came from when not ``file`` (merged Compose files)."""
+
+    def file_of(p: str | None) -> str:
+        if p is None:
+            return file
+        parts = p.split(".")
+        while parts:
+            found = files.get(".".join(parts))
+            if found is not None:
+                return found
+            parts.pop()
+        return file
+
     if compose:
-        mapped = compose_map.compose_to_stack(data, default_name=path.resolve().parent.name)
+        mapped = compose_map.compose_to_stack(data, default_name=origin.resolve().parent.name)
         for u in mapped.problems:
+            where = dotted(u.path)
             out.diagnostics.append(
-                Diagnostic("error", u.message, file, doc.line_of(u.path), dotted(u.path), u.hint)
+                Diagnostic(
+                    "error", u.message, file_of(where), nearest_line(lines, u.path), where, u.hint
+                )
             )
         for stack_path, compose_path in mapped.renamed.items():
             if compose_path in lines:
                 lines[stack_path] = lines[compose_path]
+            if compose_path in files:
+                files[stack_path] = files[compose_path]
         data = mapped.data
-    else:
-        data = {k: v for k, v in data.items() if k != "$schema" and not str(k).startswith("x-")}
     _resolve_bare_environment(data, variables, keep_templates)
     if not keep_templates:
-        _mark_secrets(data, doc.data)
+        _mark_secrets(data, raw)
 
     try:
         stack = Stack.model_validate(data)
@@ -104,17 +194,25 @@ def _load(path: Path, file: str, *, compose: bool, keep_templates: bool) -> Outc
             unknown=compose_map.unsupported_wording if compose else unknown_field,
         )
         # The schema has spoken about these paths already; the model's view is noise there.
-        out.diagnostics += [d for d in found if not _covered(d, schema_errors)]
-        return out
+        out.diagnostics += [
+            replace(d, file=file_of(d.path)) for d in found if not _covered(d, schema_errors)
+        ]
+        return
     except (TypeError, AttributeError, KeyError):
         # A model validator tripped over data of the wrong shape. If the schema has already
         # said what is wrong, that is enough; otherwise it is a bug and must show.
         if schema_errors or out.failed:
-            return out
+            return
         raise
+    stack.with_origin(origin, lines, variables.secret_values, files=files)
     if not out.failed:
-        out.stacks.append(stack.with_origin(path, lines, variables.secret_values))
-    return out
+        out.stacks.append(stack)
+    elif all(_name_only(d) for d in out.diagnostics if d.severity == "error"):
+        out.partial.append(stack)  # checked by the rules too: a missing name hides nothing
+
+
+def _name_only(d: Diagnostic) -> bool:
+    return d.path == "name" and d.message == "`name` is required"
 
 
 def _covered(diag: Diagnostic, earlier: list[Diagnostic]) -> bool:
@@ -131,7 +229,7 @@ def _covered(diag: Diagnostic, earlier: list[Diagnostic]) -> bool:
     )
 
 
-def _interpolate(
+def interpolate(
     doc: Document, variables: Variables, keep_templates: bool, file: str, out: Outcome
 ) -> Any:
     result = interpolate_tree(
@@ -141,7 +239,7 @@ def _interpolate(
     return result.data
 
 
-def _unknown_compose_key(
+def unknown_compose_key(
     path: tuple[str | int, ...], key: str, known: Any
 ) -> tuple[str, str | None]:
     return f"`{key}` is not a Compose key", did_you_mean(key, list(known)) or "remove it"
