@@ -289,7 +289,7 @@ def _describe(err: jsonschema.ValidationError) -> str:
         return f"expected {_expected(err.validator_value)}, got {_json_type(err.instance)}"
     if err.validator == "enum":
         allowed = ", ".join(str(v) for v in list(err.validator_value))  # type: ignore[arg-type]
-        return f"the value ({_json_type(err.instance)}) is not one of: {allowed}"
+        return f"the value is not one of: {allowed}"
     if err.validator in ("anyOf", "oneOf") and err.context:
         return f"expected {_expected_of(err)}, got {_json_type(err.instance)}"
     return without_value(err.message, err.instance)  # jsonschema's wording quotes it
@@ -345,9 +345,12 @@ def schema_diagnostics(
                 _add(out, seen, diag)
             else:
                 where_path = dotted(path) or None
-                _add(
-                    out, seen, Diagnostic("error", _describe(err), file, line_of(path), where_path)
-                )
+                hint = None
+                if err.validator == "enum" and list(err.validator_value):  # type: ignore[arg-type]
+                    first = list(err.validator_value)[0]  # type: ignore[arg-type]
+                    hint = f"write one of them, e.g. `{path[-1] if path else 'value'}: {first}`"
+                diag = Diagnostic("error", _describe(err), file, line_of(path), where_path, hint)
+                _add(out, seen, diag)
     return out
 
 
