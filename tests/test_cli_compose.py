@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import stackctl.cli.graph_cmd  # noqa: F401  (registers `graph`)
+import stackctl.cli.graph_cmd
 import stackctl.cli.import_cmd  # noqa: F401  (registers `import`)
 from stackctl.cli import main
 

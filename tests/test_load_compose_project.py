@@ -82,7 +82,12 @@ MERGE_TABLE: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = 
         {"ports": ["8080:80", "9090:90"]},
         {"ports": ["8080:80", "443:443", "9090:90"]},
     ),
-    ("expose appended", {"expose": [80, "81"]}, {"expose": ["80", 82]}, {"expose": ["80", "81", 82]}),
+    (
+        "expose appended",
+        {"expose": [80, "81"]},
+        {"expose": ["80", 82]},
+        {"expose": ["80", "81", 82]},
+    ),
     (
         "dns appended without repeats",
         {"dns": ["1.1.1.1"]},

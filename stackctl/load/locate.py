@@ -346,8 +346,13 @@ def schema_diagnostics(
             else:
                 where_path = dotted(path) or None
                 hint = None
-                if err.validator == "enum" and list(err.validator_value):  # type: ignore[arg-type]
-                    first = list(err.validator_value)[0]  # type: ignore[arg-type]
+                allowed: list[Any] = (
+                    list(err.validator_value)  # type: ignore[arg-type]
+                    if err.validator == "enum"
+                    else []
+                )
+                if allowed:
+                    first = allowed[0]
                     hint = f"write one of them, e.g. `{path[-1] if path else 'value'}: {first}`"
                 diag = Diagnostic("error", _describe(err), file, line_of(path), where_path, hint)
                 _add(out, seen, diag)
