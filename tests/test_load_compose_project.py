@@ -594,3 +594,76 @@ def test_an_enum_error_lists_the_allowed_values(tmp_path: Path) -> None:
     [err] = _errors(tmp_path / "stack.yaml")
     assert err.message == "the value is not one of: stop-first, start-first"
     assert err.hint == "write one of them, e.g. `order: stop-first`"
+
+
+# --------------------------------------------------------------------------- include
+
+
+def test_include_imports_resources_with_their_own_folder_and_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SUBVAR", raising=False)
+    write(
+        tmp_path / "app",
+        "compose.yaml",
+        """
+        include:
+          - sub/compose.yaml
+        services:
+          web:
+            image: busybox:1
+            depends_on: [db]
+          db:
+            environment: {LOCAL: "1"}
+        """,
+    )
+    sub = write(
+        tmp_path / "app" / "sub",
+        "compose.yaml",
+        """
+        services:
+          db:
+            image: busybox:1
+            volumes: [./data:/data]
+            environment: {X: "${SUBVAR:-none}"}
+        """,
+    )
+    write(tmp_path / "app" / "sub", ".env", "SUBVAR=fromsub\n")
+    stack = _load(tmp_path / "app")
+    db = stack.services["db"]
+    assert db.environment == {"X": "fromsub", "LOCAL": "1"}  # the local definition merged over
+    assert [(m.type, m.source) for m in db.volumes] == [("bind", "./sub/data")]
+    assert stack.file_of("services.db.image") == sub
+    assert stack.line_of("services.db.image") == 3
+
+
+def test_include_long_form_with_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TAG", raising=False)
+    write(
+        tmp_path,
+        "compose.yaml",
+        """
+        include:
+          - path: [lib/a.yaml, lib/b.yaml]
+            env_file: lib/vars.env
+        """,
+    )
+    write(tmp_path / "lib", "a.yaml", "services:\n  a:\n    image: busybox:${TAG}\n")
+    write(tmp_path / "lib", "b.yaml", "services:\n  a:\n    restart: always\n")
+    write(tmp_path / "lib", "vars.env", "TAG=1\n")
+    a = _load(tmp_path).services["a"]
+    assert (a.image, a.restart) == ("busybox:1", "always")
+
+
+@pytest.mark.parametrize(
+    ("included", "says"),
+    [
+        ("include: [../compose.yaml]\nservices: {}\n", "`include` makes a cycle"),
+        ("include: [nothere.yaml]\nservices: {}\n", "named by `include` does not exist"),
+    ],
+)
+def test_include_errors_are_located(tmp_path: Path, included: str, says: str) -> None:
+    write(tmp_path, "compose.yaml", "include: [sub/compose.yaml]\nservices: {}\n")
+    sub = write(tmp_path / "sub", "compose.yaml", included)
+    [err] = _errors(tmp_path)
+    assert (err.file, err.line) == (str(sub), 1) and says in err.message

@@ -1,9 +1,10 @@
-"""A Compose project as ``docker compose`` loads it: several files merged, ``extends``,
-profiles and the project name (compose-go's ``loader`` package, in its order).
+"""A Compose project as ``docker compose`` loads it: several files merged, ``include``,
+``extends``, profiles and the project name (compose-go's ``loader`` package, in its order).
 
 For each file, in order: read, interpolate (the ``.env`` beside the first file), one item
 per identity in each list (:func:`stackctl.load.merge.enforce_unicity`), the Compose JSON
-Schema, ``extends``; then merged into the files before it (:mod:`stackctl.load.merge`).
+Schema, ``include``, ``extends``; then merged into the files before it
+(:mod:`stackctl.load.merge`).
 Then the project name, the profiles, and the mapping onto the stack format. Every value
 keeps its file and line, so a finding points into the file that set it.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from stackctl.core.dotenv import Variables, variables_for
+from stackctl.core.dotenv import DotenvError, Variables, read_dotenv_file, variables_for
 from stackctl.errors import Diagnostic
 from stackctl.load.merge import (
     MergeError,
@@ -63,6 +64,8 @@ class _Project:
     variables: Variables
     keep_templates: bool
     schema_errors: list[Diagnostic] = field(default_factory=list)
+    included: tuple[str, ...] = ()  # the files being loaded, outermost first (cycles)
+    home: Path | None = None  # the including project's folder (paths are rebased to it)
 
 
 def load_compose(
@@ -84,7 +87,9 @@ def load_compose(
         out.diagnostics.append(
             Diagnostic("error", dp.message, str(variables.dotenv_path), dp.line, hint=dp.hint)
         )
-    project = _Project(out, variables, keep_templates)
+    project = _Project(
+        out, variables, keep_templates, included=(str(main.resolve()),), home=main.resolve().parent
+    )
     merged: Node | None = None
     names: list[tuple[str, str, int | None]] = []
     for i, path in enumerate(paths):
@@ -161,6 +166,7 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     out.diagnostics += errors
     project.schema_errors += errors
     if not errors:
+        _apply_include(node, path, project)
         _apply_extends(node, path, project)
     raw_name = flat.data.get("name")
     name = (str(raw_name), flat.lines.get("name")) if raw_name not in (None, "") else None
@@ -325,6 +331,160 @@ def _drop_dependency(svc: dict[str, Any], dep: str) -> None:
         deps.remove(dep)
 
 
+# --------------------------------------------------------------------------- include
+
+_IMPORTED = ("services", "volumes", "networks", "secrets", "configs", "models")
+
+
+def _apply_include(node: Node, path: Path, project: _Project) -> None:
+    """compose-go's ``ApplyInclude``: each entry's files loaded as a project of their own
+    (their folder, their ``.env`` or ``env_file``), then their resources imported; a
+    resource defined here too is merged over the imported one."""
+    include = node.value.pop("include", None) if isinstance(node.value, dict) else None
+    if include is None or not isinstance(include.value, list):
+        return
+    here = (project.home or path.resolve().parent).resolve()
+    for entry in include.value:
+        files: list[Node] = []
+        project_dir: Path | None = None
+        env_files: list[Node] = []
+        if isinstance(entry.value, str):
+            files = [entry]
+        elif isinstance(entry.value, dict):
+            p = entry.value.get("path")
+            files = (p.value if isinstance(p.value, list) else [p]) if p is not None else []
+            d = entry.value.get("project_directory")
+            if d is not None and isinstance(d.value, str):
+                project_dir = here / d.value
+            e = entry.value.get("env_file")
+            if e is not None:
+                env_files = e.value if isinstance(e.value, list) else [e]
+        if not files:
+            continue
+        paths = [here / str(f.value) for f in files]
+        imported = _load_included(paths, project_dir, env_files, entry, here, project)
+        if imported is not None:
+            _import_resources(imported, node, project)
+
+
+def _load_included(
+    paths: list[Path],
+    project_dir: Path | None,
+    env_files: list[Node],
+    entry: Node,
+    here: Path,
+    project: _Project,
+) -> Node | None:
+    out = project.out
+    where = ("include",)
+    for p in paths:
+        if not p.is_file():
+            out.diagnostics.append(
+                Diagnostic(
+                    "error",
+                    f"the file {p} named by `include` does not exist",
+                    entry.file,
+                    entry.line,
+                    dotted(where),
+                    "give a path relative to this file's folder",
+                )
+            )
+            return None
+    main = str(paths[0].resolve())
+    if main in project.included:
+        chain = " -> ".join((*project.included, main))
+        out.diagnostics.append(
+            Diagnostic(
+                "error",
+                f"`include` makes a cycle: {chain}",
+                entry.file,
+                entry.line,
+                dotted(where),
+                "a file cannot include itself, directly or not",
+            )
+        )
+        return None
+    folder = project_dir or paths[0].resolve().parent
+    variables, problems = variables_for(folder)
+    if env_files:
+        problems = []
+        variables.dotenv = {}
+        for env in env_files:
+            env_path = here / str(env.value)
+            try:
+                variables.dotenv.update(read_dotenv_file(env_path, variables.process.get))
+            except (DotenvError, OSError) as e:
+                out.diagnostics.append(
+                    Diagnostic(
+                        "error",
+                        f"cannot read the env_file {env_path}: {e}",
+                        env.file,
+                        env.line,
+                        "include.env_file",
+                    )
+                )
+                return None
+    for dp in problems:
+        out.diagnostics.append(
+            Diagnostic("error", dp.message, str(variables.dotenv_path), dp.line, hint=dp.hint)
+        )
+    # The parent's variables win over the included project's .env (Mapping.Merge).
+    variables.dotenv = {**variables.dotenv, **project.variables.dotenv}
+    sub = _Project(
+        out,
+        variables,
+        project.keep_templates,
+        project.schema_errors,
+        (*project.included, main),
+        folder.resolve(),
+    )
+    merged: Node | None = None
+    for p in paths:
+        loaded = _load_file(p, str(p), sub)
+        if loaded is None:
+            return None
+        try:
+            merged = merge(merged, loaded.node) if merged is not None else loaded.node
+        except MergeError as e:
+            out.diagnostics.append(
+                Diagnostic("error", str(e), e.node.file, e.node.line, dotted(e.path))
+            )
+            return None
+    if merged is not None and folder != here:
+        services = merged.value.get("services") if isinstance(merged.value, dict) else None
+        if services is not None and isinstance(services.value, dict):
+            for svc in services.value.values():
+                _rebase_paths(svc, folder, here)
+    return merged
+
+
+def _import_resources(imported: Node, node: Node, project: _Project) -> None:
+    if not isinstance(imported.value, dict) or not isinstance(node.value, dict):
+        return
+    for key in _IMPORTED:
+        source = imported.value.get(key)
+        if source is None or not isinstance(source.value, dict):
+            continue
+        target = node.value.get(key)
+        if target is None or not isinstance(target.value, dict):
+            target = Node({}, source.file, source.line)
+            node.value[key] = target
+        for name, item in source.value.items():
+            local = target.value.get(name)
+            if local is None:
+                target.value[name] = item
+                continue
+            try:
+                result = merge(item, local, (key, name))
+            except MergeError as e:
+                project.out.diagnostics.append(
+                    Diagnostic("error", str(e), e.node.file, e.node.line, dotted(e.path))
+                )
+                continue
+            if result is not None:
+                target.value[name] = result
+
+
 # --------------------------------------------------------------------------- extends
 
 
@@ -486,7 +646,8 @@ def _relative(text: str) -> bool:
 def _rebase(text: str, base: Path, here: Path) -> str:
     import os
 
-    return os.path.relpath(os.path.normpath(base / text), here)
+    rebased = os.path.relpath(os.path.normpath(base / text), here)
+    return rebased if rebased.startswith(".") else f"./{rebased}"
 
 
 def _rebase_paths(svc: Node, base: Path, here: Path) -> None:
