@@ -19,6 +19,7 @@ from typing import Any
 
 from stackctl.core.dotenv import DotenvError, Variables, read_dotenv_file, variables_for
 from stackctl.errors import Diagnostic
+from stackctl.load import reading
 from stackctl.load.merge import (
     MergeError,
     Node,
@@ -76,8 +77,6 @@ def load_compose(
     display: str | None = None,
 ) -> Outcome:
     """Load the compose files ``paths`` (merged in order) as one stack."""
-    from stackctl.load import documents
-
     options = options or LoadOptions()
     out = Outcome()
     main = paths[0]
@@ -117,7 +116,7 @@ def load_compose(
         return _sorted(out, main_file)
     data["name"] = name
     flat.lines.setdefault("name", 1)
-    documents.build_stack(
+    reading.build_stack(
         data,
         flat.raw,
         flat.lines,
@@ -140,16 +139,15 @@ def _sorted(out: Outcome, main_file: str) -> Outcome:
 
 def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     """One file: read, interpolate, unicity, schema, extends. None when it has errors."""
-    from stackctl.load import documents
     from stackctl.load.locate import schema_diagnostics
     from stackctl.schema import compose_validator
 
     out = project.out
     before = len(out.diagnostics)
-    doc = documents.read_document(path, file, out, compose=True)
+    doc = reading.read_document(path, file, out, compose=True)
     if doc is None:
         return None
-    data = documents.interpolate(doc, project.variables, project.keep_templates, file, out)
+    data = reading.interpolate(doc, project.variables, project.keep_templates, file, out)
     if any(d.severity == "error" for d in out.diagnostics[before:]):
         return None
     node = to_node(data, doc.data, doc.line_of, file)
@@ -161,7 +159,7 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
         flat.data,
         file=file,
         line_of=lambda p: nearest_line(flat.lines, p),
-        unknown=documents.unknown_compose_key,
+        unknown=reading.unknown_compose_key,
     )
     out.diagnostics += errors
     project.schema_errors += errors
@@ -588,7 +586,6 @@ def _extend_service(
 
 def _extends_file(path: Path, ext: Node, where: Path_, project: _Project) -> dict[str, Node] | None:
     """The services of a file named by ``extends.file`` (read and checked like any)."""
-    from stackctl.load import documents
     from stackctl.load.locate import schema_diagnostics
     from stackctl.schema import compose_validator
 
@@ -607,10 +604,10 @@ def _extends_file(path: Path, ext: Node, where: Path_, project: _Project) -> dic
         return None
     before = len(out.diagnostics)
     file = str(path)
-    doc = documents.read_document(path, file, out, compose=True)
+    doc = reading.read_document(path, file, out, compose=True)
     if doc is None:
         return None
-    data = documents.interpolate(doc, project.variables, project.keep_templates, file, out)
+    data = reading.interpolate(doc, project.variables, project.keep_templates, file, out)
     if any(d.severity == "error" for d in out.diagnostics[before:]):
         return None
     node = to_node(data, doc.data, doc.line_of, file)
@@ -621,7 +618,7 @@ def _extends_file(path: Path, ext: Node, where: Path_, project: _Project) -> dic
         flat.data,
         file=file,
         line_of=lambda p: nearest_line(flat.lines, p),
-        unknown=documents.unknown_compose_key,
+        unknown=reading.unknown_compose_key,
     )
     if any(d.severity == "error" for d in out.diagnostics[before:]):
         return None
