@@ -24,14 +24,6 @@ from stackctl.load.options import LoadOptions
 from stackctl.model import Stack
 from stackctl.order import StackOrder, order_stacks
 
-PathsArg = Annotated[
-    list[Path],
-    typer.Argument(
-        help="Stack files or folders (stack.py, stack YAML/JSON, compose files).",
-        show_default=False,
-    ),
-]
-
 
 @dataclass
 class Report:
