@@ -133,3 +133,20 @@ def test_import_refuses_what_validate_refuses(
     assert out == ""
     assert f"{path}:4" in err and "ghost" in err
     assert "ghost" in vout
+
+
+def test_import_merges_files_and_enables_profiles(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "import",
+        "-f",
+        project / "compose.yaml",
+        "-f",
+        project / "prod.yaml",
+        "--profile",
+        "debug",
+    )
+    assert code == 0
+    assert '"MODE": "prod"' in out and '"debug"' in out
