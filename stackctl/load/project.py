@@ -150,7 +150,7 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     data = reading.interpolate(doc, project.variables, project.keep_templates, file, out)
     if any(d.severity == "error" for d in out.diagnostics[before:]):
         return None
-    node = to_node(data, doc.data, doc.line_of, file)
+    node = to_node(_without_extensions(data), doc.data, doc.line_of, file)
     for repeat in enforce_unicity(node):
         out.diagnostics.append(_repeat_warning(repeat))
     flat = flatten(node)
@@ -171,6 +171,15 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     if any(d.severity == "error" and d not in errors for d in out.diagnostics[before:]):
         return None
     return _File(node, name)
+
+
+def _without_extensions(data: Any) -> Any:
+    """The document without its top-level ``x-*`` keys: stackctl ignores them (as the
+    Compose mapping does), and a large anchor block there (a YAML alias bomb just under
+    the limit) need not be copied into located nodes, merged and flattened."""
+    if not isinstance(data, Mapping):
+        return data
+    return {k: v for k, v in data.items() if not str(k).startswith("x-")}
 
 
 def _repeat_warning(repeat: Repeat) -> Diagnostic:
@@ -610,7 +619,7 @@ def _extends_file(path: Path, ext: Node, where: Path_, project: _Project) -> dic
     data = reading.interpolate(doc, project.variables, project.keep_templates, file, out)
     if any(d.severity == "error" for d in out.diagnostics[before:]):
         return None
-    node = to_node(data, doc.data, doc.line_of, file)
+    node = to_node(_without_extensions(data), doc.data, doc.line_of, file)
     enforce_unicity(node)
     flat = flatten(node)
     out.diagnostics += schema_diagnostics(
