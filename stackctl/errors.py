@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class StackctlError(Exception):
@@ -59,10 +60,14 @@ class Diagnostic:
 
 
 class InvalidStackError(StackctlError):
-    """A stack failed to load or validate; carries every diagnostic, not only the first."""
+    """A stack failed to load or validate; carries every diagnostic, not only the first.
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+    ``partial``: stacks that loaded all the same (a stack file without a name), for the
+    rules to check, so that one missing field hides no other finding."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], partial: Sequence[Any] = ()) -> None:
         self.diagnostics = list(diagnostics)
+        self.partial = list(partial)
         errors = [d for d in self.diagnostics if d.severity == "error"]
         super().__init__("\n".join(d.format() for d in self.diagnostics) or "invalid stack")
         self.error_count = len(errors)

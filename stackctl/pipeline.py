@@ -18,6 +18,7 @@ from stackctl.order import order_stacks
 if TYPE_CHECKING:  # validate, import and schema never load the planner (start-up time)
     from stackctl.core.backend import AnyBackend
     from stackctl.core.plan import Plan
+    from stackctl.load.options import LoadOptions
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,31 @@ class Checked:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
-def check(paths: Sequence[Path], *, engine: str = "docker") -> Checked:
+def check(
+    paths: Sequence[Path], *, engine: str = "docker", options: LoadOptions | None = None
+) -> Checked:
     """Load and validate for ``engine``, without a daemon and without raising for a bad
     stack: what ``plan`` would refuse before it reads the daemon, ``validate`` reports."""
     from stackctl.load import load_paths
 
     try:
-        stacks = load_paths(list(paths))
+        stacks = load_paths(list(paths), options)
     except InvalidStackError as e:
-        return Checked((), tuple(e.diagnostics), None)
+        if not e.partial:
+            return Checked((), tuple(e.diagnostics), None)
+        # Stacks that loaded despite an error (no name): their other findings too.
+        from stackctl.rules import resolve_engine, validate
+
+        name, _ = resolve_engine(engine, e.partial)
+        found = [d for d in validate(e.partial, engine=name) if d not in e.diagnostics]
+        return Checked((), (*e.diagnostics, *found), None)
     except StackctlError as e:  # a path that is not a stack at all
         return Checked((), (Diagnostic("error", e.message, hint=e.hint, code="load"),), None)
+    return _validated(stacks, engine)
+
+
+def validated(stacks: list[Stack], engine: str = "docker") -> Checked:
+    """The rules and the backend's desired state for stacks loaded already (``import``)."""
     return _validated(stacks, engine)
 
 
@@ -80,11 +95,17 @@ class Loaded:
         return self.backend.name
 
 
-def load(paths: Sequence[Path], *, strict: bool = False, engine: str = "docker") -> Loaded:
+def load(
+    paths: Sequence[Path],
+    *,
+    strict: bool = False,
+    engine: str = "docker",
+    options: LoadOptions | None = None,
+) -> Loaded:
     """Load and validate; raises InvalidStackError with every finding when invalid."""
     from stackctl.load import load_paths
 
-    checked = _validated(load_paths(list(paths)), engine)  # a load error raises as it is
+    checked = _validated(load_paths(list(paths), options), engine)  # a load error raises
     warned = any(d.severity == "warning" for d in checked.diagnostics)
     if checked.errors or (strict and warned) or checked.backend is None:
         raise InvalidStackError(list(checked.diagnostics))

@@ -26,7 +26,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
@@ -37,15 +37,32 @@ from stackctl.load.discover import kind_of_file
 from stackctl.model import Condition
 from stackctl.render import PLAN_FORMAT_VERSION, plan_json
 
+if TYPE_CHECKING:
+    from stackctl.load.options import LoadOptions
+
 MAGIC = "stackctl-plan"
 VERSION = 2
 
 
-def save(path: Path, plan: Plan, sources: list[Path], options: dict[str, Any]) -> None:
+def save(
+    path: Path,
+    plan: Plan,
+    sources: list[Path],
+    options: dict[str, Any],
+    load: LoadOptions | None = None,
+) -> None:
+    """``load``: the ``-f`` files and ``--profile`` names the plan was made with (the files
+    are listed in ``sources`` too, after the paths)."""
+    options = dict(options)
+    files = [str(p.resolve()) for p in (load.files if load else ())]
+    if files:
+        options["files"] = files
+    if load and load.profiles:
+        options["profiles"] = list(load.profiles)
     data = {
         "kind": MAGIC,
         "version": VERSION,
-        "sources": [str(p.resolve()) for p in sources],
+        "sources": [str(p.resolve()) for p in sources] + files,
         "options": options,
         "plan": redact_known(plan_json(plan)),  # the run's one redaction pass, as printed
     }
@@ -160,13 +177,37 @@ def schema() -> dict[str, Any]:
             },
             "options": {
                 "type": "object",
-                "properties": {"prune": {"type": "boolean"}, "target": strings, "replace": strings},
+                "properties": {
+                    "prune": {"type": "boolean"},
+                    "target": strings,
+                    "replace": strings,
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": "^/[^\\u0000]*$"},
+                    },
+                    "profiles": {"type": "array", "items": {"type": "string"}},
+                },
                 "additionalProperties": False,
             },
             "plan": plan,
         },
         "additionalProperties": False,
     }
+
+
+def load_options_of(saved: dict[str, Any]) -> LoadOptions:
+    """The ``-f`` files and ``--profile`` names a saved plan was made with."""
+    from stackctl.load.options import LoadOptions
+
+    options = saved.get("options", {})
+    files = tuple(Path(f) for f in options.get("files", []))
+    return LoadOptions(files, tuple(options.get("profiles", [])))
+
+
+def sources_of(saved: dict[str, Any]) -> list[Path]:
+    """The PATHs a saved plan was made from (its ``-f`` files aside)."""
+    files = set(saved.get("options", {}).get("files", []))
+    return [Path(p) for p in saved["sources"] if p not in files]
 
 
 def _parse(path: Path) -> Any:

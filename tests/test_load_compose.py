@@ -127,7 +127,6 @@ services:
     network_mode: host
     mem_limit: 512m
     cpus: 0.5
-    profiles: [debug]
     x-anything: fine
     ports:
       - target: 80
@@ -147,7 +146,6 @@ def test_unsupported_keys_are_reported_by_name_with_line(tmp_path: Path) -> None
         "services.web.network_mode",
         "services.web.mem_limit",
         "services.web.cpus",
-        "services.web.profiles",
         "services.web.ports.0.app_protocol",
         "configs",
     }
@@ -160,8 +158,8 @@ def test_unsupported_keys_are_reported_by_name_with_line(tmp_path: Path) -> None
     assert mem.hint is not None and "deploy.resources.limits" in mem.hint
     cpus = by_path["services.web.cpus"]
     assert cpus.hint is not None and "deploy.resources.limits" in cpus.hint
-    assert by_path["services.web.ports.0.app_protocol"].line == 12
-    assert by_path["configs"].line == 13
+    assert by_path["services.web.ports.0.app_protocol"].line == 11
+    assert by_path["configs"].line == 12
 
 
 def test_compose_typo_gets_did_you_mean(tmp_path: Path) -> None:
@@ -353,11 +351,19 @@ def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
     assert err.line == 4 and "defined twice (first at line 2)" in err.message
 
 
-def test_override_file_is_not_silently_ignored(tmp_path: Path) -> None:
+def test_override_file_beside_the_folder_s_compose_file_is_merged(tmp_path: Path) -> None:
     write(tmp_path / "app", "services:\n  web:\n    image: nginx:1\n")
     write(tmp_path / "app", "services:\n  web:\n    image: nginx:2\n", "compose.override.yaml")
+    assert one(tmp_path / "app").services["web"].image == "nginx:2"
+    # named explicitly, the file is loaded alone (docker compose -f compose.yaml)
+    assert one(tmp_path / "app" / "compose.yaml").services["web"].image == "nginx:1"
+
+
+def test_override_file_beside_a_stack_format_file_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "app", "name: app\nservices:\n  web:\n    image: nginx:1\n", "stack.yaml")
+    write(tmp_path / "app", "services:\n  web:\n    image: nginx:2\n", "compose.override.yaml")
     [err] = errors_of(tmp_path / "app")
-    assert "compose.override.yaml is not merged" in err.message
+    assert "overrides a Compose file, and stack.yaml is not one" in err.message
 
 
 def test_merge_keys_inside_merged_mappings_are_resolved(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stackctl import pipeline
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.load import load_paths
 from stackctl.model import Mount, Port, Secret, Stack
@@ -118,10 +119,24 @@ def test_stack_yaml_schema_errors_are_located(tmp_path: Path) -> None:
 
 
 def test_missing_name_and_image(tmp_path: Path) -> None:
-    path = write(tmp_path / "stack.yaml", "services:\n  web:\n    restart: always\n")
+    text = "engine: docker\nservices:\n  web:\n    restart: always\n"
+    path = write(tmp_path / "stack.yaml", text)
     messages = {(d.path, d.message) for d in errors_of(path)}
     assert ("name", "`name` is required") in messages
     assert ("services.web.image", "`image` is required") in messages
+
+
+def test_a_missing_name_hides_no_other_finding(tmp_path: Path) -> None:
+    """The stack format's markers (engine:) make it no Compose file: the name is
+    required, and the rules still run on the rest."""
+    text = "engine: docker\nservices:\n  web:\n    image: busybox:1\n    depends_on: [nothere]\n"
+    path = write(tmp_path / "stack.yaml", text)
+    checked = pipeline.check([path])
+    found = {(d.path, d.line) for d in checked.errors}
+    assert ("name", 1) in found
+    assert ("services.web.depends_on.nothere", 5) in found or any(
+        "nothere" in d.message for d in checked.errors
+    )
 
 
 def test_required_variable_in_stack_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -121,3 +121,21 @@ def test_anything_else_is_not_a_valid_plan_file(tmp_path: Path, content: bytes, 
     with pytest.raises(LoadError, match="not a valid plan file") as e:
         planfile.read_plan(path)
     assert says in str(e.value)
+
+
+def test_a_plan_made_with_files_and_profiles_keeps_them(tmp_path: Path) -> None:
+    from stackctl.load import LoadOptions
+
+    validator = jsonschema.Draft202012Validator(json.loads(planfile.SCHEMA_PATH.read_text()))
+    path = tmp_path / "p.plan"
+    files = (tmp_path / "compose.yaml", tmp_path / "prod.yaml")
+    load = LoadOptions(files, ("debug",))
+    planfile.save(path, _plans()[0], [], {"prune": False}, load)
+    data = json.loads(path.read_text())
+    assert list(validator.iter_errors(data)) == []
+    assert planfile.load_options_of(data) == LoadOptions(
+        tuple(f.resolve() for f in files), ("debug",)
+    )
+    assert planfile.sources_of(data) == []
+    planfile.save(path, _plans()[0], [tmp_path / "other"], {"prune": False}, load)
+    assert planfile.sources_of(json.loads(path.read_text())) == [(tmp_path / "other").resolve()]

@@ -6,7 +6,6 @@ import json
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
 import typer
@@ -15,12 +14,15 @@ from stackctl import lock, pipeline, planfile
 from stackctl.cli import app
 from stackctl.cli.common import (
     Engine,
+    Files,
     Paths,
+    Profiles,
     Replace,
     Strict,
     Target,
     confirm,
     console,
+    load_options,
     print_styled,
     print_warnings,
 )
@@ -128,7 +130,9 @@ def wait_healthy(loaded: pipeline.Loaded, engine: Any, timeout: float, as_json: 
 
 @app.command()
 def apply(
-    paths: Paths,
+    paths: Paths = None,
+    files: Files = None,
+    profiles: Profiles = None,
     yes: Yes = False,
     parallelism: Parallelism = 8,
     wait_timeout: WaitTimeout = 300.0,
@@ -147,14 +151,17 @@ def apply(
 ) -> int:
     """Apply the stacks (or a saved plan file) to the daemon: plan, confirm, converge."""
     saved: dict[str, Any] | None = None
-    if len(paths) == 1 and planfile.is_plan_file(paths[0]):
+    paths = paths or []
+    options = load_options(files, profiles)
+    if len(paths) == 1 and not files and planfile.is_plan_file(paths[0]):
         saved = planfile.read_plan(paths[0])
-        paths = [Path(p) for p in saved["sources"]]
-        options = saved.get("options", {})
-        prune = bool(options.get("prune", False))
-        target = list(options.get("target") or [])
-        replace = list(options.get("replace") or [])
-    loaded = pipeline.load(paths, strict=strict, engine=engine)
+        paths = planfile.sources_of(saved)
+        saved_options = saved.get("options", {})
+        prune = bool(saved_options.get("prune", False))
+        target = list(saved_options.get("target") or [])
+        replace = list(saved_options.get("replace") or [])
+        options = planfile.load_options_of(saved)
+    loaded = pipeline.load(paths, strict=strict, engine=engine, options=options)
     print_warnings(loaded.warnings)
     eng = loaded.backend.connect()
     with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):

@@ -15,11 +15,37 @@ from stackctl.errors import Diagnostic
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from stackctl.load.options import LoadOptions
     from stackctl.render import Segment
 
 Paths = Annotated[
-    list[Path],
-    typer.Argument(help="Stack files or folders (a folder of stacks plans them together)."),
+    list[Path] | None,
+    typer.Argument(
+        help="Stack files or folders (a folder of stacks plans them together); none: the "
+        "current folder, or COMPOSE_FILE.",
+        show_default=False,
+    ),
+]
+Files = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "-f",
+        "--file",
+        help="A Compose file of one stack; repeat to merge files in order (as docker compose).",
+        show_default=False,
+    ),
+]
+FileOnly = Annotated[  # for commands where -f means something else (graph --format)
+    list[Path] | None,
+    typer.Option("--file", help="A Compose file of one stack; repeat to merge files in order."),
+]
+Profiles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--profile",
+        help="Enable the Compose services of this profile (repeatable; default: COMPOSE_PROFILES).",
+        show_default=False,
+    ),
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
 Engine = Annotated[
@@ -44,6 +70,13 @@ Replace = Annotated[
         "--replace", help="Recreate this service's containers even if unchanged; repeatable."
     ),
 ]
+
+
+def load_options(files: list[Path] | None, profiles: list[str] | None) -> LoadOptions:
+    """The loader's view of ``-f``/``--file`` and ``--profile``."""
+    from stackctl.load.options import LoadOptions
+
+    return LoadOptions(tuple(files or ()), tuple(profiles or ()))
 
 
 def console(stderr: bool = False) -> Console:

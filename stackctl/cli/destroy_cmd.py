@@ -10,13 +10,15 @@ import typer
 from stackctl import lock, pipeline
 from stackctl.cli import app
 from stackctl.cli.apply_cmd import AsJson, LockTimeout, Parallelism, Yes, execute
-from stackctl.cli.common import Engine, Paths, confirm, print_styled
+from stackctl.cli.common import Engine, Files, Paths, Profiles, confirm, load_options, print_styled
 from stackctl.render import plan_json, plan_segments
 
 
 @app.command()
 def destroy(
-    paths: Paths,
+    paths: Paths = None,
+    files: Files = None,
+    profiles: Profiles = None,
     yes: Yes = False,
     volumes: Annotated[
         bool, typer.Option("--volumes", help="Also remove the stacks' named volumes (data!).")
@@ -28,7 +30,7 @@ def destroy(
 ) -> int:
     """Remove the stacks' containers (dependents first) and networks. External networks and
     anything stackctl does not own are never touched."""
-    loaded = pipeline.load(paths, engine=engine)
+    loaded = pipeline.load(paths or [], engine=engine, options=load_options(files, profiles))
     eng = loaded.backend.connect()
     with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
         planned = pipeline.make_plan(loaded, eng, destroy=True, volumes=volumes)

@@ -13,8 +13,7 @@ import typer
 
 from stackctl import pipeline
 from stackctl.cli import app
-from stackctl.cli.common import Engine
-from stackctl.cli.validate_cmd import PathsArg
+from stackctl.cli.common import Engine, FileOnly, Paths, Profiles, load_options
 from stackctl.graph import render_graph
 
 
@@ -27,7 +26,9 @@ class Format(StrEnum):
 
 @app.command("graph")
 def graph_command(
-    paths: PathsArg,
+    paths: Paths = None,
+    files: FileOnly = None,
+    profiles: Profiles = None,
     fmt: Annotated[
         Format,
         typer.Option("--format", "-f", help="mermaid (flowchart) or dot (Graphviz)."),
@@ -35,5 +36,8 @@ def graph_command(
     engine: Engine = "docker",
 ) -> None:
     """Print the stacks as a Mermaid flowchart or a Graphviz DOT graph."""
-    loaded = pipeline.load(paths, engine=engine)  # what plan would refuse, refused here too
+    options = load_options(files, profiles)
+    loaded = pipeline.load(
+        paths or [], engine=engine, options=options
+    )  # what plan would refuse, refused here too
     typer.echo(render_graph(loaded.stacks, "dot" if fmt is Format.dot else "mermaid"), nl=False)

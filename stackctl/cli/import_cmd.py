@@ -15,16 +15,26 @@ from typing import Annotated
 import typer
 
 from stackctl.cli import app
+from stackctl.cli.common import Files, Profiles, load_options
 from stackctl.codegen import to_python
 from stackctl.core.redact import MIN_REDACTED, known
 from stackctl.core.service_config import stack_secrets
 from stackctl.errors import Diagnostic, InvalidStackError, StackctlError
-from stackctl.load import SourceKind, discover, load_source
+from stackctl.load import LoadOptions, SourceKind, discover, load_source, sources_for
 
 
-def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
-    """The Python source for the one stack in ``source``, and the warnings on the way."""
-    sources, diagnostics = discover(source)
+def import_stack(source: Path, options: LoadOptions | None = None) -> tuple[str, list[Diagnostic]]:
+    """The Python source for the one stack in ``source``, and the warnings on the way.
+    ``options``: ``-f`` files (then ``source`` is the first of them) and ``--profile``.
+
+    The stack must pass what ``validate`` checks (the same load, rules and desired state):
+    a file validate refuses is refused here with the same findings."""
+    from stackctl import pipeline
+
+    if options is not None and options.files:
+        sources, diagnostics = sources_for([], options)
+    else:
+        sources, diagnostics = discover(source)
     if diagnostics:
         raise InvalidStackError(diagnostics)
     if len(sources) != 1:
@@ -34,7 +44,7 @@ def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
             hint="import one stack at a time: name its file",
         )
     keep = sources[0].kind not in (SourceKind.PYTHON, SourceKind.PACKAGE)
-    outcome = load_source(sources[0], keep_templates=keep)
+    outcome = load_source(sources[0], keep_templates=keep, options=options)
     if outcome.failed:
         raise InvalidStackError(outcome.diagnostics)
     if len(outcome.stacks) != 1:
@@ -42,6 +52,9 @@ def import_stack(source: Path) -> tuple[str, list[Diagnostic]]:
             f"{source} defines {len(outcome.stacks)} stacks",
             hint="import a file that defines one stack",
         )
+    checked = pipeline.validated(outcome.stacks)  # validate's rules and desired state
+    if checked.errors:
+        raise InvalidStackError(checked.diagnostics)
     stack_secrets(outcome.stacks[0])  # env_file values and secret files become known too
     code = to_python(outcome.stacks[0], keep_templates=keep, source=str(source))
     refuse_secret_values(code, source)
@@ -78,8 +91,13 @@ def refuse_secret_values(code: str, source: Path) -> None:
 @app.command("import")
 def import_command(
     source: Annotated[
-        Path, typer.Argument(help="A compose file, a stack YAML/JSON file or a stack folder.")
-    ],
+        Path | None,
+        typer.Argument(
+            help="A compose file, a stack YAML/JSON file or a stack folder.", show_default=False
+        ),
+    ] = None,
+    files: Files = None,
+    profiles: Profiles = None,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Write the Python to FILE instead of stdout."),
@@ -87,7 +105,11 @@ def import_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
 ) -> None:
     """Convert a compose (or stack YAML) file to a typed Python stack."""
-    code, warnings = import_stack(source)
+    options = load_options(files, profiles)
+    if source is None and not files:
+        raise StackctlError("give the file to import", hint="stackctl import compose.yaml")
+    source = source or options.files[0]
+    code, warnings = import_stack(source, options)
     for d in warnings:
         print(d.format(), file=sys.stderr)
     if output is None:

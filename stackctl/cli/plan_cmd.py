@@ -12,11 +12,14 @@ from stackctl import pipeline, planfile
 from stackctl.cli import app
 from stackctl.cli.common import (
     Engine,
+    Files,
     Paths,
+    Profiles,
     Replace,
     Strict,
     Target,
     console,
+    load_options,
     print_styled,
     print_warnings,
 )
@@ -25,7 +28,9 @@ from stackctl.render import plan_json, plan_segments
 
 @app.command()
 def plan(
-    paths: Paths,
+    paths: Paths = None,
+    files: Files = None,
+    profiles: Profiles = None,
     out: Annotated[
         Path | None, typer.Option("-o", "--out", help="Save the plan for `stackctl apply FILE`.")
     ] = None,
@@ -42,7 +47,8 @@ def plan(
     replace: Replace = None,
 ) -> int:
     """Show what apply would do: + create, ~ start, -/+ replace, - remove, … wait."""
-    loaded = pipeline.load(paths, strict=strict, engine=engine)
+    options = load_options(files, profiles)
+    loaded = pipeline.load(paths or [], strict=strict, engine=engine, options=options)
     print_warnings(loaded.warnings)
     targets, forced = target or [], replace or []
     planned = pipeline.make_plan(
@@ -54,7 +60,11 @@ def plan(
         print_styled(plan_segments(planned.plan, verbose=verbose))
     if out is not None:
         planfile.save(
-            out, planned.plan, list(paths), {"prune": prune, "target": targets, "replace": forced}
+            out,
+            planned.plan,
+            list(paths or []),
+            {"prune": prune, "target": targets, "replace": forced},
+            options,
         )
         if not as_json:
             console().print(f"Saved the plan to {out}; apply it with: stackctl apply {out}")

@@ -9,7 +9,7 @@ import typer
 
 from stackctl import pipeline
 from stackctl.cli import app
-from stackctl.cli.common import Engine, Paths, console
+from stackctl.cli.common import Engine, Files, Paths, Profiles, console, load_options
 
 
 def _cell(value: Any) -> str:
@@ -22,14 +22,16 @@ def _cell(value: Any) -> str:
 
 @app.command()
 def status(
-    paths: Paths,
+    paths: Paths = None,
+    files: Files = None,
+    profiles: Profiles = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     engine: Engine = "docker",
 ) -> int:
     """Show each service: state, health, image, ports, and in sync / drifted / missing."""
     from rich.table import Table
 
-    loaded = pipeline.load(paths, engine=engine)
+    loaded = pipeline.load(paths or [], engine=engine, options=load_options(files, profiles))
     table = loaded.backend.status(loaded.desired, loaded.backend.connect())
     if as_json:
         print(json.dumps({table.key: table.rows}, indent=2))

@@ -18,18 +18,11 @@ import typer
 
 from stackctl import pipeline
 from stackctl.cli import app
-from stackctl.cli.common import Engine
+from stackctl.cli.common import Engine, Files, Paths, Profiles, load_options
 from stackctl.errors import Diagnostic
+from stackctl.load.options import LoadOptions
 from stackctl.model import Stack
 from stackctl.order import StackOrder, order_stacks
-
-PathsArg = Annotated[
-    list[Path],
-    typer.Argument(
-        help="Stack files or folders (stack.py, stack YAML/JSON, compose files).",
-        show_default=False,
-    ),
-]
 
 
 @dataclass
@@ -55,10 +48,16 @@ class Report:
         return self.errors == 0 and not (self.strict and self.warnings)
 
 
-def check(paths: Sequence[Path], *, strict: bool = False, engine: str = "docker") -> Report:
+def check(
+    paths: Sequence[Path],
+    *,
+    strict: bool = False,
+    engine: str = "docker",
+    options: LoadOptions | None = None,
+) -> Report:
     """What ``plan`` would refuse before it reads the daemon (pipeline.check: the same load,
     rules and desired state); a stack that does not load becomes diagnostics."""
-    checked = pipeline.check(paths, engine=engine)
+    checked = pipeline.check(paths, engine=engine, options=options)
     order = None if checked.errors or not checked.stacks else order_stacks(checked.stacks)
     return Report(list(checked.stacks), list(checked.diagnostics), order, strict)
 
@@ -120,7 +119,9 @@ def render_json(report: Report) -> str:
 
 @app.command("validate")
 def validate_command(
-    paths: PathsArg,
+    paths: Paths = None,
+    files: Files = None,
+    profiles: Profiles = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")
     ] = False,
@@ -128,7 +129,8 @@ def validate_command(
     engine: Engine = "docker",
 ) -> None:
     """Check stacks without a daemon: references, cycles, addresses, ports, risky settings."""
-    report = check(paths, strict=strict, engine=engine)
+    options = load_options(files, profiles)
+    report = check(paths or [], strict=strict, engine=engine, options=options)
     if as_json:
         typer.echo(render_json(report))
     else:

@@ -28,11 +28,13 @@ from pathlib import Path
 
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.load.discover import Source, SourceKind, discover, kind_of_file
+from stackctl.load.options import LoadOptions, compose_file_env
 from stackctl.load.outcome import Outcome
 from stackctl.load.pyfile import load_python
 from stackctl.model import Stack
 
 __all__ = [
+    "LoadOptions",
     "LoadResult",
     "Source",
     "SourceKind",
@@ -41,6 +43,7 @@ __all__ = [
     "load_paths",
     "load_source",
     "load_stacks",
+    "sources_for",
 ]
 
 
@@ -52,7 +55,9 @@ class LoadResult:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def load_source(source: Source, *, keep_templates: bool = False) -> Outcome:
+def load_source(
+    source: Source, *, keep_templates: bool = False, options: LoadOptions | None = None
+) -> Outcome:
     """Load one discovered source. ``keep_templates``: see :func:`load_stacks`."""
     if source.kind in (SourceKind.PYTHON, SourceKind.PACKAGE):
         return load_python(source.path)
@@ -61,11 +66,47 @@ def load_source(source: Source, *, keep_templates: bool = False) -> Outcome:
     from stackctl.load.documents import load_document
 
     return load_document(
-        source.path, compose=source.kind == SourceKind.COMPOSE, keep_templates=keep_templates
+        source.path,
+        compose=source.kind == SourceKind.COMPOSE,
+        keep_templates=keep_templates,
+        overrides=source.overrides,
+        options=options,
     )
 
 
-def load_stacks(paths: Sequence[Path], *, keep_templates: bool = False) -> LoadResult:
+def sources_for(
+    paths: Sequence[Path], options: LoadOptions | None = None
+) -> tuple[list[Source], list[Diagnostic]]:
+    """The sources of a run: each PATH's, then one Compose stack of the ``-f`` files.
+    With neither, the current folder as ``docker compose`` reads it: ``COMPOSE_FILE``
+    (environment or ``./.env``), else the stack (and override file) found there."""
+    options = options or LoadOptions()
+    sources: list[Source] = []
+    diagnostics: list[Diagnostic] = []
+    files = options.files
+    if not paths and not files:
+        files = compose_file_env(Path.cwd()) or ()
+        if not files:
+            paths = [Path(".")]
+    for path in paths:
+        found, problems = discover(Path(path))
+        sources += found
+        diagnostics += problems
+    if files:
+        missing = [f for f in files if not Path(f).is_file()]
+        for f in missing:
+            diagnostics.append(Diagnostic("error", "no such compose file", file=str(f)))
+        if not missing:
+            sources.append(Source(Path(files[0]), SourceKind.COMPOSE, tuple(files[1:])))
+    return sources, diagnostics
+
+
+def load_stacks(
+    paths: Sequence[Path],
+    *,
+    keep_templates: bool = False,
+    options: LoadOptions | None = None,
+) -> LoadResult:
     """Load every stack under ``paths``; raise InvalidStackError listing every error found.
 
     ``keep_templates=True`` (for ``stackctl import``) keeps ``${VAR}`` templates in free-text
@@ -73,36 +114,36 @@ def load_stacks(paths: Sequence[Path], *, keep_templates: bool = False) -> LoadR
     test) instead of expanding them, so the generated source still reads the variable.
     """
     stacks: list[Stack] = []
+    partial: list[Stack] = []
     diagnostics: list[Diagnostic] = []
     origins: dict[str, Path | None] = {}
-    for path in paths:
-        sources, found = discover(Path(path))
-        diagnostics += found
-        for source in sources:
-            outcome = load_source(source, keep_templates=keep_templates)
-            diagnostics += outcome.diagnostics
-            for stack in outcome.stacks:
-                if stack.name in origins:
-                    diagnostics.append(
-                        Diagnostic(
-                            "error",
-                            f"stack {stack.name!r} is defined twice "
-                            f"(also in {origins[stack.name]})",
-                            file=str(stack.origin),
-                            line=stack.line_of("name"),
-                            path="name",
-                            hint="give each stack its own name",
-                        )
+    sources, found = sources_for(paths, options)
+    diagnostics += found
+    for source in sources:
+        outcome = load_source(source, keep_templates=keep_templates, options=options)
+        diagnostics += outcome.diagnostics
+        partial += outcome.partial
+        for stack in outcome.stacks:
+            if stack.name in origins:
+                diagnostics.append(
+                    Diagnostic(
+                        "error",
+                        f"stack {stack.name!r} is defined twice (also in {origins[stack.name]})",
+                        file=str(stack.origin),
+                        line=stack.line_of("name"),
+                        path="name",
+                        hint="give each stack its own name",
                     )
-                    continue
-                origins[stack.name] = stack.origin
-                stacks.append(stack)
+                )
+                continue
+            origins[stack.name] = stack.origin
+            stacks.append(stack)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
-        raise InvalidStackError(diagnostics)
+        raise InvalidStackError(diagnostics, partial=[*stacks, *partial])
     return LoadResult(stacks, diagnostics)
 
 
-def load_paths(paths: Sequence[Path]) -> list[Stack]:
+def load_paths(paths: Sequence[Path], options: LoadOptions | None = None) -> list[Stack]:
     """Load every stack under ``paths`` (files or folders); see :func:`load_stacks`."""
-    return load_stacks(paths).stacks
+    return load_stacks(paths, options=options).stacks

@@ -133,7 +133,39 @@ def _service(svc: Mapping[str, Any], path: PathT, out: Mapped) -> dict[str, Any]
         result["env_file"] = _env_files(result["env_file"], (*path, "env_file"), out)
     if isinstance(result.get("devices"), list):
         result["devices"] = [_device(d) for d in result["devices"]]
+    _restart_policy(result)
     return result
+
+
+_ON_ONE_HOST = {
+    "none": "no",
+    "no": "no",
+    "on-failure": "on-failure",
+    "any": "always",
+    "always": "always",
+    "unless-stopped": "unless-stopped",
+}
+_ON_SWARM = {"no": "none", "always": "any", "unless-stopped": "any"}
+
+
+def _restart_policy(svc: dict[str, Any]) -> None:
+    """``deploy.restart_policy`` as docker compose reads it: on one host it is the
+    container's restart policy when ``restart`` is not set (``none``/``no`` -> no,
+    ``any``/``always`` -> always, ``unless-stopped``, ``on-failure`` with ``max_attempts``);
+    the condition is kept in Swarm's words (``no`` -> none, ``always``/``unless-stopped``
+    -> any)."""
+    deploy = svc.get("deploy")
+    policy = deploy.get("restart_policy") if isinstance(deploy, dict) else None
+    if not isinstance(policy, dict) or not isinstance(policy.get("condition"), str):
+        return
+    condition = policy["condition"]
+    if "restart" not in svc and condition in _ON_ONE_HOST:
+        restart = _ON_ONE_HOST[condition]
+        attempts = policy.get("max_attempts")
+        if restart == "on-failure" and isinstance(attempts, int) and attempts > 0:
+            restart = f"on-failure:{attempts}"
+        svc["restart"] = restart
+    policy["condition"] = _ON_SWARM.get(condition, condition)
 
 
 @functools.cache
@@ -142,6 +174,13 @@ def _compose_service_keys() -> frozenset[str]:
 
     schema = compose_validator().schema
     return frozenset(schema["definitions"]["service"]["properties"])
+
+
+@functools.cache
+def compose_only_service_keys() -> frozenset[str]:
+    """Service keys of Compose that the stack format does not have (``build``, ``scale``,
+    ``profiles``...): a file whose services use one is a Compose file."""
+    return _compose_service_keys() - _PASS_THROUGH
 
 
 def _strip_extensions(value: Any, key: str | int = "") -> Any:

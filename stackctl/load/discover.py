@@ -9,7 +9,12 @@ File kinds, by name:
 
 A folder is ONE stack when it holds exactly one of ``compose.yaml``, ``compose.yml``,
 ``docker-compose.yml``, ``docker-compose.yaml``, ``stack.yaml``, ``stack.yml``,
-``stack.json``, ``stack.py`` or ``__init__.py`` (a package). Otherwise it is a folder of
+``stack.json``, ``stack.py`` or ``__init__.py`` (a package); beside a Compose file, the
+first of ``compose.override.yml``, ``compose.override.yaml``,
+``docker-compose.override.yml``, ``docker-compose.override.yaml`` is merged over it, as
+``docker compose`` does (a Compose file named explicitly is loaded alone, as with ``-f``).
+A stack-format file under another name is read as Compose when its content is Compose
+(see :func:`stackctl.load.documents.looks_like_compose`). Otherwise it is a folder of
 stacks: each child, sorted by name, that is a stack file or a stack folder is loaded (one
 level deep); hidden names and names starting with ``_`` (helper modules) are skipped, and so
 is anything that is not ``.py``/``.yaml``/``.yml``/``.json``.
@@ -38,7 +43,12 @@ MARKERS = (
     "stack.py",
     "__init__.py",
 )
-_OVERRIDES = ("compose.override.yaml", "compose.override.yml", "docker-compose.override.yml")
+_OVERRIDES = (  # in docker compose's order of preference: the first found is merged
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+)
 
 
 class SourceKind(StrEnum):
@@ -54,6 +64,7 @@ class Source:
 
     path: Path
     kind: SourceKind
+    overrides: tuple[Path, ...] = ()  # Compose files merged after ``path``, in order
 
 
 def kind_of_file(path: Path) -> SourceKind | None:
@@ -89,21 +100,22 @@ def _folder_source(folder: Path, diagnostics: list[Diagnostic]) -> Source | None
             )
         )
         return None
-    for name in _OVERRIDES:
-        if (folder / name).is_file():
-            diagnostics.append(
-                Diagnostic(
-                    "error",
-                    f"{name} is not merged by stackctl",
-                    file=str(folder / name),
-                    hint=f"fold its settings into {found[0].name}, then remove it",
-                )
-            )
     marker = found[0]
+    overrides = [folder / name for name in _OVERRIDES if (folder / name).is_file()]
+    kind = kind_of_file(marker)
+    if overrides and kind != SourceKind.COMPOSE:
+        diagnostics.append(
+            Diagnostic(
+                "error",
+                f"{overrides[0].name} overrides a Compose file, and {marker.name} is not one",
+                file=str(overrides[0]),
+                hint=f"fold its settings into {marker.name}, then remove it",
+            )
+        )
+        return None
     if marker.name == "__init__.py":
         return Source(folder, SourceKind.PACKAGE)
-    kind = kind_of_file(marker)
-    return Source(marker, kind) if kind else None
+    return Source(marker, kind, tuple(overrides[:1])) if kind else None
 
 
 def _skipped(path: Path) -> bool:

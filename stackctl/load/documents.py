@@ -9,202 +9,98 @@ ones found nothing that would make its findings noise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from stackctl.core.dotenv import Variables, variables_for
-from stackctl.core.interpolate import fills_secret, interpolate_tree, is_template_position
-from stackctl.errors import Diagnostic, did_you_mean
+from stackctl.core.dotenv import variables_for
+from stackctl.errors import Diagnostic
 from stackctl.load import compose as compose_map
-from stackctl.load.locate import pydantic_diagnostics, schema_diagnostics, unknown_field
-from stackctl.load.outcome import Outcome, dotted, interpolation_diagnostics, nearest_line
-from stackctl.load.yamldoc import Document, parse_json, parse_yaml
-from stackctl.model import Secret, Stack
-from stackctl.schema import compose_validator, stack_validator
+from stackctl.load.locate import schema_diagnostics, unknown_field
+from stackctl.load.options import LoadOptions
+from stackctl.load.outcome import Outcome
+from stackctl.load.project import load_compose
+from stackctl.load.reading import build_stack, interpolate, read_document
+from stackctl.load.yamldoc import Document
+from stackctl.schema import stack_validator
 
 
 def load_document(
-    path: Path, *, compose: bool, keep_templates: bool = False, display: str | None = None
+    path: Path,
+    *,
+    compose: bool,
+    keep_templates: bool = False,
+    display: str | None = None,
+    overrides: Sequence[Path] = (),
+    options: LoadOptions | None = None,
 ) -> Outcome:
-    """Load a stack-format or Compose file. Never raises for bad input: see the diagnostics."""
+    """Load a stack-format or Compose file (with ``overrides``: Compose files merged after
+    it). A YAML file not named as Compose is read as Compose when its content says so
+    (:func:`looks_like_compose`). Never raises for bad input: see the diagnostics."""
     file = display or str(path)
-    out = _load(path, file, compose=compose, keep_templates=keep_templates)
+    if compose or overrides:
+        return load_compose(
+            [path, *overrides], keep_templates=keep_templates, options=options, display=display
+        )
+    out = Outcome()
+    doc = read_document(path, file, out, compose=False)
+    if doc is not None and looks_like_compose(doc.data):
+        return load_compose([path], keep_templates=keep_templates, options=options, display=display)
+    if doc is not None:
+        _load_stack_format(doc, path, file, keep_templates, out)
     out.diagnostics.sort(key=lambda d: (d.file != file, d.line or 0))  # stable: line order
     return out
 
 
-def _load(path: Path, file: str, *, compose: bool, keep_templates: bool) -> Outcome:
-    out = Outcome()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        line = e.object.count(b"\n", 0, e.start) + 1
-        message = f"the file is not UTF-8 text (byte 0x{e.object[e.start]:02x})"
-        out.diagnostics.append(Diagnostic("error", message, file, line, hint="save it as UTF-8"))
-        return out
-    except OSError as e:
-        out.diagnostics.append(Diagnostic("error", f"cannot read the file: {e}", file=file))
-        return out
-    doc = parse_json(text) if path.suffix.lower() == ".json" else parse_yaml(text)
-    for p in doc.problems:
-        out.diagnostics.append(Diagnostic("error", p.message, file, p.line, p.path, p.hint))
-    if out.failed:
-        return out
-    if not isinstance(doc.data, Mapping):
-        what = "empty" if doc.data is None else "not a mapping"
-        hint = "start with `services:`" if compose else "start with `name:` and `services:`"
-        out.diagnostics.append(Diagnostic("error", f"the file is {what}", file, 1, hint=hint))
-        return out
+_STACK_ONLY_TOP = frozenset({"$schema", "engine"})
+_COMPOSE_ONLY_TOP = frozenset({"version", "include", "configs", "models"})
 
+
+def looks_like_compose(data: Any) -> bool:
+    """Whether a YAML document is a Compose file whatever its name: a ``services:``
+    mapping, nothing only the stack format has (``$schema``, ``engine``), and no ``name:``
+    or something only Compose has (``version``, ``include``, a service key such as
+    ``profiles``, ``extends``, ``build`` or ``scale``)."""
+    if not isinstance(data, Mapping) or _STACK_ONLY_TOP & set(data):
+        return False
+    services = data.get("services")
+    if not isinstance(services, Mapping):
+        return False
+    if "name" not in data or _COMPOSE_ONLY_TOP & set(data):
+        return True
+    compose_only = compose_map.compose_only_service_keys()
+    return any(isinstance(svc, Mapping) and compose_only & set(svc) for svc in services.values())
+
+
+def _load_stack_format(
+    doc: Document, path: Path, file: str, keep_templates: bool, out: Outcome
+) -> None:
     variables, dotenv_problems = variables_for(path.parent)
     for dp in dotenv_problems:
         out.diagnostics.append(
             Diagnostic("error", dp.message, str(variables.dotenv_path), dp.line, hint=dp.hint)
         )
-    data = _interpolate(doc, variables, keep_templates, file, out)
+    data = interpolate(doc, variables, keep_templates, file, out)
     if out.failed:
-        return out
-
-    validator = compose_validator() if compose else stack_validator()
-    unknown = _unknown_compose_key if compose else unknown_field
+        return
     schema_errors = schema_diagnostics(
-        validator, data, file=file, line_of=doc.line_of, unknown=unknown
+        stack_validator(), data, file=file, line_of=doc.line_of, unknown=unknown_field
     )
     out.diagnostics += schema_errors
-
-    lines = dict(doc.lines)
-    if compose:
-        mapped = compose_map.compose_to_stack(data, default_name=path.resolve().parent.name)
-        for u in mapped.problems:
-            out.diagnostics.append(
-                Diagnostic("error", u.message, file, doc.line_of(u.path), dotted(u.path), u.hint)
-            )
-        for stack_path, compose_path in mapped.renamed.items():
-            if compose_path in lines:
-                lines[stack_path] = lines[compose_path]
-        data = mapped.data
-    else:
-        data = {k: v for k, v in data.items() if k != "$schema" and not str(k).startswith("x-")}
-    _resolve_bare_environment(data, variables, keep_templates)
-    if not keep_templates:
-        _mark_secrets(data, doc.data)
-
-    try:
-        stack = Stack.model_validate(data)
-    except ValidationError as e:
-        found = pydantic_diagnostics(
-            e,
-            data=data,
-            file=file,
-            line_of=lambda p: nearest_line(lines, p),
-            root=Stack,
-            unknown=compose_map.unsupported_wording if compose else unknown_field,
-        )
-        # The schema has spoken about these paths already; the model's view is noise there.
-        out.diagnostics += [d for d in found if not _covered(d, schema_errors)]
-        return out
-    except (TypeError, AttributeError, KeyError):
-        # A model validator tripped over data of the wrong shape. If the schema has already
-        # said what is wrong, that is enough; otherwise it is a bug and must show.
-        if schema_errors or out.failed:
-            return out
-        raise
-    if not out.failed:
-        out.stacks.append(stack.with_origin(path, lines, variables.secret_values))
-    return out
-
-
-def _covered(diag: Diagnostic, earlier: list[Diagnostic]) -> bool:
-    if diag.path is None:
-        return bool(earlier)
-    return any(
-        e.path is not None
-        and (
-            diag.path == e.path
-            or diag.path.startswith(e.path + ".")
-            or e.path.startswith(diag.path + ".")
-        )
-        for e in earlier
+    data = {k: v for k, v in data.items() if k != "$schema" and not str(k).startswith("x-")}
+    if "name" not in data:
+        # Reported by the schema; a name from the folder lets every other check run.
+        data["name"] = compose_map.project_name(path.resolve().parent.name)
+    build_stack(
+        data,
+        doc.data,
+        dict(doc.lines),
+        {},
+        origin=path,
+        file=file,
+        variables=variables,
+        keep_templates=keep_templates,
+        compose=False,
+        schema_errors=schema_errors,
+        out=out,
     )
-
-
-def _interpolate(
-    doc: Document, variables: Variables, keep_templates: bool, file: str, out: Outcome
-) -> Any:
-    result = interpolate_tree(
-        doc.data, variables.lookup, keep=is_template_position if keep_templates else None
-    )
-    out.diagnostics += interpolation_diagnostics(result, variables, file, doc.line_of)
-    return result.data
-
-
-def _unknown_compose_key(
-    path: tuple[str | int, ...], key: str, known: Any
-) -> tuple[str, str | None]:
-    return f"`{key}` is not a Compose key", did_you_mean(key, list(known)) or "remove it"
-
-
-def _resolve_bare_environment(data: Any, variables: Variables, keep_templates: bool) -> None:
-    """``environment: [FOO]`` / ``FOO:`` take FOO from the process environment or ``.env``.
-
-    When keeping templates (import), they become ``FOO=${FOO}`` so no value is baked in.
-    """
-    services = data.get("services") if isinstance(data, Mapping) else None
-    if not isinstance(services, dict):
-        return
-    for svc in services.values():
-        env = svc.get("environment") if isinstance(svc, dict) else None
-        if isinstance(env, list):
-            svc["environment"] = [_bare_item(item, variables, keep_templates) for item in env]
-        elif isinstance(env, dict):
-            for key, value in env.items():
-                if value is None:
-                    found = f"${{{key}}}" if keep_templates else variables.lookup(key)
-                    env[key] = found
-            svc["environment"] = {k: v for k, v in env.items() if v is not None}
-
-
-def _bare_item(item: Any, variables: Variables, keep_templates: bool) -> Any:
-    if not isinstance(item, str) or "=" in item:
-        return item
-    if keep_templates:
-        return f"{item}=${{{item}}}"
-    value = variables.lookup(item)
-    return item if value is None else f"{item}={value}"
-
-
-def _mark_secrets(data: Any, raw: Any) -> None:
-    """Environment values filled from a secret-looking variable become Secrets (fills_secret).
-
-    ``raw`` is the document before interpolation: ``AUTH: "Bearer ${API_TOKEN}"`` or
-    ``- URL=postgres://u:${DB_PASSWORD}@db`` (a list becomes a mapping to hold a Secret).
-    """
-    services = data.get("services") if isinstance(data, Mapping) else None
-    raw_services = raw.get("services") if isinstance(raw, Mapping) else None
-    if not isinstance(services, dict) or not isinstance(raw_services, Mapping):
-        return
-    for name, svc in services.items():
-        raw_svc = raw_services.get(name)
-        env = svc.get("environment") if isinstance(svc, dict) else None
-        raw_env = raw_svc.get("environment") if isinstance(raw_svc, Mapping) else None
-        if isinstance(env, dict) and isinstance(raw_env, Mapping):
-            for key, value in env.items():
-                if isinstance(value, str) and fills_secret(key, raw_env.get(key)):
-                    env[key] = Secret(value)
-        elif isinstance(env, list) and isinstance(raw_env, list) and len(env) == len(raw_env):
-            items = list(zip(env, raw_env, strict=True))
-            if not all(isinstance(item, str) for item, _ in items):
-                continue  # the model reports it
-            if not any(fills_secret(i.partition("=")[0], r) for i, r in items):
-                continue
-            mapping: dict[str, Any] = {}
-            for item, raw_item in items:
-                key, sep, value = item.partition("=")
-                if not sep:
-                    mapping[key] = None  # unset: as in the list form, taken from os.environ
-                else:
-                    mapping[key] = Secret(value) if fills_secret(key, raw_item) else value
-            svc["environment"] = mapping

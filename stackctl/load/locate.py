@@ -141,6 +141,10 @@ def pydantic_diagnostics(
         elif kind == "missing" and path:
             message = f"`{path[-1]}` is required"
             hint = f"add `{path[-1]}`"
+        elif kind in ("literal_error", "enum"):
+            allowed = _allowed(str((err.get("ctx") or {}).get("expected", "")))
+            message = f"the value is not one of: {', '.join(allowed)}"
+            hint = f"write one of them, e.g. `{path[-1] if path else 'value'}: {allowed[0]}`"
         else:
             message = str(err["msg"])
             given = err.get("input")
@@ -163,6 +167,14 @@ def pydantic_diagnostics(
             )
         )
     return out
+
+
+def _allowed(expected: str) -> list[str]:
+    """pydantic's ``'a', 'b' or 'c'`` as ``["a", "b", "c"]``."""
+    import re
+
+    found = re.findall(r"'((?:[^'\\]|\\.)*)'", expected)
+    return found or [expected]
 
 
 _JSON_TYPES = {
@@ -253,12 +265,32 @@ def _expected_of(err: jsonschema.ValidationError) -> str:
     return " or ".join(dict.fromkeys(kinds)) or "another kind of value"
 
 
+def _repeated(items: Any) -> tuple[int, int] | None:
+    """The first item of a list that repeats an earlier one: (earlier, later) indices."""
+    if not isinstance(items, list):
+        return None
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        key = json.dumps(item, sort_keys=True)
+        if key in seen:
+            return seen[key], i
+        seen[key] = i
+    return None
+
+
+def _what_repeats(item: Any) -> str:
+    """The repeated item named without its value: ``KEY=...`` by its key."""
+    if isinstance(item, str) and "=" in item:
+        return f"`{item.partition('=')[0]}`"
+    return "an item"
+
+
 def _describe(err: jsonschema.ValidationError) -> str:
     if err.validator == "type":
         return f"expected {_expected(err.validator_value)}, got {_json_type(err.instance)}"
     if err.validator == "enum":
         allowed = ", ".join(str(v) for v in list(err.validator_value))  # type: ignore[arg-type]
-        return f"the value ({_json_type(err.instance)}) is not one of: {allowed}"
+        return f"the value is not one of: {allowed}"
     if err.validator in ("anyOf", "oneOf") and err.context:
         return f"expected {_expected_of(err)}, got {_json_type(err.instance)}"
     return without_value(err.message, err.instance)  # jsonschema's wording quotes it
@@ -301,11 +333,32 @@ def schema_diagnostics(
                             f"add `{key}`",
                         )
                         _add(out, seen, diag)
+            elif err.validator == "uniqueItems" and _repeated(err.instance) is not None:
+                first, again = _repeated(err.instance) or (0, 0)
+                where = (*path, again)
+                items: Any = err.instance
+                message = (
+                    f"{_what_repeats(items[again])} is given twice in "
+                    f"{path[-1] if path else 'the list'} (first at line "
+                    f"{line_of((*path, first))})"
+                )
+                diag = Diagnostic(
+                    "error", message, file, line_of(where), dotted(where), "remove one of them"
+                )
+                _add(out, seen, diag)
             else:
                 where_path = dotted(path) or None
-                _add(
-                    out, seen, Diagnostic("error", _describe(err), file, line_of(path), where_path)
+                hint = None
+                allowed: list[Any] = (
+                    list(err.validator_value)  # type: ignore[arg-type]
+                    if err.validator == "enum"
+                    else []
                 )
+                if allowed:
+                    first = allowed[0]
+                    hint = f"write one of them, e.g. `{path[-1] if path else 'value'}: {first}`"
+                diag = Diagnostic("error", _describe(err), file, line_of(path), where_path, hint)
+                _add(out, seen, diag)
     return out
 
 

@@ -20,6 +20,7 @@ class Outcome:
 
     stacks: list[Stack] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    partial: list[Stack] = field(default_factory=list)  # loaded despite an error (no name)
 
     @property
     def failed(self) -> bool:

@@ -390,7 +390,9 @@ class Mount(_Model):
 
 
 def _is_path(source: str) -> bool:
-    return source.startswith(("/", "./", "../", "~")) or source in (".", "..")
+    """compose-go's ``isFilePath``: a source starting with ``.``, ``/`` or ``~`` is a host
+    path (``.env``, ``..``, ``./data``); anything else names a volume."""
+    return source.startswith((".", "/", "~"))
 
 
 def parse_mount_short(spec: str) -> dict[str, Any]:

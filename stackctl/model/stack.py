@@ -78,6 +78,7 @@ class Stack(_Model):
 
     _origin: Path | None = PrivateAttr(default=None)
     _lines: Mapping[str, int] = PrivateAttr(default_factory=dict)
+    _files: Mapping[str, str] = PrivateAttr(default_factory=dict)
     _secret_values: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     if TYPE_CHECKING:
@@ -150,11 +151,23 @@ class Stack(_Model):
             parts.pop()
         return None
 
+    def file_of(self, path: str) -> Path | None:
+        """The file an attribute path was set in: the origin, or the Compose file merged
+        over it that set the path (``-f``, an override file, ``extends``)."""
+        parts = path.split(".")
+        while parts:
+            found = self._files.get(".".join(parts))
+            if found is not None:
+                return Path(found)
+            parts.pop()
+        return self._origin
+
     def with_origin(
         self,
         origin: Path | None,
         lines: Mapping[str, int] | None = None,
         secret_values: Iterable[str] = (),
+        files: Mapping[str, str] | None = None,
     ) -> Stack:
         """Where the stack came from (for paths and messages), and the values the loader
         filled in from secret-looking variables (hidden wherever they appear)."""
@@ -165,6 +178,7 @@ class Stack(_Model):
             self._lines = {}
         else:
             self._lines = dict(lines) if isinstance(lines, dict) else lines
+        self._files = {k: v for k, v in (files or {}).items() if v != str(origin)}
         self._secret_values = frozenset(v for v in secret_values if v)
         remember(*self._secret_values)
         return self

@@ -96,10 +96,11 @@ def diagnostic(
     item: str | None = None,
 ) -> Diagnostic:
     """A Diagnostic located in ``stack``'s file at the line of ``path``."""
+    source = stack.file_of(path)
     return Diagnostic(
         severity=severity,
         message=message,
-        file=str(stack.origin) if stack.origin else None,
+        file=str(source) if source else None,
         line=_line(stack, path, item),
         path=path,
         hint=hint,
