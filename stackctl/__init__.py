@@ -4,6 +4,7 @@ The public API is the typed stack language re-exported here; everything else is 
 """
 
 from stackctl.model import (
+    Build,
     Condition,
     Dependency,
     Deploy,
@@ -34,6 +35,7 @@ from stackctl.model import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Build",
     "Condition",
     "Dependency",
     "Deploy",

@@ -104,10 +104,14 @@ def make_plan(
     prune: bool = False,
     destroy: bool = False,
     volumes: bool = False,
+    no_build: bool = False,
 ) -> Planned:
-    """``engine``: what ``loaded.backend.connect()`` returned."""
+    """``engine``: what ``loaded.backend.connect()`` returned; ``no_build``: never build
+    an image (one that is missing is a plan error)."""
     backend, desired = loaded.backend, loaded.desired
     observed = backend.observe(engine)
     if destroy:
         return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
-    return Planned(desired, observed, backend.plan(desired, observed, prune=prune))
+    return Planned(
+        desired, observed, backend.plan(desired, observed, prune=prune, no_build=no_build)
+    )

@@ -31,6 +31,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "typecheck"
 
 # class -> the field given positionally (and also accepted as a keyword)
 KEYED = {
+    "Build": "context",
     "Secret": "value",
     "Network": "key",
     "Volume": "key",

@@ -15,6 +15,7 @@ from stackctl import lock, pipeline, planfile
 from stackctl.cli import app
 from stackctl.cli.common import (
     Engine,
+    NoBuild,
     Paths,
     Strict,
     confirm,
@@ -61,7 +62,8 @@ def execute(
     parallelism: int,
     wait_timeout: float,
 ) -> ApplyResult:
-    """Pull first (an image that cannot be had fails before anything changed), then the rest."""
+    """Pull and build first (an image that cannot be had fails before anything changed),
+    then the rest."""
     command = "destroy" if plan.destroy else "apply"
     options = RunOptions(wait_timeout=wait_timeout)
 
@@ -69,12 +71,13 @@ def execute(
         out = reporter(as_json, command)
         return executor_for(backend, engine, out, parallelism=parallelism, options=options)
 
-    pulls = tuple(op for op in plan.operations if op.kind == Kind.PULL)
+    images = {Kind.PULL, Kind.BUILD}
+    pulls = tuple(op for op in plan.operations if op.kind in images)
     if pulls:
         result = executor().run(replace(plan, operations=pulls))
         if not result.ok:
             return result
-    rest = tuple(op for op in plan.operations if op.kind != Kind.PULL)
+    rest = tuple(op for op in plan.operations if op.kind not in images)
     return executor().run(replace(plan, operations=rest))
 
 
@@ -99,6 +102,7 @@ def apply(
         bool, typer.Option("--wait", help="End only when every health-checked service is healthy.")
     ] = False,
     as_json: AsJson = False,
+    no_build: NoBuild = False,
     strict: Strict = False,
     engine: Engine = "docker",
 ) -> int:
@@ -108,11 +112,12 @@ def apply(
         saved = planfile.read_plan(paths[0])
         paths = [Path(p) for p in saved["sources"]]
         prune = bool(saved.get("options", {}).get("prune", False))
+        no_build = bool(saved.get("options", {}).get("no_build", False))
     loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
     eng = loaded.backend.connect()
     with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
-        planned = pipeline.make_plan(loaded, eng, prune=prune)
+        planned = pipeline.make_plan(loaded, eng, prune=prune, no_build=no_build)
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)
         if as_json:

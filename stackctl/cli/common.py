@@ -22,6 +22,10 @@ Paths = Annotated[
     typer.Argument(help="Stack files or folders (a folder of stacks plans them together)."),
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
+NoBuild = Annotated[
+    bool,
+    typer.Option("--no-build", help="Do not build images; an image to build must exist already."),
+]
 Engine = Annotated[
     str,
     typer.Option(

@@ -35,10 +35,17 @@ class DockerBackend:
 
         return observe(engine)
 
-    def plan(self, want: desired.DesiredState, have: ObservedState, *, prune: bool) -> Plan:
+    def plan(
+        self,
+        want: desired.DesiredState,
+        have: ObservedState,
+        *,
+        prune: bool,
+        no_build: bool = False,
+    ) -> Plan:
         from stackctl.backends.docker.plan import plan
 
-        return plan(want, have, prune=prune)
+        return plan(want, have, prune=prune, no_build=no_build)
 
     def plan_destroy(
         self, want: desired.DesiredState, have: ObservedState, *, volumes: bool

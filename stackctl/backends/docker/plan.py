@@ -12,6 +12,7 @@ from functools import partial
 
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, DesiredState
 from stackctl.backends.docker.observe import ObservedContainer, ObservedState, fingerprint
+from stackctl.core.build import changed_parts
 from stackctl.core.labels import COMPOSE_PROJECT, TEMP_SUFFIX, temp_name
 from stackctl.core.plan import (
     Change,
@@ -20,6 +21,7 @@ from stackctl.core.plan import (
     Plan,
     PlanBuilder,
     Step,
+    build_id,
     change_reason,
     container_id,
     destroy_units,
@@ -50,16 +52,23 @@ STEPS: dict[Kind, tuple[Step, ...]] = {
 # --------------------------------------------------------------------------- plan
 
 
-def plan(desired: DesiredState, observed: ObservedState, *, prune: bool = False) -> Plan:
-    """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot."""
+def plan(
+    desired: DesiredState, observed: ObservedState, *, prune: bool = False, no_build: bool = False
+) -> Plan:
+    """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot.
+    ``no_build``: never build; an image to build must then be on the daemon already."""
     b = PlanBuilder()
     ours = set(desired.stacks)
 
-    leaving = _leaving(desired, observed, ours, prune)
+    build_ops = _plan_builds(b, desired, observed, no_build)
+    rebuilt = set(build_ops)
+    leaving = _leaving(desired, observed, ours, prune, rebuilt)
     net_ops = _plan_networks(b, desired, observed, leaving)
     vol_ops = _plan_volumes(b, desired, observed)
-    pull_ops = _plan_images(b, desired, observed)
-    container_ops = _plan_containers(b, desired, observed, ours, net_ops, vol_ops, pull_ops)
+    pull_ops = {**_plan_images(b, desired, observed), **build_ops}
+    container_ops = _plan_containers(
+        b, desired, observed, ours, net_ops, vol_ops, pull_ops, rebuilt
+    )
     b.waits(desired.containers, container_ops)
     _plan_orphans(b, desired, observed, ours, prune)
     _check_addresses(b, desired, observed)
@@ -119,12 +128,67 @@ def _plan_volumes(b: PlanBuilder, desired: DesiredState, observed: ObservedState
     return ready
 
 
+def _plan_builds(
+    b: PlanBuilder, desired: DesiredState, observed: ObservedState, no_build: bool
+) -> dict[str, str]:
+    """Image -> the build that makes it: when it is missing, when its context, Dockerfile,
+    arguments or options changed since it was built (the digests in its labels), or
+    always with ``pull_policy: build``; never with ``no_build``."""
+    ready: dict[str, str] = {}
+    for build in desired.builds:
+        present = build.image in observed.images
+        users = ", ".join(build.services)
+        if no_build:
+            if not present:
+                b.problems.append(
+                    f"image {build.image!r} (built for service {users} of stack "
+                    f"{build.stack!r}) is not on the daemon, and --no-build was given.\n  "
+                    "hint: run without --no-build to build it"
+                )
+            continue
+        built = observed.built.get(build.image)
+        changes: tuple[Change, ...] = ()
+        if build.always:
+            reason = "pull_policy: build"
+        elif not present:
+            reason = "image missing"
+        elif built is None:
+            reason = "image not built by stackctl (no build digests in its labels)"
+        else:
+            parts = changed_parts(built, build.digests)
+            if not parts:
+                b.unchanged.append(f"image {build.image}")
+                continue
+            reason = "build changed: " + ", ".join(parts)
+            changes = tuple(
+                Change(f"build.{p}", _short(built.get(p)), _short(build.digests[p])) for p in parts
+            )
+        op = Operation(
+            build_id(build.image),
+            Kind.BUILD,
+            build.image,
+            build.stack,
+            reason,
+            changes=changes,
+            build=build,
+        )
+        ready[build.image] = b.add(op)
+    return ready
+
+
+def _short(digest: str | None) -> str | None:
+    return digest[:12] if digest else digest
+
+
 def _plan_images(b: PlanBuilder, desired: DesiredState, observed: ObservedState) -> dict[str, str]:
     ready: dict[str, str] = {}
     policies: dict[str, set[str | None]] = {}
+    built = {build.image for build in desired.builds}
     for c in desired.containers:
         policies.setdefault(c.image, set()).add(c.pull_policy)
     for image in desired.images:
+        if image in built:
+            continue  # built here (_plan_builds), never pulled
         present = image in observed.images
         always = "always" in policies.get(image, set())
         if present and not always:
@@ -168,8 +232,10 @@ def _plan_containers(
     net_ops: Mapping[str, str],
     vol_ops: Mapping[str, str],
     pull_ops: Mapping[str, str],
+    rebuilt: set[str],
 ) -> dict[tuple[str, str], list[str]]:
-    """(stack, service) -> ids of the operations that bring its containers up."""
+    """(stack, service) -> ids of the operations that bring its containers up (after
+    the pull or build of their image, ``pull_ops``; ``rebuilt``: the images built again)."""
     by_service: dict[tuple[str, str], list[str]] = {}
     for dc in desired.containers:
         obs = observed.container(dc.name)
@@ -186,7 +252,7 @@ def _plan_containers(
         if obs is not None and (obs.stack != dc.stack or obs.service != dc.service):
             b.problems.append(_clash_message(dc.name, obs, dc.stack))
             continue
-        verdict = _verdict(dc, obs, observed)
+        verdict = _verdict(dc, obs, observed, dc.image in rebuilt)
         if verdict is None:
             b.unchanged.append(f"container {dc.name}")
             continue
@@ -210,14 +276,20 @@ Verdict = tuple[Kind, str, tuple[Change, ...]]
 
 
 def _verdict(
-    dc: DesiredContainer, obs: ObservedContainer | None, observed: ObservedState
+    dc: DesiredContainer,
+    obs: ObservedContainer | None,
+    observed: ObservedState,
+    rebuilt: bool = False,
 ) -> Verdict | None:
-    """What the container needs (kind, reason, changes), or None when it is in sync."""
+    """What the container needs (kind, reason, changes), or None when it is in sync.
+    ``rebuilt``: the plan builds its image again."""
     if obs is None:
         return Kind.CREATE, "missing", ()
     if obs.config_hash not in (dc.config_hash, dc.legacy_hash):  # legacy: core/config.py
         changes = diff_config(obs.config, dc.config, dc.sensitive)
         return Kind.REPLACE, change_reason(changes), changes
+    if rebuilt:
+        return Kind.REPLACE, "image rebuilt", ()
     current = observed.images.get(dc.image)
     if current and obs.image_id and current != obs.image_id:
         return Kind.REPLACE, "image updated", (Change("image_id", obs.image_id[:19], current[:19]),)
@@ -248,7 +320,11 @@ def _verdict(
 
 
 def _leaving(
-    desired: DesiredState, observed: ObservedState, ours: set[str], prune: bool
+    desired: DesiredState,
+    observed: ObservedState,
+    ours: set[str],
+    prune: bool,
+    rebuilt: set[str],
 ) -> set[str]:
     """The existing containers the plan removes or replaces (what a replaced network
     does not reconnect): the same verdicts as _plan_containers and _plan_orphans."""
@@ -260,7 +336,7 @@ def _leaving(
             if obs.stack in ours and (prune or obs.name.endswith(TEMP_SUFFIX)):
                 out.add(obs.name)
         elif obs.stack == dc.stack and obs.service == dc.service:
-            verdict = _verdict(dc, obs, observed)
+            verdict = _verdict(dc, obs, observed, dc.image in rebuilt)
             if verdict is not None and verdict[0] == Kind.REPLACE:
                 out.add(obs.name)
     return out

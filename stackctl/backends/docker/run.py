@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from stackctl.backends.docker.desired import DesiredContainer
 from stackctl.core.labels import temp_name
-from stackctl.core.plan import Operation, Step
+from stackctl.core.plan import Kind, Operation, Step
 from stackctl.core.run import RunOptions, StepProgress
 from stackctl.engine.docker import DockerEngine
 
@@ -24,7 +24,7 @@ SAYS = {
 
 @dataclass
 class ContainerRunner:
-    """Create, replace, start, unpause and remove containers by their steps.
+    """Create, replace, start, unpause and remove containers by their steps; build images.
 
     ``current``: the container the steps act on, the existing one (its id, else its name)
     until a create makes a new one."""
@@ -33,8 +33,13 @@ class ContainerRunner:
     options: RunOptions
 
     def run(self, op: Operation, progress: StepProgress) -> None:
-        assert op.steps, f"{op.id}: the planner named no steps"
         e = self.engine
+        if op.kind == Kind.BUILD:
+            assert op.build is not None, f"{op.id}: no build"
+            progress("building")
+            e.build(op.build, progress)
+            return
+        assert op.steps, f"{op.id}: the planner named no steps"
         old = op.target_id or op.resource
         current = old
         for step in op.steps:

@@ -36,7 +36,12 @@ class SwarmBackend:
         return observe_swarm(engine)
 
     def plan(
-        self, want: desired.SwarmDesiredState, have: SwarmObservedState, *, prune: bool
+        self,
+        want: desired.SwarmDesiredState,
+        have: SwarmObservedState,
+        *,
+        prune: bool,
+        no_build: bool = False,  # nothing is built for a swarm (rule swarm-build)
     ) -> Plan:
         from stackctl.backends.swarm.plan import plan_swarm
 
