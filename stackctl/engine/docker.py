@@ -430,7 +430,7 @@ class DockerEngine:
                             tail = []
                             if progress is not None:
                                 progress(step)
-                        else:
+                        elif not line.lstrip().startswith(_BUILD_NOISE):
                             tail = [*tail[-4:], line.rstrip()]
         except docker.errors.APIError as e:
             raise _daemon_error(action, e) from e
@@ -495,6 +495,9 @@ class DockerEngine:
 
     def close(self) -> None:
         self.client.close()
+
+
+_BUILD_NOISE = ("---> ", "Removing intermediate container")  # the builder's bookkeeping
 
 
 def _build_failure(action: str, step: str, tail: list[str], message: str) -> str:
