@@ -167,9 +167,7 @@ def test_build_arguments_stay_secret(
         ARG API_TOKEN
         RUN test "$API_TOKEN" = "{value}" && echo token is "$API_TOKEN"
         """
-    path = write_project(
-        tmp_path / "p", built, dockerfile, args="args:\n  API_TOKEN: ${API_TOKEN}"
-    )
+    path = write_project(tmp_path / "p", built, dockerfile, args="args:\n  API_TOKEN: ${API_TOKEN}")
     run = cli(engine_target.base_url, "apply", "--yes", path, API_TOKEN=value)
     assert run.code == 0, run.text
     assert value not in run.text and "token is" in run.text

@@ -296,6 +296,17 @@ def _build(
         )
 
     context = Path(host_path(stack, build.context))
+    if context.resolve() == Path("/") or context.resolve().parts[1:2] in (
+        ("proc",),
+        ("sys",),
+        ("dev",),
+    ):
+        problem(
+            f"build context {build.context!r} of service {service.name!r} is {context}: "
+            "a build would send the whole of it to the daemon",
+            "give the folder that holds the Dockerfile and what it copies",
+        )
+        return None
     if not context.is_dir():
         problem(
             f"build context {build.context!r} of service {service.name!r} is not a folder "
@@ -339,8 +350,17 @@ def _build(
         "extra_hosts": dict(sorted(build.extra_hosts.items())),
         "dockerfile": name if text is None else None,
     }
+    try:
+        context_part = context_digest(context, name)
+    except OSError as e:
+        problem(
+            f"cannot read the build context {build.context!r} of service {service.name!r}: "
+            f"{e.strerror or e} ({e.filename})",
+            "make its files readable, or exclude them in .dockerignore",
+        )
+        return None
     digests = {
-        "context": context_digest(context, name),
+        "context": context_part,
         "dockerfile": sha256(data),
         # keyed: a build argument may be a secret (and a reader of the label has no key)
         "args": secrets.digest(canonical_json(dict(sorted(args.items())))),
