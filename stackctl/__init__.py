@@ -5,6 +5,7 @@ The public API is the typed stack language re-exported here; everything else is 
 
 from stackctl.model import (
     Acknowledge,
+    Build,
     Condition,
     Dependency,
     Deploy,
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Acknowledge",
+    "Build",
     "Condition",
     "Dependency",
     "Deploy",

@@ -31,6 +31,7 @@ from stackctl.core.interpolate import escape, is_template_position
 from stackctl.dump import implicit_default_network, mount_short, port_short
 from stackctl.errors import StackctlError
 from stackctl.model import (
+    Build,
     Condition,
     Dependency,
     Healthcheck,
@@ -327,6 +328,13 @@ class _Renderer:
             return self.call("Healthcheck.cmd", [*args, *options])
         return self.model(check, path)
 
+    def _service_build(self, build: Build, path: PathT) -> Node:
+        """``build="./app"`` when only the context is set, else ``Build("./app", ...)``."""
+        context = self.string(build.context, (*path, "context"))
+        if build == Build(build.context):
+            return context
+        return self.call("Build", [Item("", context), *self.kwargs(build, path, skip=["context"])])
+
     def _service_secrets(self, secrets: list[ServiceSecret], path: PathT) -> Node:
         items = []
         for i, secret in enumerate(secrets):
@@ -339,6 +347,7 @@ class _Renderer:
 
 
 _PUBLIC = {
+    "Build",
     "Condition",
     "Dependency",
     "Deploy",

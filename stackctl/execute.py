@@ -99,7 +99,7 @@ def wait_feeders(operations: Sequence[Operation]) -> set[str]:
     return {i for i in found if by_id[i].kind in STARTS}
 
 
-SLOW = {Kind.WAIT, Kind.PULL}  # what a container start may wait for that takes long
+SLOW = {Kind.WAIT, Kind.PULL, Kind.BUILD}  # what a container start may wait for that takes long
 
 
 def held_back(

@@ -98,7 +98,8 @@ def build_graph(stacks: Sequence[Stack]) -> Graph:
     for stack in stacks:
         services = {name: ids.make("svc", stack.name, name) for name in stack.services}
         for name, svc in stack.services.items():
-            nodes.append(Node(services[name], "service", (name, svc.image), stack.name))
+            image = svc.image or stack.image_name(svc)
+            nodes.append(Node(services[name], "service", (name, image), stack.name))
             for dep, how in svc.depends_on.items():
                 if dep in services:
                     edges.append(

@@ -130,10 +130,12 @@ def make_plan(
     replace: Sequence[str] = (),
     wait: bool = True,
     rollback: bool = True,
+    no_build: bool = False,
 ) -> Planned:
     """``engine``: what ``loaded.backend.connect()`` returned. ``targets``: plan only these
     services and what they depend on (``--target``); ``replace``: services recreated even
-    when in sync (``--replace``)."""
+    when in sync (``--replace``); ``no_build``: never build an image (one that is missing
+    is a plan error)."""
     from stackctl import targets as targeting
 
     backend, desired = loaded.backend, loaded.desired
@@ -143,7 +145,13 @@ def make_plan(
     if destroy:
         return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
     plan = backend.plan(
-        desired, observed, prune=prune, replace=forced, wait=wait, rollback=rollback
+        desired,
+        observed,
+        prune=prune,
+        replace=forced,
+        wait=wait,
+        rollback=rollback,
+        no_build=no_build,
     )
     if targets:
         plan = targeting.partial(plan, targeting.with_dependencies(loaded.stacks, wanted), targets)

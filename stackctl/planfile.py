@@ -133,7 +133,7 @@ def schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
-    summary_keys = ["add", "change", "replace", "destroy", "pull", "wait"]
+    summary_keys = ["add", "change", "replace", "destroy", "pull", "build", "wait"]
     plan = {
         "type": "object",
         "required": [
@@ -149,7 +149,7 @@ def schema() -> dict[str, Any]:
             "has_changes": {"type": "boolean"},
             "summary": {
                 "type": "object",
-                "required": summary_keys,
+                "required": [k for k in summary_keys if k != "build"],  # build: since 0.1
                 "properties": dict.fromkeys(summary_keys, count),
                 "additionalProperties": False,
             },
@@ -179,6 +179,7 @@ def schema() -> dict[str, Any]:
                 "type": "object",
                 "properties": {
                     "prune": {"type": "boolean"},
+                    "no_build": {"type": "boolean"},
                     "target": strings,
                     "replace": strings,
                     "files": {

@@ -22,6 +22,7 @@ Segment = tuple[str, str]
 
 SYMBOLS: dict[Kind, tuple[str, str]] = {
     Kind.PULL: ("+", "cyan"),
+    Kind.BUILD: ("+", "cyan"),
     Kind.CREATE_NETWORK: ("+", "green"),
     Kind.CREATE_VOLUME: ("+", "green"),
     Kind.CREATE: ("+", "green"),
@@ -43,6 +44,7 @@ SYMBOLS: dict[Kind, tuple[str, str]] = {
 
 NOUNS: dict[Kind, str] = {
     Kind.PULL: "image",
+    Kind.BUILD: "image",
     Kind.CREATE_NETWORK: "network",
     Kind.CREATE_VOLUME: "volume",
     Kind.CREATE: "container",
@@ -64,6 +66,7 @@ NOUNS: dict[Kind, str] = {
 
 VERBS: dict[Kind, str] = {
     Kind.PULL: "pull",
+    Kind.BUILD: "build",
     Kind.CREATE_NETWORK: "create",
     Kind.CREATE_VOLUME: "create",
     Kind.CREATE: "create",
@@ -110,9 +113,12 @@ def summary(plan: Plan) -> str:
     replace = plan.count(REPLACES)
     destroy = plan.count(DESTROYS)
     pulls = plan.count({Kind.PULL})
+    builds = plan.count({Kind.BUILD})
     text = f"Plan: {add} to add, {change} to change, {replace} to replace, {destroy} to destroy."
     if pulls:
         text += f" {pulls} image{'s' if pulls != 1 else ''} to pull."
+    if builds:
+        text += f" {builds} image{'s' if builds != 1 else ''} to build."
     return text
 
 
@@ -223,6 +229,9 @@ def operation_json(op: Operation) -> dict[str, Any]:
         data["config_hash"] = op.unit.config_hash
     if op.network is not None:
         data["config_hash"] = op.network.config_hash
+    if op.build is not None:
+        data["resource"]["service"] = op.build.services[0]
+        data["config_hash"] = op.build.digest
     if op.version is not None:
         data["version"] = op.version
     if op.kind == Kind.WAIT:
@@ -257,6 +266,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "replace": plan.count(REPLACES),
             "destroy": plan.count(DESTROYS),
             "pull": plan.count({Kind.PULL}),
+            "build": plan.count({Kind.BUILD}),
             "wait": plan.count({Kind.WAIT}),
         },
         "operations": [operation_json(op) for op in plan.operations],

@@ -27,7 +27,7 @@ from pydantic import BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
 from stackctl import model
-from stackctl.model import fields, service
+from stackctl.model import build, fields, service
 
 SCHEMA_URL = "https://raw.githubusercontent.com/stackctl/stackctl/main/schemas/stack.schema.json"
 """Where the published schema lives; used as ``$id`` and in dumped files' modeline."""
@@ -93,6 +93,8 @@ _FRIENDLY: dict[Callable[..., Any], Callable[[Any], JSONDict]] = {
         ]
     },
     fields._extra_hosts: lambda _: {"anyOf": [_mapping(_STR), _STRS]},
+    build._build_args: lambda _: {"anyOf": [_mapping({"anyOf": [_SCALAR, _NULL]}), _STRS, _NULL]},
+    build.build_form: lambda _: {"anyOf": [_STR, _ref("Build"), _NULL]},
     service._service_secrets: lambda _: {
         "type": "array",
         "items": {"anyOf": [_STR, _ref("ServiceSecret")]},

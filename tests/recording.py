@@ -39,6 +39,7 @@ from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
 from stackctl.backends.docker.observe import ObservedState
 from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
 from stackctl.backends.swarm.observe import SwarmObservedState
+from stackctl.core.build import DesiredBuild
 from stackctl.core.labels import temp_name
 from stackctl.core.plan import Kind, Operation, Plan, Step
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
@@ -140,6 +141,10 @@ class RecordingEngine(Recording):
                 self._names[ref] = str(info.get("Name", ref)).lstrip("/")
                 return self._names[ref]
         return name
+
+    def build(self, spec: DesiredBuild, progress: Callable[[str], None] | None = None) -> None:
+        self._rec("build", spec.image)
+        super().build(spec, progress)
 
     def create_container(self, dc: DesiredContainer, name: str) -> str:
         self._rec("create_container", name)
@@ -261,6 +266,8 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
     match op.kind:
         case Kind.PULL:
             return [("pull", name)]
+        case Kind.BUILD:
+            return [("build", name)]
         case Kind.CREATE_NETWORK:
             return [("create_network", name)]
         case Kind.REPLACE_NETWORK:
@@ -397,6 +404,7 @@ def recorded_apply(
     wait_timeout: float = 60,
     prune: bool = False,
     volumes: bool = False,
+    no_build: bool = False,
 ) -> Recorded:
     """Plan (or with ``destroy``, plan the destroy) through the backend named, apply, and
     check the writes one to one against the plan's operations (only those that completed,
@@ -410,7 +418,7 @@ def recorded_apply(
         if destroy:
             p = seam.plan_destroy(want, observed, volumes=volumes)
         else:
-            p = seam.plan(want, observed, prune=prune)
+            p = seam.plan(want, observed, prune=prune, no_build=no_build)
         result, log, checked = run_recorded(recorder, p, wait_timeout=wait_timeout)
         return Recorded(p, result, log, checked, recorder.calls())
     finally:

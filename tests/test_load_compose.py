@@ -123,7 +123,7 @@ UNSUPPORTED = """
 services:
   web:
     image: nginx:1
-    build: .
+    build: {context: ., ssh: [default]}
     network_mode: host
     mem_limit: 512m
     cpus: 0.5
@@ -142,15 +142,15 @@ def test_unsupported_keys_are_reported_by_name_with_line(tmp_path: Path) -> None
     errors = errors_of(write(tmp_path / "app", UNSUPPORTED))
     by_path = {d.path: d for d in errors}
     assert set(by_path) == {
-        "services.web.build",
+        "services.web.build.ssh",
         "services.web.network_mode",
         "services.web.mem_limit",
         "services.web.cpus",
         "services.web.ports.0.app_protocol",
         "configs",
     }
-    build = by_path["services.web.build"]
-    assert build.message == "`build` is not supported by stackctl"
+    build = by_path["services.web.build.ssh"]
+    assert build.message == "`ssh` is not supported by stackctl"
     assert build.line == 4
     assert build.hint is not None and "image:" in build.hint
     assert by_path["services.web.network_mode"].line == 5
@@ -166,7 +166,7 @@ def test_compose_typo_gets_did_you_mean(tmp_path: Path) -> None:
     path = write(tmp_path / "app", "services:\n  web:\n    imgae: nginx:1\n")
     errors = errors_of(path)
     [err] = [d for d in errors if d.path == "services.web.imgae"]
-    assert [d.message for d in errors if d.path == "services.web.image"] == ["`image` is required"]
+    # `image` is now optional (a service may `build`); the hint names it
     assert err.path == "services.web.imgae"
     assert err.line == 3
     assert err.hint == "did you mean 'image'?"
@@ -328,12 +328,12 @@ def test_unset_variable_is_a_warning_not_an_error(
 
 
 def test_every_error_of_every_file_is_collected(tmp_path: Path) -> None:
-    a = write(tmp_path / "a", "services:\n  web:\n    build: .\n    image: nginx:1\n")
+    a = write(tmp_path / "a", "services:\n  web:\n    build: {context: ., tags: [x]}\n")
     b = write(tmp_path / "b", "services:\n  web:\n    image: nginx:1\n    links: [x]\n")
     with pytest.raises(InvalidStackError) as info:
         load_paths([a, b])
     assert [(Path(d.file or "").parent.name, d.path) for d in info.value.diagnostics] == [
-        ("a", "services.web.build"),
+        ("a", "services.web.build.tags"),
         ("b", "services.web.links"),
     ]
     assert "Traceback" not in str(info.value)

@@ -110,7 +110,7 @@ def test_errors_from_all_files_are_collected(tmp_path: Path) -> None:
         {
             "a.py": "stack = undefined_name\n",
             "b.yaml": "name: b\nservices:\n  web:\n    imgae: x\n",
-            "c/compose.yaml": "services:\n  web:\n    image: nginx:1\n    build: .\n",
+            "c/compose.yaml": "services:\n  web:\n    build: {context: ., ssh: [x]}\n",
         },
     )
     with pytest.raises(InvalidStackError) as info:

@@ -173,10 +173,10 @@ def test_cli_import_reports_errors_without_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "compose.yaml"
-    bad.write_text("services:\n  web:\n    build: .\n")
+    bad.write_text("services:\n  web:\n    build: {context: ., ssh: [default]}\n")
     assert main(["import", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "`build` is not supported by stackctl" in err and "Traceback" not in err
+    assert "`ssh` is not supported by stackctl" in err and "Traceback" not in err
 
 
 def test_import_of_secret_templates(tmp_path: Path) -> None:

@@ -123,7 +123,11 @@ def test_missing_name_and_image(tmp_path: Path) -> None:
     path = write(tmp_path / "stack.yaml", text)
     messages = {(d.path, d.message) for d in errors_of(path)}
     assert ("name", "`name` is required") in messages
-    assert ("services.web.image", "`image` is required") in messages
+    assert (
+        "services.web",
+        "a service needs `image` (what to run) or `build` (a folder with a Dockerfile to "
+        "build it from)",
+    ) in messages
 
 
 def test_a_missing_name_hides_no_other_finding(tmp_path: Path) -> None:

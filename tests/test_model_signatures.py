@@ -32,6 +32,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "typecheck"
 # class -> the field given positionally (and also accepted as a keyword)
 KEYED = {
     "Acknowledge": "rule",
+    "Build": "context",
     "Secret": "value",
     "Network": "key",
     "Volume": "key",

@@ -528,6 +528,11 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         lambda: [stack("app", svc("web", container_name="web"), engine="swarm")],
     ),
     (
+        "swarm-unsupported-build", "error", "app", "services.web.build",
+        ("not on the other nodes", "docker push"),
+        lambda: [stack("app", svc("web", build="./app"), engine="swarm")],
+    ),
+    (
         "swarm-unsupported-privileged", "error", "app", "services.web.privileged",
         ("cannot run privileged",),
         lambda: [stack("app", svc("web", privileged=True), engine="swarm")],

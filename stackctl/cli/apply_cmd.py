@@ -15,6 +15,7 @@ from stackctl.cli import app
 from stackctl.cli.common import (
     Engine,
     Files,
+    NoBuild,
     Paths,
     Profiles,
     Replace,
@@ -80,8 +81,8 @@ def execute(
     wait_timeout: float,
     command: str | None = None,
 ) -> ApplyResult:
-    """Pull first (an image that cannot be had fails before anything changed), then the rest.
-    ``command``: the one the progress names (default: apply or destroy)."""
+    """Pull and build first (an image that cannot be had fails before anything changed),
+    then the rest. ``command``: the one the progress names (default: apply or destroy)."""
     command = command or ("destroy" if plan.destroy else "apply")
     options = RunOptions(wait_timeout=wait_timeout)
 
@@ -89,12 +90,13 @@ def execute(
         out = reporter(as_json, command)
         return executor_for(backend, engine, out, parallelism=parallelism, options=options)
 
-    pulls = tuple(op for op in plan.operations if op.kind == Kind.PULL)
+    images = {Kind.PULL, Kind.BUILD}
+    pulls = tuple(op for op in plan.operations if op.kind in images)
     if pulls:
         result = executor().run(replace(plan, operations=pulls))
         if not result.ok:
             return result
-    rest = tuple(op for op in plan.operations if op.kind != Kind.PULL)
+    rest = tuple(op for op in plan.operations if op.kind not in images)
     return executor().run(replace(plan, operations=rest))
 
 
@@ -144,6 +146,7 @@ def apply(
     no_wait: NoWait = False,
     no_rollback: NoRollback = False,
     as_json: AsJson = False,
+    no_build: NoBuild = False,
     strict: Strict = False,
     engine: Engine = "docker",
     target: Target = None,
@@ -160,6 +163,7 @@ def apply(
         prune = bool(saved_options.get("prune", False))
         target = list(saved_options.get("target") or [])
         replace = list(saved_options.get("replace") or [])
+        no_build = bool(saved_options.get("no_build", False))
         options = planfile.load_options_of(saved)
     loaded = pipeline.load(paths, strict=strict, engine=engine, options=options)
     print_warnings(loaded.warnings)
@@ -173,6 +177,7 @@ def apply(
             replace=replace or [],
             wait=not no_wait,
             rollback=not no_rollback,
+            no_build=no_build,
         )
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)

@@ -48,6 +48,10 @@ Profiles = Annotated[
     ),
 ]
 Strict = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
+NoBuild = Annotated[
+    bool,
+    typer.Option("--no-build", help="Do not build images; an image to build must exist already."),
+]
 Engine = Annotated[
     str,
     typer.Option(

@@ -13,6 +13,7 @@ from stackctl.cli import app
 from stackctl.cli.common import (
     Engine,
     Files,
+    NoBuild,
     Paths,
     Profiles,
     Replace,
@@ -41,6 +42,7 @@ def plan(
     ] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Remove orphaned containers.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List unchanged too.")] = False,
+    no_build: NoBuild = False,
     strict: Strict = False,
     engine: Engine = "docker",
     target: Target = None,
@@ -52,7 +54,12 @@ def plan(
     print_warnings(loaded.warnings)
     targets, forced = target or [], replace or []
     planned = pipeline.make_plan(
-        loaded, loaded.backend.connect(), prune=prune, targets=targets, replace=forced
+        loaded,
+        loaded.backend.connect(),
+        prune=prune,
+        targets=targets,
+        replace=forced,
+        no_build=no_build,
     )
     if as_json:
         print(json.dumps(plan_json(planned.plan), indent=2, ensure_ascii=False))
@@ -63,7 +70,7 @@ def plan(
             out,
             planned.plan,
             list(paths or []),
-            {"prune": prune, "target": targets, "replace": forced},
+            {"prune": prune, "target": targets, "replace": forced, "no_build": no_build},
             options,
         )
         if not as_json:

@@ -80,10 +80,12 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
         replace: AbstractSet[tuple[str, str]] = frozenset(),
         wait: bool = True,
         rollback: bool = True,
+        no_build: bool = False,
     ) -> Plan:
         """``replace``: (stack, service) pairs to recreate even when in sync (--replace);
         ``wait``: replacements waited for before the old unit goes; ``rollback``: a failed
-        one undone (where the backend replaces units itself)."""
+        one undone (where the backend replaces units itself); ``no_build``: build no image
+        (the docker backend; a swarm builds none)."""
         ...
 
     def plan_destroy(self, desired: DesiredT, observed: ObservedT, *, volumes: bool) -> Plan: ...

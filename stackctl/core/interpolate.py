@@ -283,10 +283,13 @@ _TEMPLATE_FIELDS = frozenset({"environment", "labels", "command", "entrypoint"})
 def is_template_position(path: Sequence[str | int]) -> bool:
     """Where ``stackctl import`` keeps ``${VAR}`` templates as written instead of expanding.
 
-    Only free-text values qualify: environment, labels, command, entrypoint and the health
-    check test of a service. Everything else (images, ports, paths) is parsed when the
-    model is built, so it is expanded at import time.
+    Only free-text values qualify: environment, labels, command, entrypoint, the health
+    check test and the build arguments of a service. Everything else (images, ports,
+    paths) is parsed when the model is built, so it is expanded at import time.
     """
     if len(path) < 4 or path[0] != "services":
         return False
-    return path[2] in _TEMPLATE_FIELDS or tuple(path[2:4]) == ("healthcheck", "test")
+    return path[2] in _TEMPLATE_FIELDS or tuple(path[2:4]) in (
+        ("healthcheck", "test"),
+        ("build", "args"),
+    )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
+from stackctl.core.build import DesiredBuild
 from stackctl.core.labels import COMPOSE_PROJECT, LABEL_VOLUME, config_from_labels, is_digest
 from stackctl.core.resources import DesiredNetwork, DesiredVolume, ObservedNetwork, ObservedVolume
 from stackctl.errors import PlanError
@@ -25,6 +26,7 @@ from stackctl.model import Condition
 
 class Kind(StrEnum):
     PULL = "pull"
+    BUILD = "build"  # an image from a build context (docker backend)
     CREATE_NETWORK = "create-network"
     REPLACE_NETWORK = "replace-network"
     REMOVE_NETWORK = "remove-network"
@@ -124,6 +126,7 @@ class Operation:
     unit: DesiredUnit | None = None  # create/replace/update: a desired container or service
     network: DesiredNetwork | None = None
     volume: DesiredVolume | None = None
+    build: DesiredBuild | None = None  # build: what to build
     target_id: str | None = None  # the existing resource replaced, started or removed
     service: str | None = None  # wait: the service waited for
     condition: Condition | None = None  # wait: what it waits for
@@ -523,6 +526,11 @@ def volume_id(name: str) -> str:
 
 def image_id(image: str) -> str:
     return f"image:{image}"
+
+
+def build_id(image: str) -> str:
+    """Build the image ``image`` (a tag)."""
+    return f"build:{image}"
 
 
 def wait_id(stack: str, service: str, condition: Condition) -> str:

@@ -250,10 +250,11 @@ def has_healthcheck(service: Service) -> bool:
     return service.healthcheck is not None and not service.healthcheck.disabled
 
 
-def process_config(service: Service) -> ProcessConfig:
-    """The config fields a container and a swarm service take the same way."""
+def process_config(service: Service, image: str) -> ProcessConfig:
+    """The config fields a container and a swarm service take the same way; ``image``:
+    the reference it runs (``Stack.image_name``)."""
     return {
-        "image": units.image_with_tag(service.image),
+        "image": image,
         "command": service.command,
         "entrypoint": service.entrypoint,
         "hostname": service.hostname,
@@ -316,7 +317,7 @@ def unit_fields(
     return UnitFields(
         stack=stack.name,
         service=service.name,
-        image=units.image_with_tag(service.image),
+        image=stack.image_name(service),
         config=config.config,
         config_hash=config.hash,
         legacy_hash=config.legacy_hash,

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -35,6 +36,7 @@ from tenacity import (
 
 from stackctl import units
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
+from stackctl.core.build import DesiredBuild
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.errors import DaemonError, DaemonUnavailableError
 
@@ -386,6 +388,58 @@ class DockerEngine:
         except NO_ANSWER as e:
             raise _lost(f"pull {image}", e) from e
 
+    def build(self, spec: DesiredBuild, progress: Callable[[str], None] | None = None) -> None:
+        """Build ``spec`` with the daemon's builder and tag it; a failed step is an error
+        naming the step (``Step 3/5 : RUN make``) and the builder's last lines."""
+        from stackctl.engine.context import context_tar
+
+        action = f"build {spec.image}"
+        try:
+            context = context_tar(Path(spec.context), spec.dockerfile, spec.dockerfile_text)
+        except OSError as e:
+            raise DaemonError(f"{action}: cannot read the build context: {e}") from e
+        step = ""
+        tail: list[str] = []
+        try:
+            with context:
+                stream = self.client.build(
+                    fileobj=context,
+                    custom_context=True,
+                    tag=spec.image,
+                    dockerfile=spec.dockerfile,
+                    buildargs=dict(spec.args) or None,
+                    target=spec.target,
+                    labels=spec.labels,
+                    nocache=spec.no_cache,
+                    pull=spec.pull,
+                    network_mode=spec.network,
+                    shmsize=spec.shm_size,
+                    extra_hosts=dict(spec.extra_hosts) or None,
+                    cache_from=list(spec.cache_from) or None,
+                    rm=True,
+                    forcerm=True,
+                    decode=True,
+                )
+                for event in stream:
+                    if "error" in event or "errorDetail" in event:
+                        detail = event.get("errorDetail") or {}
+                        message = str(event.get("error") or detail.get("message") or "")
+                        raise DaemonError(_build_failure(action, step, tail, message))
+                    for line in str(event.get("stream") or "").splitlines():
+                        if not line.strip():
+                            continue
+                        if line.startswith("Step "):
+                            step = line.strip()
+                            tail = []
+                            if progress is not None:
+                                progress(step)
+                        elif not line.lstrip().startswith(_BUILD_NOISE):
+                            tail = [*tail[-4:], line.rstrip()]
+        except docker.errors.APIError as e:
+            raise _daemon_error(action, e) from e
+        except NO_ANSWER as e:
+            raise _lost(action, e) from e
+
     def create_container(self, dc: DesiredContainer, name: str) -> str:
         """Create ``dc`` as ``name`` on all its networks (below API 1.44: the first one now,
         the others connected here before the container is started)."""
@@ -551,6 +605,20 @@ class DockerEngine:
 
     def close(self) -> None:
         self.client.close()
+
+
+_BUILD_NOISE = ("---> ", "Removing intermediate container")  # the builder's bookkeeping
+
+
+def _build_failure(action: str, step: str, tail: list[str], message: str) -> str:
+    """A failed build for people: the Dockerfile step, what the daemon said, its last output."""
+    text = f"{action} failed"
+    if step:
+        text += f" at {step}"
+    text += f": {message.strip()}"
+    if tail:
+        text += "\n    " + "\n    ".join(tail)
+    return text
 
 
 def _short(exc: Exception) -> str:

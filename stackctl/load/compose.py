@@ -23,7 +23,6 @@ _REMOVE = "remove it; stackctl does not support it yet"
 _LIMITS = "set it under deploy.resources.limits ({what})"
 
 SERVICE_HINTS: dict[str, str] = {
-    "build": "build the image first (docker build -t NAME .) and reference it with `image:`",
     "network_mode": "join networks with `networks:`; network modes are not supported",
     "profiles": "put the profile's services in a stack of their own",
     "links": "services on a shared network reach each other by service name; use `networks:`"
@@ -50,6 +49,22 @@ SERVICE_HINTS: dict[str, str] = {
     "post_start": _REMOVE,
     "pre_stop": _REMOVE,
     "platform": "pull the image for the platform you need and pin it by digest",
+    # build: what the daemon's classic builder (POST /build) cannot do
+    **dict.fromkeys(
+        (
+            "ssh",
+            "cache_to",
+            "additional_contexts",
+            "platforms",
+            "tags",
+            "entitlements",
+            "provenance",
+            "sbom",
+            "isolation",
+        ),
+        "stackctl builds through the daemon's classic builder, which has no such option: "
+        "remove it, or build with `docker buildx build` and reference the image with `image:`",
+    ),
 }
 
 TOP_LEVEL_HINTS: dict[str, str] = {

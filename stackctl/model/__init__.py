@@ -19,12 +19,14 @@ The package's modules, in import order (each imports only the ones above it):
 fields.py    field types: durations, sizes, image references, scalars, commands, lists,
              KEY=VALUE maps, restart and extra_hosts forms; ``_Model``, the frozen base
 network.py   the stack-level resources: Network (Ipam, IpamPool), Volume, SecretSource
+build.py     Build: a service's image built from a folder and a Dockerfile
 service.py   Service and its parts: Port, Mount, Healthcheck, Condition, Dependency,
              Deploy (Resources, ResourceSpec, RestartPolicy, UpdateConfig, Placement),
              Logging, ServiceNetwork, ServiceSecret, Secret
 stack.py     Stack
 """
 
+from stackctl.model.build import Build
 from stackctl.model.fields import (
     Command,
     Duration,
@@ -65,6 +67,7 @@ from stackctl.model.stack import Stack
 
 __all__ = [
     "Acknowledge",
+    "Build",
     "Command",
     "Condition",
     "Dependency",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from stackctl.core.redact import remember
+from stackctl.model.build import Build, build_form
 from stackctl.model.fields import (
     Command,
     Duration,
@@ -635,7 +636,8 @@ class Service(_Model):
     """One service: one container on a host (``<stack>-<name>-1`` unless ``container_name``)."""
 
     name: str
-    image: ImageRef
+    image: ImageRef | None = None  # None: built (``build``) as ``<stack>-<service>``
+    build: Annotated[Build | None, BeforeValidator(build_form)] = None
     container_name: str | None = None
     hostname: str | None = None
     command: Command | None = None
@@ -680,7 +682,7 @@ class Service(_Model):
     shm_size: Size | None = None
     tty: bool = False
     stdin_open: bool = False
-    pull_policy: Literal["always", "never", "missing", "if_not_present"] | None = None
+    pull_policy: Literal["always", "never", "missing", "if_not_present", "build"] | None = None
     engine: Literal["docker", "swarm"] | None = None
     acknowledge: list[Acknowledge] = Field(default_factory=list)  # validation only
 
@@ -690,7 +692,8 @@ class Service(_Model):
             self,
             name: str,
             *,
-            image: str,
+            image: str | None = ...,
+            build: Build | str | None = ...,
             container_name: str | None = ...,
             hostname: str | None = ...,
             command: _CommandIn | None = ...,
@@ -727,7 +730,8 @@ class Service(_Model):
             shm_size: _SizeIn | None = ...,
             tty: bool = ...,
             stdin_open: bool = ...,
-            pull_policy: Literal["always", "never", "missing", "if_not_present"] | None = ...,
+            pull_policy: Literal["always", "never", "missing", "if_not_present", "build"]
+            | None = ...,
             engine: Literal["docker", "swarm"] | None = ...,
             acknowledge: Sequence[Acknowledge | Mapping[str, str]] = ...,
             tmpfs: str | Sequence[str] | None = ...,  # not a field: folded into volumes
@@ -742,6 +746,17 @@ class Service(_Model):
 
     def __hash__(self) -> int:
         return hash(("service", self.name))
+
+    @model_validator(mode="after")
+    def _image_or_build(self) -> Service:
+        if self.image is None and self.build is None:
+            raise ValueError(
+                "a service needs `image` (what to run) or `build` (a folder with a "
+                "Dockerfile to build it from)"
+            )
+        if self.pull_policy == "build" and self.build is None:
+            raise ValueError("pull_policy `build` needs a `build` section to build the image")
+        return self
 
     @model_validator(mode="before")
     @classmethod

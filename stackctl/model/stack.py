@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
+from stackctl import units
 from stackctl.core.redact import remember
 from stackctl.model.fields import _Model
 from stackctl.model.network import Network, SecretSource, Volume
@@ -199,6 +200,12 @@ class Stack(_Model):
         if vol.name:
             return vol.name
         return key if vol.external else f"{self.name}_{key}"
+
+    def image_name(self, service: Service) -> str:
+        """The image the service runs, with its tag: its ``image``, else (a built one)
+        ``<stack>-<service>:latest``, as Compose v2 names a built image."""
+        name = service.image or f"{self.name}-{service.name}"
+        return units.image_with_tag(name)
 
     def container_names(self, service: Service) -> list[str]:
         if service.container_name:

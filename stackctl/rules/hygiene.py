@@ -15,6 +15,8 @@ from stackctl.rules.core import WARNING, Finding, Rule, each_stack
 def _unpinned_images(stack: Stack) -> Iterator[Finding]:
     """An image without a tag, or ``:latest``, changes whenever it is pushed."""
     for svc in stack.services.values():
+        if svc.image is None or svc.build is not None:
+            continue  # built here: its tag names what this stack built
         name, tag, digest = units.split_image(svc.image)
         if digest or (tag and tag != "latest"):
             continue

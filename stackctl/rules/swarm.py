@@ -5,7 +5,7 @@ stackctl refuses a field whose meaning would be lost (an error) and warns about 
 effect merely differs on a swarm. Each finding names the service and field, with the
 file:line the loader recorded. These rules run only for ``engine="swarm"``.
 
-swarm-unsupported-<field> (container_name, privileged, devices, security_opt, shm_size:
+swarm-unsupported-<field> (build, container_name, privileged, devices, security_opt, shm_size:
 errors; pull_policy, expose: warnings), swarm-unsupported-static-address,
 swarm-unsupported-host-ip, swarm-bind-mount (warning), swarm-global-replicas,
 swarm-dnsrr-ingress, swarm-network-driver.
@@ -32,6 +32,14 @@ class _Unsupported:
 
 # Service fields, checked when set (truthy). Order: as a reader meets them in a stack file.
 SERVICE_FIELDS: tuple[_Unsupported, ...] = (
+    _Unsupported(
+        "build",
+        ERROR,
+        "an image built on this machine is not on the other nodes, which pull the image "
+        "from a registry",
+        "build and push the image (docker build -t REGISTRY/NAME:TAG . && docker push "
+        "REGISTRY/NAME:TAG), then reference it with `image:` and remove `build:`",
+    ),
     _Unsupported(
         "container_name",
         ERROR,

@@ -46,10 +46,19 @@ class DockerBackend:
         replace: AbstractSet[tuple[str, str]] = frozenset(),
         wait: bool = True,
         rollback: bool = True,
+        no_build: bool = False,
     ) -> Plan:
         from stackctl.backends.docker.plan import plan
 
-        return plan(want, have, prune=prune, replace=replace, wait=wait, rollback=rollback)
+        return plan(
+            want,
+            have,
+            prune=prune,
+            replace=replace,
+            wait=wait,
+            rollback=rollback,
+            no_build=no_build,
+        )
 
     def plan_destroy(
         self, want: desired.DesiredState, have: ObservedState, *, volumes: bool

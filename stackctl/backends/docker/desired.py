@@ -9,11 +9,14 @@ label and shown in a plan without leaking them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypedDict
 
 from stackctl import units
+from stackctl.core.build import LABEL_BUILD, LABEL_BUILD_HASH, DesiredBuild, build_hash
 from stackctl.core.config import finalize
 from stackctl.core.labels import (
     LABEL_CONFIG,
@@ -22,8 +25,10 @@ from stackctl.core.labels import (
     LABEL_ONESHOT,
     LABEL_SERVICE,
     LABEL_STACK,
+    canonical_json,
+    sha256,
 )
-from stackctl.core.redact import Secrets
+from stackctl.core.redact import Secrets, remember
 from stackctl.core.resources import (
     DesiredNetwork,
     DesiredResources,
@@ -43,6 +48,7 @@ from stackctl.core.service_config import (
 )
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Service, ServiceNetwork, Stack
+from stackctl.secrets import looks_secret
 
 
 class PortConfig(TypedDict):
@@ -159,6 +165,7 @@ class DesiredState(DesiredResources):
     """The docker backend's desired state: the stacks' networks, volumes and containers."""
 
     containers: tuple[DesiredContainer, ...] = ()
+    builds: tuple[DesiredBuild, ...] = ()  # images built here (never pulled)
 
 
 # --------------------------------------------------------------------------- containers
@@ -241,7 +248,7 @@ def _container(
             )
 
     raw: ContainerConfig = {
-        **process_config(service),
+        **process_config(service, stack.image_name(service)),
         "env": env.canonical(),
         "ports": [
             {
@@ -318,6 +325,164 @@ def _runs_alone(service: Service, networks: Sequence[ContainerNetwork]) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------- builds
+
+
+def _build(
+    stack: Stack, service: Service, problems: list[Diagnostic], secrets: Secrets
+) -> DesiredBuild | None:
+    """The image ``service`` builds, with the digests of its parts; None (and a problem)
+    when its context or Dockerfile cannot be read."""
+    build = service.build
+    assert build is not None
+    where = f"services.{service.name}.build"
+
+    def problem(message: str, hint: str, sub: str = "context") -> None:
+        problems.append(
+            Diagnostic(
+                "error",
+                message,
+                file=str(stack.origin) if stack.origin else None,
+                line=stack.line_of(f"{where}.{sub}") or stack.line_of(where),
+                path=f"{where}.{sub}",
+                hint=hint,
+                code="build-context",
+            )
+        )
+
+    context = Path(host_path(stack, build.context))
+    if context.resolve() == Path("/") or context.resolve().parts[1:2] in (
+        ("proc",),
+        ("sys",),
+        ("dev",),
+    ):
+        problem(
+            f"build context {build.context!r} of service {service.name!r} is {context}: "
+            "a build would send the whole of it to the daemon",
+            "give the folder that holds the Dockerfile and what it copies",
+        )
+        return None
+    if not context.is_dir():
+        problem(
+            f"build context {build.context!r} of service {service.name!r} is not a folder "
+            f"({context})",
+            "create it, or fix the path (relative to the stack's folder)",
+        )
+        return None
+    text: str | None = build.dockerfile_inline
+    name = build.dockerfile or "Dockerfile"
+    if text is None:
+        path = Path(name) if Path(name).is_absolute() else context / name
+        try:
+            inside = os.path.relpath(path, context)
+            data = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            problem(
+                f"cannot read the Dockerfile {name!r} of service {service.name!r} ({why})",
+                "create it, or set `dockerfile:` (a path relative to the build context)",
+                "dockerfile" if build.dockerfile else "context",
+            )
+            return None
+        if inside.startswith(".."):
+            text = data  # outside the context: sent inside the tar, as the SDK does
+            name = ".stackctl.Dockerfile"
+        else:
+            name = inside
+    else:
+        name = ".stackctl.Dockerfile"
+        data = text
+
+    from stackctl.engine.context import context_digest  # the SDK's .dockerignore rules
+
+    args = {k: str(v) for k, v in build.args.items()}
+    remember(*(v for k, v in args.items() if looks_secret(k)))
+    options = {
+        "target": build.target,
+        "labels": dict(sorted(build.labels.items())),
+        "network": build.network,
+        "shm_size": build.shm_size,
+        "extra_hosts": dict(sorted(build.extra_hosts.items())),
+        "dockerfile": name if text is None else None,
+    }
+    try:
+        context_part = context_digest(context, name)
+    except OSError as e:
+        problem(
+            f"cannot read the build context {build.context!r} of service {service.name!r}: "
+            f"{e.strerror or e} ({e.filename})",
+            "make its files readable, or exclude them in .dockerignore",
+        )
+        return None
+    digests = {
+        "context": context_part,
+        "dockerfile": sha256(data),
+        # keyed: a build argument may be a secret (and a reader of the label has no key)
+        "args": secrets.digest(canonical_json(dict(sorted(args.items())))),
+        "options": sha256(canonical_json(options)),
+    }
+    labels = {
+        **secrets.data(dict(build.labels)),
+        LABEL_STACK: stack.name,
+        LABEL_BUILD: canonical_json(digests),
+        LABEL_BUILD_HASH: build_hash(digests),
+    }
+    return DesiredBuild(
+        image=stack.image_name(service),
+        stack=stack.name,
+        services=(service.name,),
+        context=str(context),
+        dockerfile=name,
+        dockerfile_text=text,
+        args=args,
+        target=build.target,
+        labels=labels,
+        no_cache=build.no_cache,
+        pull=build.pull,
+        network=build.network,
+        shm_size=units.parse_size(build.shm_size) if build.shm_size else None,
+        extra_hosts=dict(build.extra_hosts),
+        cache_from=tuple(build.cache_from),
+        always=service.pull_policy == "build",
+        digests=digests,
+    )
+
+
+def _builds(
+    stacks: Sequence[Stack], problems: list[Diagnostic], secrets: dict[str, Secrets]
+) -> tuple[DesiredBuild, ...]:
+    """One build per image: services that build one image the same way share it; two
+    different builds of one image are a problem."""
+    out: dict[str, DesiredBuild] = {}
+    for stack in stacks:
+        for service in stack.services.values():
+            if service.build is None:
+                continue
+            build = _build(stack, service, problems, secrets[stack.name])
+            if build is None:
+                continue
+            seen = out.get(build.image)
+            if seen is None:
+                out[build.image] = build
+            elif seen.digest == build.digest and seen.stack == build.stack:
+                out[build.image] = replace(seen, services=(*seen.services, service.name))
+            else:
+                problems.append(
+                    Diagnostic(
+                        "error",
+                        f"image {build.image!r} is built by service {service.name!r} of stack "
+                        f"{stack.name!r} and, differently, by service {seen.services[0]!r} of "
+                        f"stack {seen.stack!r}",
+                        file=str(stack.origin) if stack.origin else None,
+                        line=stack.line_of(f"services.{service.name}.build"),
+                        path=f"services.{service.name}.image",
+                        hint="give one of them another `image:` name",
+                        code="build-image-twice",
+                    )
+                )
+    return tuple(out.values())
+
+
 # --------------------------------------------------------------------------- state
 
 
@@ -332,10 +497,13 @@ def desire(stacks: Sequence[Stack]) -> DesiredState:
         for service in stack.services.values()
         for number, name in enumerate(stack.container_names(service), start=1)
     ]
+    builds = _builds(stacks, problems, secrets)
     if problems:
         raise InvalidStackError(problems)
     return DesiredState(
-        **resources.fields(c.image for c in containers), containers=tuple(containers)
+        **resources.fields(c.image for c in containers),
+        containers=tuple(containers),
+        builds=builds,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from stackctl.core.build import parts_from_labels
 from stackctl.core.labels import (
     LABEL_NUMBER,
     canonical_json,
@@ -59,6 +60,8 @@ class ObservedState(ObservedResources):
 
     containers: tuple[ObservedContainer, ...] = ()
     images: dict[str, str] = field(default_factory=dict)  # "repo:tag" -> image id
+    # "repo:tag" -> the digests of its parts, for images stackctl built (core/build.py)
+    built: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def container(self, name: str) -> ObservedContainer | None:
         for c in self.containers:
@@ -74,6 +77,7 @@ class ObservedState(ObservedResources):
             networks=tuple(n for n in self.networks if n.stack in wanted),
             volumes=tuple(v for v in self.volumes if v.stack in wanted),
             images=self.images,
+            built=self.built,
             api_version=self.api_version,
         )
 
@@ -152,13 +156,31 @@ def parse_images(raws: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return out
 
 
+def parse_built(raws: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """The build digests of the images stackctl built, by each of their tags."""
+    out: dict[str, dict[str, str]] = {}
+    for raw in raws:
+        parts = parts_from_labels(raw.get("Labels") or {})
+        if parts is None:
+            continue
+        for tag in raw.get("RepoTags") or []:
+            if tag and tag != "<none>:<none>":
+                out[tag] = parts
+    return out
+
+
 def observe(reader: Reader) -> ObservedState:
     """One snapshot of the daemon: four list calls (plus the version, negotiated once)."""
+    containers = tuple(parse_container(c) for c in reader.list_containers())
+    networks = tuple(parse_network(n) for n in reader.list_networks())
+    volumes = tuple(parse_volume(v) for v in reader.list_volumes())
+    images = reader.list_images()
     return ObservedState(
-        containers=tuple(parse_container(c) for c in reader.list_containers()),
-        networks=tuple(parse_network(n) for n in reader.list_networks()),
-        volumes=tuple(parse_volume(v) for v in reader.list_volumes()),
-        images=parse_images(reader.list_images()),
+        containers=containers,
+        networks=networks,
+        volumes=volumes,
+        images=parse_images(images),
+        built=parse_built(images),
         api_version=reader.api_version(),
     )
 

@@ -14,6 +14,7 @@ from functools import partial
 
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, DesiredState
 from stackctl.backends.docker.observe import ObservedContainer, ObservedState, fingerprint
+from stackctl.core.build import changed_parts
 from stackctl.core.labels import COMPOSE_PROJECT, TEMP_SUFFIX, temp_name
 from stackctl.core.plan import (
     Change,
@@ -22,6 +23,7 @@ from stackctl.core.plan import (
     Plan,
     PlanBuilder,
     Step,
+    build_id,
     change_reason,
     container_id,
     destroy_units,
@@ -62,6 +64,7 @@ def plan(
     replace: AbstractSet[tuple[str, str]] = frozenset(),
     wait: bool = True,
     rollback: bool = True,
+    no_build: bool = False,
 ) -> Plan:
     """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot.
 
@@ -69,15 +72,16 @@ def plan(
     match (``--replace``); ``wait``: a replacement is waited for (healthy, else running)
     before the old container is removed; ``rollback``: if it fails before then, the old
     one is put back (unless the service's ``deploy.update_config.failure_action`` says
-    otherwise)."""
+    otherwise); ``no_build``: never build; an image to build must then be on the daemon
+    already."""
     b = PlanBuilder()
     ours = set(desired.stacks)
-    verdict = partial(_verdict, replace=replace)
-
+    build_ops = _plan_builds(b, desired, observed, no_build)
+    verdict = partial(_verdict, replace=replace, rebuilt=frozenset(build_ops))
     leaving = _leaving(desired, observed, ours, prune, verdict)
     net_ops = _plan_networks(b, desired, observed, leaving)
     vol_ops = _plan_volumes(b, desired, observed)
-    pull_ops = _plan_images(b, desired, observed)
+    pull_ops = {**_plan_images(b, desired, observed), **build_ops}
     policy = ReplacePolicy(wait=wait, rollback=rollback)
     container_ops = _plan_containers(
         b, desired, observed, ours, net_ops, vol_ops, pull_ops, verdict, policy
@@ -141,12 +145,67 @@ def _plan_volumes(b: PlanBuilder, desired: DesiredState, observed: ObservedState
     return ready
 
 
+def _plan_builds(
+    b: PlanBuilder, desired: DesiredState, observed: ObservedState, no_build: bool
+) -> dict[str, str]:
+    """Image -> the build that makes it: when it is missing, when its context, Dockerfile,
+    arguments or options changed since it was built (the digests in its labels), or
+    always with ``pull_policy: build``; never with ``no_build``."""
+    ready: dict[str, str] = {}
+    for build in desired.builds:
+        present = build.image in observed.images
+        users = ", ".join(build.services)
+        if no_build:
+            if not present:
+                b.problems.append(
+                    f"image {build.image!r} (built for service {users} of stack "
+                    f"{build.stack!r}) is not on the daemon, and --no-build was given.\n  "
+                    "hint: run without --no-build to build it"
+                )
+            continue
+        built = observed.built.get(build.image)
+        changes: tuple[Change, ...] = ()
+        if build.always:
+            reason = "pull_policy: build"
+        elif not present:
+            reason = "image missing"
+        elif built is None:
+            reason = "image not built by stackctl (no build digests in its labels)"
+        else:
+            parts = changed_parts(built, build.digests)
+            if not parts:
+                b.unchanged.append(f"image {build.image}")
+                continue
+            reason = "build changed: " + ", ".join(parts)
+            changes = tuple(
+                Change(f"build.{p}", _short(built.get(p)), _short(build.digests[p])) for p in parts
+            )
+        op = Operation(
+            build_id(build.image),
+            Kind.BUILD,
+            build.image,
+            build.stack,
+            reason,
+            changes=changes,
+            build=build,
+        )
+        ready[build.image] = b.add(op)
+    return ready
+
+
+def _short(digest: str | None) -> str | None:
+    return digest[:12] if digest else digest
+
+
 def _plan_images(b: PlanBuilder, desired: DesiredState, observed: ObservedState) -> dict[str, str]:
     ready: dict[str, str] = {}
     policies: dict[str, set[str | None]] = {}
+    built = {build.image for build in desired.builds}
     for c in desired.containers:
         policies.setdefault(c.image, set()).add(c.pull_policy)
     for image in desired.images:
+        if image in built:
+            continue  # built here (_plan_builds), never pulled
         present = image in observed.images
         always = "always" in policies.get(image, set())
         if present and not always:
@@ -193,7 +252,8 @@ def _plan_containers(
     verdict_of: VerdictOf,
     policy: ReplacePolicy,
 ) -> dict[tuple[str, str], list[str]]:
-    """(stack, service) -> ids of the operations that bring its containers up."""
+    """(stack, service) -> ids of the operations that bring its containers up (after
+    the pull or build of their image, ``pull_ops``; ``rebuilt``: the images built again)."""
     by_service: dict[tuple[str, str], list[str]] = {}
     for dc in desired.containers:
         obs = observed.container(dc.name)
@@ -332,10 +392,12 @@ def _verdict(
     obs: ObservedContainer | None,
     observed: ObservedState,
     replace: AbstractSet[tuple[str, str]] = frozenset(),
+    rebuilt: AbstractSet[str] = frozenset(),
 ) -> Verdict | None:
     """What the container needs (kind, reason, changes), or None when it is in sync;
-    a service in ``replace`` is recreated whatever else holds (``--replace``)."""
-    found = _found_verdict(dc, obs, observed)
+    a service in ``replace`` is recreated whatever else holds (``--replace``);
+    ``rebuilt``: the images the plan builds again."""
+    found = _found_verdict(dc, obs, observed, dc.image in rebuilt)
     forced = obs is not None and (dc.stack, dc.service) in replace
     if forced and (found is None or found[0] != Kind.REPLACE):
         return Kind.REPLACE, "forced by --replace", ()
@@ -343,13 +405,15 @@ def _verdict(
 
 
 def _found_verdict(
-    dc: DesiredContainer, obs: ObservedContainer | None, observed: ObservedState
+    dc: DesiredContainer, obs: ObservedContainer | None, observed: ObservedState, rebuilt: bool
 ) -> Verdict | None:
     if obs is None:
         return Kind.CREATE, "missing", ()
     if obs.config_hash not in (dc.config_hash, dc.legacy_hash):  # legacy: core/config.py
         changes = diff_config(obs.config, dc.config, dc.sensitive)
         return Kind.REPLACE, _changed(changes), changes
+    if rebuilt:
+        return Kind.REPLACE, "image rebuilt", ()
     current = observed.images.get(dc.image)
     if current and obs.image_id and current != obs.image_id:
         return Kind.REPLACE, "image updated", (Change("image_id", obs.image_id[:19], current[:19]),)

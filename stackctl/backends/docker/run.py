@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from stackctl.backends.docker.desired import DesiredContainer
 from stackctl.core.labels import temp_name
-from stackctl.core.plan import Operation, Step
+from stackctl.core.plan import Kind, Operation, Step
 from stackctl.core.run import RunOptions, StepProgress, Waiter
 from stackctl.engine.docker import DockerEngine
 from stackctl.errors import ApplyError, StackctlError, WaitError
@@ -34,7 +34,7 @@ SAYS = {
 
 @dataclass
 class ContainerRunner:
-    """Create, replace, start, unpause and remove containers by their steps.
+    """Create, replace, start, unpause and remove containers by their steps; build images.
 
     ``current``: the container the steps act on, the existing one (its id, else its name)
     until a create makes a new one."""
@@ -44,6 +44,11 @@ class ContainerRunner:
     waiter: Waiter
 
     def run(self, op: Operation, progress: StepProgress) -> None:
+        if op.kind == Kind.BUILD:
+            assert op.build is not None, f"{op.id}: no build"
+            progress("building")
+            self.engine.build(op.build, progress)
+            return
         assert op.steps, f"{op.id}: the planner named no steps"
         old = op.target_id or op.resource
         current = old

@@ -46,6 +46,7 @@ class SwarmBackend:
         replace: AbstractSet[tuple[str, str]] = frozenset(),
         wait: bool = True,
         rollback: bool = True,
+        no_build: bool = False,  # nothing is built for a swarm (rule swarm-build)
     ) -> Plan:
         """``wait``, ``rollback``: Swarm's own rolling update (update_config) decides."""
         from stackctl.backends.swarm.plan import plan_swarm

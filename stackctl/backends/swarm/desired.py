@@ -403,7 +403,7 @@ def _service(
         if p.max_replicas_per_node is not None:
             placement["max_replicas_per_node"] = p.max_replicas_per_node
     raw: ServiceConfig = {
-        **process_config(service),
+        **process_config(service, stack.image_name(service)),
         "mode": "global" if global_mode else "replicated",
         "replicas": replicas,
         "env": env.canonical(),
