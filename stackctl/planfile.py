@@ -137,6 +137,20 @@ def schema() -> dict[str, Any]:
             "operations": {"type": "array", "items": operation},
             "unchanged": strings,
             "warnings": strings,
+            "orphans": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "name", "stack", "service"],
+                    "properties": {
+                        "type": {"enum": ["container", "service", "network", "secret"]},
+                        "name": {"type": "string"},
+                        "stack": {"type": ["string", "null"]},
+                        "service": {"type": ["string", "null"]},
+                    },
+                    "additionalProperties": False,
+                },
+            },
         },
         "additionalProperties": False,
     }

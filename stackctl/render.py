@@ -99,9 +99,14 @@ def describe(op: Operation) -> str:
     return f"{VERBS[op.kind]} {NOUNS[op.kind]} {op.resource}"
 
 
+def _orphans_note(plan: Plan) -> str:
+    n = len(plan.orphans)
+    return f" {n} orphan{'s' if n != 1 else ''} kept (--prune removes)." if n else ""
+
+
 def summary(plan: Plan) -> str:
     if not plan.has_changes:
-        return "No changes. The daemon matches the stack."
+        return "No changes. The daemon matches the stack." + _orphans_note(plan)
     add = plan.count(ADDS)
     change = plan.count(CHANGES)
     replace = plan.count(REPLACES)
@@ -110,7 +115,7 @@ def summary(plan: Plan) -> str:
     text = f"Plan: {add} to add, {change} to change, {replace} to replace, {destroy} to destroy."
     if pulls:
         text += f" {pulls} image{'s' if pulls != 1 else ''} to pull."
-    return text
+    return text + _orphans_note(plan)
 
 
 def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
@@ -140,11 +145,16 @@ def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
             add(" → ")
             add(_value(change.new, change.sensitive), style="green")
             add("\n")
+    for orphan in plan.orphans:
+        add("  ! ", style="bold yellow")
+        add(f"orphan: {orphan.label}", style="yellow")
+        where = "" if orphan.label.endswith(orphan.name) else f"{orphan.noun} {orphan.name}, "
+        add(f"  ({where}kept; --prune removes it)\n", style="dim")
     if verbose and plan.unchanged:
         add("\n")
         for name in plan.unchanged:
             add(f"    {name}  (unchanged)\n", style="dim")
-    if plan.operations:
+    if plan.operations or plan.orphans:
         add("\n")
     add(summary(plan) + "\n", style="bold")
     return out
@@ -219,4 +229,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "operations": [operation_json(op) for op in plan.operations],
         "unchanged": list(plan.unchanged),
         "warnings": list(plan.warnings),
+        "orphans": [
+            {"type": o.noun, "name": o.name, "stack": o.stack, "service": o.service}
+            for o in plan.orphans
+        ],
     }

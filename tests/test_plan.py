@@ -394,10 +394,32 @@ def test_orphans_warn_without_prune_and_are_removed_with_it() -> None:
     desired = desire([smaller])
     state = applied(old)
     result = plan(desired, state)
-    assert result.operations == ()
-    assert any("lab-web-1" in w and "--prune" in w for w in result.warnings)
+    assert result.operations == () and not result.has_changes  # kept: not a change
+    assert [(o.noun, o.name, o.service) for o in result.orphans] == [
+        ("container", "lab-web-1", "web")
+    ]
+    text = plan_text(result)
+    assert "orphan: web  (container lab-web-1, kept; --prune removes it)" in text
+    assert "No changes. The daemon matches the stack. 1 orphan kept (--prune removes)." in text
+    assert plan_json(result)["orphans"] == [
+        {"type": "container", "name": "lab-web-1", "stack": "lab", "service": "web"}
+    ]
     pruned = plan(desired, state, prune=True)
     assert kinds(pruned) == [("remove", "lab-web-1")]
+    assert pruned.orphans == ()
+
+
+def test_status_lists_an_orphan_container() -> None:
+    from stackctl.backends.docker.status import status_table
+
+    old = desire([homelab()])
+    stack = homelab()
+    smaller = desire([stack.model_copy(update={"services": {"db": stack.services["db"]}})])
+    rows = status_table(smaller, applied(old)).rows
+    assert [(r["container"], r["sync"].split(" ")[0]) for r in rows] == [
+        ("lab-db-1", "in"),
+        ("lab-web-1", "orphan"),
+    ]
 
 
 def test_changed_network_is_replaced_with_our_containers_reconnected() -> None:
