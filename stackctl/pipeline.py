@@ -107,7 +107,8 @@ def make_plan(
 ) -> Planned:
     """``engine``: what ``loaded.backend.connect()`` returned."""
     backend, desired = loaded.backend, loaded.desired
-    observed = backend.observe(engine)
     if destroy:
+        observed = backend.observe(engine)
         return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
+    observed = backend.observe(engine, desired.stacks)  # their units' settings too
     return Planned(desired, observed, backend.plan(desired, observed, prune=prune))

@@ -40,7 +40,7 @@ from stackctl.backends.docker.observe import ObservedState
 from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
 from stackctl.backends.swarm.observe import SwarmObservedState
 from stackctl.core.labels import temp_name
-from stackctl.core.plan import Kind, Operation, Plan
+from stackctl.core.plan import Kind, Operation, Plan, Step
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.core.run import RunOptions
 from stackctl.engine import DockerEngine
@@ -162,6 +162,10 @@ class RecordingEngine(Recording):
     def unpause(self, container: str) -> None:
         self._rec("unpause", self._name(container))
         super().unpause(container)
+
+    def update_container(self, container: str, dc: DesiredContainer) -> None:
+        self._rec("update_container", self._name(container))
+        super().update_container(container, dc)
 
     def stop(self, container: str, timeout: int = 10) -> None:
         self._rec("stop", self._name(container))
@@ -292,6 +296,9 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
             return [("start", name)]
         case Kind.UNPAUSE:
             return [("unpause", name)]
+        case Kind.UPDATE:  # then the start or unpause the plan names, if any
+            then = {Step.START: "start", Step.UNPAUSE: "unpause"}
+            return [("update_container", name), *((then[s], name) for s in op.steps[1:])]
         case Kind.REMOVE:
             return [("stop", name), ("remove_container", name)]
         case Kind.CREATE_SERVICE:  # one create; its rollout is watched with reads

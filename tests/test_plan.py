@@ -671,3 +671,80 @@ def test_fixed_address_held_by_a_container_outside_the_plan_is_an_error() -> Non
     state = replace(EMPTY, containers=(intruder,))
     with pytest.raises(PlanError, match=r"10\.9\.0\.53.*intruder"):
         plan(desired, state)
+
+
+# --------------------------------------------------------------------------- docker update
+
+
+def _settings(restart: str = "always", **resources: int) -> dict[str, Any]:
+    return {"restart": restart, "resources": resources}
+
+
+def _limited() -> Stack:
+    from stackctl.model import Deploy
+
+    deploy = Deploy.model_validate(
+        {"resources": {"limits": {"memory": "128m", "cpus": 0.5, "pids": 100}}}
+    )
+    return Stack("lim", services=[Service("app", image=IMG, restart="always", deploy=deploy)])
+
+
+LIMITS = {"memory": 128 * 2**20, "nano_cpus": 500_000_000, "pids_limit": 100}
+
+
+@pytest.mark.parametrize(
+    ("settings", "state", "expected"),
+    [
+        (None, "running", None),  # not inspected: nothing to compare
+        (_settings(**LIMITS), "running", None),  # as applied
+        (  # docker update --restart no --memory 64m
+            _settings("no", **{**LIMITS, "memory": 64 * 2**20}),
+            "running",
+            ("update", ("update",), ["resources.memory", "restart"]),
+        ),
+        (  # docker update --pids-limit 0 (lifted): the API can set it back
+            _settings(**{k: v for k, v in LIMITS.items() if k != "pids_limit"}),
+            "exited",
+            ("update", ("update", "start"), ["resources.pids_limit"]),
+        ),
+        (  # a limit the stack does not have: the API reads 0 as "unchanged"
+            _settings(**LIMITS, memory_reservation=2**20),
+            "running",
+            ("replace", None, ["resources.memory_reservation"]),
+        ),
+    ],
+)
+def test_drift_in_what_docker_update_changes(
+    settings: dict[str, Any] | None, state: str, expected: tuple[str, Any, list[str]] | None
+) -> None:
+    desired = desire([_limited()])
+    observed = with_container(applied(desired), "lim-app-1", settings=settings, state=state)
+    p = plan(desired, observed)
+    if expected is None:
+        assert not p.has_changes
+        return
+    kind, steps, paths = expected
+    (op,) = p.operations
+    assert op.kind.value == kind and op.reason.startswith("drift: ")
+    assert [c.path for c in op.changes] == paths
+    if steps is not None:
+        assert [s.value for s in op.steps] == list(steps)
+    assert "(docker update)" in op.reason or kind == "replace"
+    if kind == "update":
+        assert "~ update in place container lim-app-1" in plan_text(p)
+        assert "1 to change" in plan_text(p)
+
+
+def test_update_body_sets_what_the_stack_says() -> None:
+    from stackctl.engine.docker import update_config
+
+    (dc,) = desire([_limited()]).containers
+    assert update_config(dc) == {
+        "RestartPolicy": {"Name": "always"},
+        "PidsLimit": 100,
+        "Memory": 128 * 2**20,
+        "MemorySwap": 256 * 2**20,
+        "NanoCpus": 500_000_000,
+    }
+    (plain,) = desire([Stack("p", services=[Service("a", image=IMG)])]).containers
+    assert update_config(plain) == {"RestartPolicy": {"Name": "no"}, "PidsLimit": 0}

@@ -33,6 +33,7 @@ class Kind(StrEnum):
     REPLACE = "replace"
     START = "start"
     UNPAUSE = "unpause"
+    UPDATE = "update"  # a container's restart policy / resource limits, in place
     REMOVE = "remove"
     WAIT = "wait"
     # swarm services (--engine swarm): see stackctl/backends/swarm/plan.py
@@ -50,7 +51,7 @@ ADDS = {
     Kind.CREATE_SERVICE,
     Kind.CREATE_SECRET,
 }
-CHANGES = {Kind.START, Kind.UNPAUSE, Kind.UPDATE_SERVICE}
+CHANGES = {Kind.START, Kind.UNPAUSE, Kind.UPDATE, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
 DESTROYS = {
     Kind.REMOVE,
@@ -68,6 +69,7 @@ class Step(StrEnum):
     CREATE = "create"
     START = "start"
     UNPAUSE = "unpause"
+    UPDATE = "update"  # POST /containers/{id}/update: restart policy and resource limits
     STOP = "stop"
     REMOVE = "remove"
     # a replace: the new container under a temporary name first, so that a failed create

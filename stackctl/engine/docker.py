@@ -15,7 +15,8 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import docker
@@ -253,6 +254,15 @@ class DockerEngine:
                 return None
             raise
 
+    def inspect_containers(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Id -> ``GET /containers/{id}/json`` of each of ``ids`` that still exists, eight
+        at a time (about 2 ms each on a local socket; see README, Performance)."""
+        if not ids:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(8, len(ids))) as pool:
+            found = list(pool.map(self.inspect_container, ids))
+        return {cid: raw for cid, raw in zip(ids, found, strict=True) if raw is not None}
+
     def image_exists(self, ref: str) -> bool:
         try:
             self.client.inspect_image(ref)
@@ -397,6 +407,15 @@ class DockerEngine:
                 self.connect(cid, net)
         return cid
 
+    def update_container(self, container: str, dc: DesiredContainer) -> None:
+        """``POST /containers/{id}/update``: ``dc``'s restart policy and limits, in place."""
+        body = update_config(dc)
+        url = self.client._url("/containers/{0}/update", container)
+        self._write(
+            f"update {_ref(container)}",
+            lambda: self.client._result(self.client._post_json(url, data=body), json=True),
+        )
+
     def start(self, container: str) -> None:
         self._write(f"start {_ref(container)}", lambda: self.client.start(container))
 
@@ -521,10 +540,7 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
     for e in expose:
         exposed.setdefault(e if "/" in str(e) else f"{e}/tcp", {})
 
-    name, _, count = restart.partition(":")
-    restart_policy: dict[str, Any] = {"Name": "" if name == "no" else name}
-    if count:
-        restart_policy["MaximumRetryCount"] = int(count)
+    restart_policy = _restart_policy(restart)
 
     resources = cfg.get("resources", {})
     host: dict[str, Any] = {
@@ -609,6 +625,36 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
             health["Retries"] = hc["retries"]
         body["Healthcheck"] = health
     return {k: v for k, v in body.items() if v is not None}
+
+
+def _restart_policy(restart: str) -> dict[str, Any]:
+    name, _, count = restart.partition(":")
+    policy: dict[str, Any] = {"Name": "" if name == "no" else name}
+    if count:
+        policy["MaximumRetryCount"] = int(count)
+    return policy
+
+
+def update_config(dc: DesiredContainer) -> dict[str, Any]:
+    """The body of ``POST /containers/{id}/update`` that gives a container ``dc``'s restart
+    policy and limits. The daemon reads 0 as "leave as it is" for the CPU and memory
+    limits (the planner replaces a container whose limit must go), ``"no"`` (not ``""``)
+    as no restart policy, and 0 as no PIDs limit. The swap limit follows the memory limit
+    as a create sets it (twice the memory), so a raised limit is not refused."""
+    resources = dc.spec.get("resources", {})
+    policy = _restart_policy(str(dc.spec.get("restart") or "no"))
+    body: dict[str, Any] = {
+        "RestartPolicy": {**policy, "Name": policy["Name"] or "no"},
+        "PidsLimit": resources.get("pids_limit", 0),
+    }
+    if resources.get("memory"):
+        body["Memory"] = resources["memory"]
+        body["MemorySwap"] = 2 * resources["memory"]
+    if resources.get("memory_reservation"):
+        body["MemoryReservation"] = resources["memory_reservation"]
+    if resources.get("nano_cpus"):
+        body["NanoCpus"] = resources["nano_cpus"]
+    return body
 
 
 def _device(spec: str) -> dict[str, str]:

@@ -54,3 +54,38 @@ def test_orphan_is_shown_by_plan_and_status_and_is_not_a_change(
     ]
     assert main(["plan", "--detailed-exitcode", "--prune", path]) == 2
     assert f"remove container {stack_name}-whoami-1" in capsys.readouterr().out
+
+
+LIMITED = (
+    'Service("app", image="{image}", command=LOOP, restart="always", '
+    'deploy={{"resources": {{"limits": {{"memory": "128m", "cpus": 0.5, "pids": 100}}}}}})'
+)
+
+
+def test_docker_update_drift_is_planned_and_fixed_in_place(
+    tmp_path, stack_name, capsys, docker_client
+) -> None:
+    path = write(tmp_path / "s", stack_name, LIMITED.format(image=BUSYBOX))
+    assert main(["apply", "--yes", path]) == 0
+    capsys.readouterr()
+    name = f"{stack_name}-app-1"
+    before = docker_client.containers.get(name)
+    before.update(restart_policy={"Name": "no"}, mem_limit="64m", memswap_limit="256m")
+    assert main(["plan", "--detailed-exitcode", path]) == 2
+    out = capsys.readouterr().out
+    assert f"~ update in place container {name}  (drift: resources.memory, restart" in out
+    assert "resources.memory: 67108864 → 134217728" in out
+    assert 'restart: "no" → "always"' in out
+    assert main(["apply", "--yes", path]) == 0
+    capsys.readouterr()
+    after = docker_client.containers.get(name)
+    assert after.id == before.id  # updated, not recreated
+    assert after.attrs["HostConfig"]["RestartPolicy"]["Name"] == "always"
+    assert after.attrs["HostConfig"]["Memory"] == 128 * 2**20
+    assert main(["plan", "--detailed-exitcode", path]) == 0
+    capsys.readouterr()
+    # a limit the stack does not set, added by hand: the Engine API cannot lift it (it reads
+    # 0 as "unchanged"), so the plan replaces the container
+    after.update(mem_reservation="32m")
+    assert main(["plan", "--detailed-exitcode", path]) == 2
+    assert "-/+ replace container" in capsys.readouterr().out

@@ -30,10 +30,11 @@ class DockerBackend:
     def desire(self, stacks: Sequence[Stack]) -> desired.DesiredState:
         return desired.desire(stacks)
 
-    def observe(self, engine: DockerEngine) -> ObservedState:
+    def observe(self, engine: DockerEngine, inspect: Sequence[str] = ()) -> ObservedState:
+        """``inspect``: the stacks whose containers' settings are read (the plan's)."""
         from stackctl.backends.docker.observe import observe
 
-        return observe(engine)
+        return observe(engine, inspect)
 
     def plan(self, want: desired.DesiredState, have: ObservedState, *, prune: bool) -> Plan:
         from stackctl.backends.docker.plan import plan
@@ -67,4 +68,4 @@ class DockerBackend:
     def status(self, want: desired.DesiredState, engine: DockerEngine) -> StatusTable:
         from stackctl.backends.docker.status import status_table
 
-        return status_table(want, self.observe(engine))
+        return status_table(want, self.observe(engine, want.stacks))

@@ -2,15 +2,17 @@
 
 Reading costs a constant number of API calls whatever the number of services: one list
 each of containers (all, so name clashes and foreign attachments are seen), networks,
-volumes and images. No per-container inspect: list results carry labels, state, health
-(in the status text) and attached networks.
+volumes and images. List results carry labels, state, health (in the status text) and
+attached networks, but not what ``docker update`` changes (restart policy, resource
+limits): for those, the containers of the stacks being planned (and only those) are
+inspected, in parallel (``inspect``; one ``GET /containers/{id}/json`` each).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from stackctl.core.labels import (
@@ -33,6 +35,9 @@ class ObservedContainer(Labelled):
     image: str
     networks: dict[str, str | None]  # network name -> IPv4 address (or None)
     ports: tuple[str, ...] = ()  # "127.0.0.1:8080->80/tcp"
+    # What `docker update` changes, as the desired config spells it ({"restart": "always",
+    # "resources": {"memory": 134217728}}); None when the container was not inspected.
+    settings: dict[str, Any] | None = None
 
     @property
     def number(self) -> int:
@@ -79,6 +84,7 @@ class Reader(Protocol):
     def list_volumes(self) -> list[dict[str, Any]]: ...
     def list_images(self) -> list[dict[str, Any]]: ...
     def api_version(self) -> str: ...
+    def inspect_containers(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -118,6 +124,30 @@ def _port_text(port: Mapping[str, Any]) -> str:
     return inner
 
 
+# HostConfig field -> the key of the desired config's "resources" (0 or less: no limit)
+RESOURCE_FIELDS = (
+    ("NanoCpus", "nano_cpus"),
+    ("Memory", "memory"),
+    ("MemoryReservation", "memory_reservation"),
+    ("PidsLimit", "pids_limit"),
+)
+
+
+def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``docker update`` can change, from an inspect, in the desired config's terms."""
+    host = raw.get("HostConfig") or {}
+    policy = host.get("RestartPolicy") or {}
+    restart = str(policy.get("Name") or "no")
+    if restart == "on-failure" and policy.get("MaximumRetryCount"):
+        restart = f"on-failure:{policy['MaximumRetryCount']}"
+    resources = {
+        key: int(host[field])
+        for field, key in RESOURCE_FIELDS
+        if isinstance(host.get(field), int) and host[field] > 0
+    }
+    return {"restart": restart, "resources": resources}
+
+
 def parse_images(raws: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw in raws:
@@ -132,10 +162,19 @@ def parse_images(raws: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return out
 
 
-def observe(reader: Reader) -> ObservedState:
-    """One snapshot of the daemon: four list calls (plus the version, negotiated once)."""
+def observe(reader: Reader, inspect: Collection[str] = ()) -> ObservedState:
+    """One snapshot of the daemon: four list calls (plus the version, negotiated once),
+    and an inspect of each container of the stacks ``inspect`` (their settings)."""
+    containers = [parse_container(c) for c in reader.list_containers()]
+    ids = [c.id for c in containers if c.stack is not None and c.stack in inspect]
+    if ids:
+        found = reader.inspect_containers(ids)  # one gone since the list is left out
+        containers = [
+            replace(c, settings=parse_settings(found[c.id])) if c.id in found else c
+            for c in containers
+        ]
     return ObservedState(
-        containers=tuple(parse_container(c) for c in reader.list_containers()),
+        containers=tuple(containers),
         networks=tuple(parse_network(n) for n in reader.list_networks()),
         volumes=tuple(parse_volume(v) for v in reader.list_volumes()),
         images=parse_images(reader.list_images()),
@@ -164,6 +203,7 @@ def fingerprint(observed: ObservedState, stacks: Sequence[str], names: Sequence[
                     c.config_hash,
                     c.stack,
                     sorted(c.networks),
+                    c.settings,
                 ]
             )
     for n in sorted(observed.networks, key=lambda n: n.name):

@@ -44,6 +44,7 @@ STEPS: dict[Kind, tuple[Step, ...]] = {
     ),
     Kind.START: (Step.START,),
     Kind.UNPAUSE: (Step.UNPAUSE,),
+    Kind.UPDATE: (Step.UPDATE,),  # then START or UNPAUSE when it is not running
     Kind.REMOVE: (Step.STOP, Step.REMOVE),
 }
 
@@ -191,6 +192,10 @@ def _plan_containers(
             b.unchanged.append(f"container {dc.name}")
             continue
         kind, reason, changes = verdict
+        steps = STEPS[kind]
+        if kind == Kind.UPDATE:
+            state = _state_verdict(dc, obs) if obs is not None else None
+            steps = (*steps, *(STEPS[state[0]] if state else ()))
         op = Operation(
             container_id(dc.name),
             kind,
@@ -200,7 +205,7 @@ def _plan_containers(
             changes=changes,
             unit=dc,
             target_id=obs.id if obs is not None else None,
-            steps=STEPS[kind],
+            steps=steps,
         )
         by_service.setdefault((dc.stack, dc.service), []).append(b.add(op, after=deps))
     return by_service
@@ -234,6 +239,35 @@ def _verdict(
         return Kind.REPLACE, f"drift: {detail}", (change,)
     if obs.state in ("dead", "removing"):
         return Kind.REPLACE, f"container is {obs.state}", ()
+    drift = _settings_drift(dc, obs)
+    if drift:
+        fields = ", ".join(c.path for c in drift)
+        if all(_updatable(c) for c in drift):
+            return Kind.UPDATE, f"drift: {fields} (docker update)", drift
+        return Kind.REPLACE, f"drift: {fields} (a limit to lift: not possible in place)", drift
+    return _state_verdict(dc, obs)
+
+
+def _settings_drift(dc: DesiredContainer, obs: ObservedContainer) -> tuple[Change, ...]:
+    """What ``docker update`` changed by hand (restart policy, limits), as field changes;
+    nothing when the container was not inspected."""
+    if obs.settings is None:
+        return ()
+    wanted = {
+        "restart": str(dc.spec.get("restart") or "no"),
+        "resources": dict(dc.spec.get("resources") or {}),
+    }
+    return diff_config(obs.settings, wanted)
+
+
+def _updatable(change: Change) -> bool:
+    """Whether the Engine API's update can make ``change``: it reads 0 as "unchanged" for
+    the CPU and memory limits, so lifting one of those takes a new container."""
+    return change.path in ("restart", "resources.pids_limit") or change.new is not None
+
+
+def _state_verdict(dc: DesiredContainer, obs: ObservedContainer) -> Verdict | None:
+    """Start, unpause or nothing: the container's config is as wanted."""
     if obs.running:
         return None
     if obs.state == "paused":

@@ -17,6 +17,7 @@ SAYS = {
     Step.STOP_OLD: "stopping old",
     Step.START: "starting",
     Step.UNPAUSE: "unpausing",
+    Step.UPDATE: "updating in place",
     Step.STOP: "stopping",
     Step.REMOVE: "removing",
 }
@@ -57,6 +58,8 @@ class ContainerRunner:
                     e.start(current)
                 case Step.UNPAUSE:
                     e.unpause(current)
+                case Step.UPDATE:
+                    e.update_container(current, _unit(op))
                 case Step.STOP:
                     e.stop(current, self.options.stop_timeout)
                 case Step.REMOVE:

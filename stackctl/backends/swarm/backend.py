@@ -30,7 +30,8 @@ class SwarmBackend:
     def desire(self, stacks: Sequence[Stack]) -> desired.SwarmDesiredState:
         return desired.desire_swarm(stacks)
 
-    def observe(self, engine: SwarmEngine) -> SwarmObservedState:
+    def observe(self, engine: SwarmEngine, inspect: Sequence[str] = ()) -> SwarmObservedState:
+        """Service specs come whole in the list: nothing more to inspect."""
         from stackctl.backends.swarm.observe import observe_swarm
 
         return observe_swarm(engine)
