@@ -104,11 +104,14 @@ def make_plan(
     prune: bool = False,
     destroy: bool = False,
     volumes: bool = False,
+    pull: bool = False,
 ) -> Planned:
-    """``engine``: what ``loaded.backend.connect()`` returned."""
+    """``engine``: what ``loaded.backend.connect()`` returned. ``pull``: ask the registry
+    for every image's current digest (else only for ``pull_policy: always`` ones)."""
     backend, desired = loaded.backend, loaded.desired
     if destroy:
         observed = backend.observe(engine)
         return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
-    observed = backend.observe(engine, desired.stacks)  # their units' settings too
+    registry = desired.images if pull else desired.always_pulled
+    observed = backend.observe(engine, desired.stacks, registry)  # their units' settings too
     return Planned(desired, observed, backend.plan(desired, observed, prune=prune))

@@ -170,7 +170,7 @@ def schema() -> dict[str, Any]:
             },
             "options": {
                 "type": "object",
-                "properties": {"prune": {"type": "boolean"}},
+                "properties": {"prune": {"type": "boolean"}, "pull": {"type": "boolean"}},
                 "additionalProperties": False,
             },
             "plan": plan,

@@ -36,6 +36,7 @@ COMMANDS = {
     "graph": "graph_cmd",
     "import": "import_cmd",
     "plan": "plan_cmd",
+    "pull": "pull_cmd",
     "schema": "schema_cmd",
     "status": "status_cmd",
     "validate": "validate_cmd",

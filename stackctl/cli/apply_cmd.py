@@ -16,6 +16,7 @@ from stackctl.cli import app
 from stackctl.cli.common import (
     Engine,
     Paths,
+    Pull,
     Strict,
     confirm,
     console,
@@ -101,6 +102,7 @@ def apply(
     as_json: AsJson = False,
     strict: Strict = False,
     engine: Engine = "docker",
+    pull: Pull = False,
 ) -> int:
     """Apply the stacks (or a saved plan file) to the daemon: plan, confirm, converge."""
     saved: dict[str, Any] | None = None
@@ -108,11 +110,12 @@ def apply(
         saved = planfile.read_plan(paths[0])
         paths = [Path(p) for p in saved["sources"]]
         prune = bool(saved.get("options", {}).get("prune", False))
+        pull = bool(saved.get("options", {}).get("pull", False))
     loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
     eng = loaded.backend.connect()
     with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
-        planned = pipeline.make_plan(loaded, eng, prune=prune)
+        planned = pipeline.make_plan(loaded, eng, prune=prune, pull=pull)
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)
         if as_json:

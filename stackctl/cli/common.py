@@ -32,6 +32,16 @@ Engine = Annotated[
 ]
 
 
+Pull = Annotated[
+    bool,
+    typer.Option(
+        "--pull",
+        help="Ask the registry for each image's current digest; plan a pull and a replace "
+        "where a newer image is published under the tag.",
+    ),
+]
+
+
 def console(stderr: bool = False) -> Console:
     """Colour on a terminal, plain text when piped (NO_COLOR honoured by rich)."""
     from rich.console import Console  # start-up time: only what prints with rich loads it

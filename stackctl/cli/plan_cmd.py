@@ -10,7 +10,15 @@ import typer
 
 from stackctl import pipeline, planfile
 from stackctl.cli import app
-from stackctl.cli.common import Engine, Paths, Strict, console, print_styled, print_warnings
+from stackctl.cli.common import (
+    Engine,
+    Paths,
+    Pull,
+    Strict,
+    console,
+    print_styled,
+    print_warnings,
+)
 from stackctl.render import plan_json, plan_segments
 
 
@@ -27,19 +35,20 @@ def plan(
     ] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Remove orphaned containers.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List unchanged too.")] = False,
+    pull: Pull = False,
     strict: Strict = False,
     engine: Engine = "docker",
 ) -> int:
     """Show what apply would do: + create, ~ start, -/+ replace, - remove, … wait."""
     loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
-    planned = pipeline.make_plan(loaded, loaded.backend.connect(), prune=prune)
+    planned = pipeline.make_plan(loaded, loaded.backend.connect(), prune=prune, pull=pull)
     if as_json:
         print(json.dumps(plan_json(planned.plan), indent=2, ensure_ascii=False))
     else:
         print_styled(plan_segments(planned.plan, verbose=verbose))
     if out is not None:
-        planfile.save(out, planned.plan, list(paths), {"prune": prune})
+        planfile.save(out, planned.plan, list(paths), {"prune": prune, "pull": pull})
         if not as_json:
             console().print(f"Saved the plan to {out}; apply it with: stackctl apply {out}")
     if detailed_exitcode and planned.plan.has_changes:

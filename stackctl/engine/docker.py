@@ -263,6 +263,36 @@ class DockerEngine:
             found = list(pool.map(self.inspect_container, ids))
         return {cid: raw for cid, raw in zip(ids, found, strict=True) if raw is not None}
 
+    def registry_digest(self, image: str) -> str:
+        """The digest the registry has now for ``image`` (``GET /distribution/{name}/json``:
+        the daemon asks the registry, with the credentials of the docker CLI's config, as
+        ``docker pull`` would; they are sent in a header and never printed)."""
+        data = self._read(
+            f"ask the registry about {image}", lambda: self.client.inspect_distribution(image)
+        )
+        return str(((data or {}).get("Descriptor") or {}).get("digest") or "")
+
+    def registry_digests(self, images: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """Image -> registry digest for each of ``images`` (eight at a time), and image ->
+        why the registry could not tell (unreachable, unknown, refused)."""
+        digests: dict[str, str] = {}
+        errors: dict[str, str] = {}
+
+        def ask(image: str) -> None:
+            try:
+                digest = self.registry_digest(image)
+            except DaemonError as e:
+                errors[image] = e.message.split(": ", 1)[-1]
+                return
+            if digest:
+                digests[image] = digest
+            else:
+                errors[image] = "the registry returned no digest"
+
+        with ThreadPoolExecutor(max_workers=min(8, len(images) or 1)) as pool:
+            list(pool.map(ask, images))
+        return digests, errors
+
     def image_exists(self, ref: str) -> bool:
         try:
             self.client.inspect_image(ref)

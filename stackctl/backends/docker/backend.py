@@ -30,11 +30,14 @@ class DockerBackend:
     def desire(self, stacks: Sequence[Stack]) -> desired.DesiredState:
         return desired.desire(stacks)
 
-    def observe(self, engine: DockerEngine, inspect: Sequence[str] = ()) -> ObservedState:
-        """``inspect``: the stacks whose containers' settings are read (the plan's)."""
+    def observe(
+        self, engine: DockerEngine, inspect: Sequence[str] = (), registry: Sequence[str] = ()
+    ) -> ObservedState:
+        """``inspect``: the stacks whose containers' settings are read (the plan's);
+        ``registry``: the images whose current digest the registry is asked for."""
         from stackctl.backends.docker.observe import observe
 
-        return observe(engine, inspect)
+        return observe(engine, inspect, registry)
 
     def plan(self, want: desired.DesiredState, have: ObservedState, *, prune: bool) -> Plan:
         from stackctl.backends.docker.plan import plan

@@ -126,6 +126,10 @@ class DesiredState(DesiredResources):
 
     containers: tuple[DesiredContainer, ...] = ()
 
+    @property
+    def always_pulled(self) -> tuple[str, ...]:
+        return tuple(sorted({c.image for c in self.containers if c.pull_policy == "always"}))
+
 
 # --------------------------------------------------------------------------- containers
 

@@ -57,6 +57,30 @@ class ObservedState(ObservedResources):
 
     containers: tuple[ObservedContainer, ...] = ()
     images: dict[str, str] = field(default_factory=dict)  # "repo:tag" -> image id
+    # plan --pull (and pull_policy: always): image ref -> the digest its registry has now,
+    # or why it could not be asked (registry_errors)
+    registry: dict[str, str] = field(default_factory=dict)
+    registry_errors: dict[str, str] = field(default_factory=dict)
+
+    def local_digests(self, image: str) -> set[str]:
+        """The registry digests of the image the tag ``image`` names here (RepoDigests)."""
+        image_id = self.images.get(image)
+        return {
+            ref.partition("@")[2]
+            for ref, iid in self.images.items()
+            if "@" in ref and iid == image_id
+        }
+
+    def image_update(self, image: str) -> tuple[str, str] | None:
+        """(what is here, what the registry has) when the registry has another image for
+        the tag ``image`` than the one here; None when up to date, absent or not asked."""
+        remote = self.registry.get(image)
+        if remote is None or image not in self.images:
+            return None
+        here = self.local_digests(image)
+        if remote in here:
+            return None
+        return (min(here) if here else self.images[image]), remote
 
     def container(self, name: str) -> ObservedContainer | None:
         for c in self.containers:
@@ -73,6 +97,8 @@ class ObservedState(ObservedResources):
             volumes=tuple(v for v in self.volumes if v.stack in wanted),
             images=self.images,
             api_version=self.api_version,
+            registry=self.registry,
+            registry_errors=self.registry_errors,
         )
 
 
@@ -85,6 +111,7 @@ class Reader(Protocol):
     def list_images(self) -> list[dict[str, Any]]: ...
     def api_version(self) -> str: ...
     def inspect_containers(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+    def registry_digests(self, images: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]: ...
 
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -162,9 +189,13 @@ def parse_images(raws: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return out
 
 
-def observe(reader: Reader, inspect: Collection[str] = ()) -> ObservedState:
+def observe(
+    reader: Reader, inspect: Collection[str] = (), registry: Sequence[str] = ()
+) -> ObservedState:
     """One snapshot of the daemon: four list calls (plus the version, negotiated once),
-    and an inspect of each container of the stacks ``inspect`` (their settings)."""
+    an inspect of each container of the stacks ``inspect`` (their settings), and for each
+    image of ``registry`` the digest its registry has now (``plan --pull``)."""
+    digests, errors = reader.registry_digests(registry) if registry else ({}, {})
     containers = [parse_container(c) for c in reader.list_containers()]
     ids = [c.id for c in containers if c.stack is not None and c.stack in inspect]
     if ids:
@@ -179,6 +210,8 @@ def observe(reader: Reader, inspect: Collection[str] = ()) -> ObservedState:
         volumes=tuple(parse_volume(v) for v in reader.list_volumes()),
         images=parse_images(reader.list_images()),
         api_version=reader.api_version(),
+        registry=digests,
+        registry_errors=errors,
     )
 
 
@@ -214,4 +247,6 @@ def fingerprint(observed: ObservedState, stacks: Sequence[str], names: Sequence[
             parts.append(["v", v.name, v.stack])
     for ref in sorted(wanted & set(observed.images)):
         parts.append(["i", ref, observed.images[ref]])
+    for ref in sorted(wanted & set(observed.registry)):
+        parts.append(["r", ref, observed.registry[ref]])
     return sha256(canonical_json(parts))

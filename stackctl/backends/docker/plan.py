@@ -128,6 +128,18 @@ def _plan_images(b: PlanBuilder, desired: DesiredState, observed: ObservedState)
     for image in desired.images:
         present = image in observed.images
         always = "always" in policies.get(image, set())
+        update = observed.image_update(image)
+        if update is not None:
+            reason = f"image update available: {image} ({short(update[0])} → {short(update[1])})"
+            ready[image] = b.add(Operation(image_id(image), Kind.PULL, image, None, reason))
+            continue
+        if image in observed.registry_errors:
+            b.warnings.append(
+                f"could not ask the registry about {image}: {observed.registry_errors[image]}"
+                + ("; it is pulled as pull_policy: always says" if present and always else "")
+            )
+        elif image in observed.registry and present:
+            continue  # the registry has the image that is here: nothing to pull
         if present and not always:
             continue
         if not present and "never" in policies.get(image, set()):
@@ -139,6 +151,12 @@ def _plan_images(b: PlanBuilder, desired: DesiredState, observed: ObservedState)
         reason = "pull_policy: always" if present else "not on the daemon; will be pulled"
         ready[image] = b.add(Operation(image_id(image), Kind.PULL, image, None, reason))
     return ready
+
+
+def short(digest: str) -> str:
+    """``sha256:0123456789ab…`` (as docker prints ids, with the algorithm)."""
+    algo, _, hexa = digest.partition(":")
+    return f"{algo}:{hexa[:12]}…" if hexa else digest[:12]
 
 
 def _clash_message(name: str, obs: ObservedContainer, wanted_stack: str) -> str:
@@ -223,6 +241,10 @@ def _verdict(
     if obs.config_hash not in (dc.config_hash, dc.legacy_hash):  # legacy: core/config.py
         changes = diff_config(obs.config, dc.config, dc.sensitive)
         return Kind.REPLACE, change_reason(changes), changes
+    update = observed.image_update(dc.image)
+    if update is not None:  # pulled first by the plan's pull of the image
+        change = Change("image", short(update[0]), short(update[1]))
+        return Kind.REPLACE, f"image update available: {dc.image}", (change,)
     current = observed.images.get(dc.image)
     if current and obs.image_id and current != obs.image_id:
         return Kind.REPLACE, "image updated", (Change("image_id", obs.image_id[:19], current[:19]),)
