@@ -748,3 +748,39 @@ def test_update_body_sets_what_the_stack_says() -> None:
     }
     (plain,) = desire([Stack("p", services=[Service("a", image=IMG)])]).containers
     assert update_config(plain) == {"RestartPolicy": {"Name": "no"}, "PidsLimit": 0}
+
+
+# --------------------------------------------------------------------------- image updates
+
+OLD_DIGEST, NEW_DIGEST = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+@pytest.mark.parametrize(
+    ("registry", "errors", "policy", "expected"),
+    [
+        ({}, {}, None, []),  # not asked
+        ({IMG: OLD_DIGEST}, {}, None, []),  # current
+        ({IMG: OLD_DIGEST}, {}, "always", []),  # always, current: nothing to pull
+        ({IMG: NEW_DIGEST}, {}, None, [("pull", IMG), ("replace", "u-app-1")]),
+        ({IMG: NEW_DIGEST}, {}, "always", [("pull", IMG), ("replace", "u-app-1")]),
+        ({}, {IMG: "unauthorized"}, None, []),  # a warning only
+        ({}, {IMG: "unauthorized"}, "always", [("pull", IMG)]),  # pulled as before
+    ],
+)
+def test_image_update_available(
+    registry: dict[str, str], errors: dict[str, str], policy: str | None, expected: list[Any]
+) -> None:
+    desired = desire([Stack("u", services=[Service("app", image=IMG, pull_policy=policy)])])
+    observed = replace(
+        applied(desired),
+        images={IMG: IMG_ID, f"busybox@{OLD_DIGEST}": IMG_ID},
+        registry=registry,
+        registry_errors=errors,
+    )
+    p = plan(desired, observed)
+    assert kinds(p) == expected
+    if expected and expected[0][0] == "pull" and registry:
+        assert p.operations[0].reason == (
+            f"image update available: {IMG} (sha256:111111111111… → sha256:222222222222…)"
+        )
+    assert bool(errors) == any("could not ask the registry" in w for w in p.warnings)
