@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 import threading
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -44,14 +44,38 @@ COMMANDS = {
 
 
 @app.callback()
-def _group() -> None:
-    # Keeps ``app`` a group of subcommands when only one of them is registered.
-    pass
+def _group(
+    context: Annotated[
+        str | None,
+        typer.Option(
+            "--context",
+            help="The docker context to use (as `docker --context`); else DOCKER_HOST, "
+            "DOCKER_CONTEXT, then `docker context use`'s choice.",
+        ),
+    ] = None,
+) -> None:
+    # Also keeps ``app`` a group of subcommands when only one of them is registered.
+    if context:
+        os.environ["STACKCTL_CONTEXT"] = context  # read by stackctl.engine.context
+
+
+def _command_word(args: list[str]) -> str | None:
+    """The command's name in ``args``, after the group's own options (--context NAME)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--context":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _register(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    wanted = COMMANDS.get(args[0]) if args else None
+    word = _command_word(args)
+    wanted = COMMANDS.get(word) if word else None
     for module in [wanted] if wanted else sorted(set(COMMANDS.values())):
         importlib.import_module(f"stackctl.cli.{module}")
 
@@ -61,8 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     secret values that loading made known (``stackctl.core.redact``)."""
     from stackctl.core.redact import collecting, redacted_output
 
-    with collecting() as known, redacted_output(known):
-        return _main(argv)
+    before = os.environ.get("STACKCTL_CONTEXT")
+    try:
+        with collecting() as known, redacted_output(known):
+            return _main(argv)
+    finally:  # --context holds for this command only (tests run several in one process)
+        if before is None:
+            os.environ.pop("STACKCTL_CONTEXT", None)
+        else:
+            os.environ["STACKCTL_CONTEXT"] = before
 
 
 def _main(argv: list[str] | None) -> int:

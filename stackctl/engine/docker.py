@@ -21,6 +21,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.tls
 import requests
 from requests.sessions import merge_setting
 from tenacity import (
@@ -34,7 +35,8 @@ from tenacity import (
 from stackctl import units
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
-from stackctl.errors import DaemonError, DaemonUnavailableError
+from stackctl.engine.context import Target, resolve
+from stackctl.errors import DaemonError, DaemonUnavailableError, StackctlError
 
 MULTI_NETWORK_CREATE = (1, 44)  # from this API version every network can be given at create
 
@@ -151,8 +153,39 @@ def _lost(action: str, exc: BaseException | None = None) -> DaemonUnavailableErr
 
 
 def describe_target() -> str:
-    host = os.environ.get("DOCKER_HOST")
-    return f"DOCKER_HOST={host}" if host else "the socket unix:///var/run/docker.sock"
+    try:
+        return resolve().source
+    except StackctlError:
+        return "an unknown docker context"
+
+
+SSH_HINT = (
+    "stackctl runs your ssh client (your ~/.ssh/config, keys and agent), then `docker system "
+    "dial-stdio` on the remote host: check that `ssh USER@HOST docker version` works there"
+)
+
+
+def _client_kwargs(target: Target) -> dict[str, Any]:
+    """The APIClient's address and TLS settings for ``target`` (see engine/context.py)."""
+    if target.host is None:
+        params: dict[str, Any] = docker.utils.kwargs_from_env()
+    else:
+        params = {"base_url": target.host}
+        if target.tls_dir is not None:
+            files = {n: target.tls_dir / f"{n}.pem" for n in ("ca", "cert", "key")}
+            params["tls"] = docker.tls.TLSConfig(
+                client_cert=(str(files["cert"]), str(files["key"]))
+                if files["cert"].exists()
+                else None,
+                ca_cert=str(files["ca"]) if files["ca"].exists() else None,
+                verify=not target.skip_tls_verify,
+            )
+    if str(params.get("base_url") or "").startswith("ssh://"):
+        # The ssh client, as the docker CLI does: ~/.ssh/config, agents, ProxyJump and
+        # known_hosts behave as they do for `ssh` and `docker -H ssh://` (paramiko knows
+        # only part of ssh_config).
+        params["use_ssh_client"] = True
+    return params
 
 
 class DockerEngine:
@@ -164,17 +197,16 @@ class DockerEngine:
         # A connection per concurrent request: the executor's pool plus its waits (the SDK's
         # default of 10 would open and discard a connection per request beyond that).
         kwargs: dict[str, Any] = {"version": "auto", "timeout": timeout, "max_pool_size": 80}
+        target = Target(base_url, base_url or "") if base_url is not None else resolve()
         try:
-            if base_url is not None:
-                self.client = _CountingClient(base_url=base_url, **kwargs)
-            else:
-                params = docker.utils.kwargs_from_env()
-                self.client = _CountingClient(**params, **kwargs)
+            self.client = _CountingClient(**_client_kwargs(target), **kwargs)
         except docker.errors.DockerException as e:
             raise DaemonUnavailableError(
-                f"no Docker daemon answered at {describe_target()}: {_short(e)}",
-                hint="start the daemon (dockerd, or systemctl start docker), or point "
-                "DOCKER_HOST at one",
+                f"no Docker daemon answered at {target.source}: {_short(e)}",
+                hint=SSH_HINT
+                if target.ssh or os.environ.get("DOCKER_HOST", "").startswith("ssh://")
+                else "start the daemon (dockerd, or systemctl start docker), or point "
+                "DOCKER_HOST (or a docker context) at one",
             ) from e
         self._version = str(self.client.api_version)
         self._info: dict[str, Any] | None = None  # GET /info, read once when needed
