@@ -114,7 +114,11 @@ def apply(
     loaded = pipeline.load(paths, strict=strict, engine=engine)
     print_warnings(loaded.warnings)
     eng = loaded.backend.connect()
-    with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
+    names = [s.name for s in loaded.stacks]
+    with (
+        lock.hold(eng.identity(), names, lock_timeout),
+        lock.hold_on_daemon(eng, names, lock_timeout),
+    ):
         planned = pipeline.make_plan(loaded, eng, prune=prune, pull=pull)
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)

@@ -469,6 +469,45 @@ class DockerEngine:
                 self.connect(cid, net)
         return cid
 
+    # ---------------------------------------------------------------- the daemon-side lock
+
+    def take_lock(self, name: str, labels: dict[str, str]) -> str | None:
+        """Create the never-started container ``name`` (the daemon reserves a container
+        name atomically: of two creates, one gets 409 Conflict): its id, or None when it
+        exists."""
+        images = self.list_images()
+        if not images:
+            raise DaemonError(
+                "the daemon has no image at all to make its apply lock from",
+                hint="pull any small image on it (docker pull busybox), then apply again",
+            )
+        body = {
+            "Image": str(images[0]["Id"]),
+            "Cmd": ["stackctl-lock"],
+            "Labels": labels,
+            "HostConfig": {"NetworkMode": "none"},
+        }
+        try:
+            result = self.client.create_container_from_config(body, name)
+        except docker.errors.APIError as e:
+            if e.status_code == 409:
+                return None
+            raise _daemon_error(f"create the lock {name}", e) from e
+        except NO_ANSWER as e:
+            raise _lost(f"create the lock {name}", e) from e
+        return str(result["Id"])
+
+    def lock_holder(self, name: str) -> tuple[str, dict[str, str]] | None:
+        """The lock container ``name``'s id and labels, or None when there is none."""
+        raw = self.inspect_container(name)
+        if raw is None:
+            return None
+        return str(raw.get("Id", "")), dict((raw.get("Config") or {}).get("Labels") or {})
+
+    def drop_lock(self, container_id: str) -> None:
+        """Remove the lock by its id (not its name: a lock taken since stays)."""
+        self.remove_container(container_id)
+
     def update_container(self, container: str, dc: DesiredContainer) -> None:
         """``POST /containers/{id}/update``: ``dc``'s restart policy and limits, in place."""
         body = update_config(dc)
