@@ -43,12 +43,13 @@ def write(folder: Path, name: str, mode: str = "1", slow: bool = False) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     check = "test -f /tmp/ok"
     touch = "touch /tmp/ok;" if not slow else "(sleep 6; touch /tmp/ok) &"
+    forever = "trap 'exit 0' TERM; while :; do sleep 0.2; done"
     (folder / "stack.py").write_text(
         textwrap.dedent(
             f"""
             from stackctl import Healthcheck, Service, Stack, healthy
             db = Service("db", image="{BUSYBOX}",
-                         command=["sh", "-c", "{touch} trap 'exit 0' TERM; while :; do sleep 0.2; done"],
+                         command=["sh", "-c", "{touch} {forever}"],
                          healthcheck=Healthcheck.shell("{check}", interval="1s", retries=30))
             web = Service("web", image="{BUSYBOX}", command={LOOP!r}, depends_on={{db: healthy}},
                           environment={{"MODE": "{mode}"}})
@@ -149,7 +150,7 @@ def test_two_machines_are_serialized_by_the_lock_on_the_daemon(
             assert f"docker rm {daemon_lock_name(stack_name)}" in refused.stderr
         waited = stackctl(machine_b, "apply", "--yes", "--lock-timeout", "170", path_b)
         assert waited.returncode == 0, waited.stderr
-        out, err = first.communicate(timeout=170)
+        _out, err = first.communicate(timeout=170)
         assert first.returncode == 0, err
     finally:
         if first.poll() is None:
