@@ -6,6 +6,7 @@
 #      .venv/.stackctl-installed).
 #   2. scripts/ensure-docker.sh        a Docker engine answers (installs/starts dockerd)
 #   3. scripts/build-test-images.sh    offline test images exist
+#      scripts/install-test-tools.sh   docker-registry, htpasswd, sshd (apt, idempotent)
 #      scripts/engine26.sh start         a second engine, Docker 26.1 (API 1.45), in its
 #                                        own namespaces, started in the background while
 #                                        ruff and mypy run; stopped on exit (trap), even
@@ -90,6 +91,10 @@ if [[ ${STACKCTL_SKIP_DOCKER:-0} != 1 ]]; then
     fi
     scripts/build-test-images.sh || die "building the test images failed (see above)"
     took "test images"
+
+    section "test tools (registry, htpasswd, sshd)"
+    scripts/install-test-tools.sh || die "installing the test tools failed (see above)"
+    took "test tools"
 
     if engine26_wanted "$@"; then
         section "second engine (Docker 26.1), in the background"

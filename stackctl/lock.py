@@ -12,7 +12,7 @@ whatever its ``XDG_RUNTIME_DIR``: ``/run/lock/stackctl`` (or ``/tmp/stackctl-loc
 ``/run/lock`` is not writable), sticky and writable by all like ``/tmp``, the files opened
 without following symlinks; ``STACKCTL_LOCK_DIR`` picks another folder (tests, or a
 deliberate separation). Processes on other machines that drive the same daemon are not
-seen: that needs a lock held on the daemon side.
+seen by this lock: :func:`hold_on_daemon` (below) holds one on the daemon too.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 from stackctl.errors import LockedError, StackctlError
 
@@ -159,3 +160,105 @@ def _read_holder(fd: int) -> str:
         f"pid {data.get('pid')} on {data.get('host')} ({data.get('command')}), "
         f"since {data.get('since')}"
     )
+
+
+# --------------------------------------------------------------------------- on the daemon
+# Two machines that drive one daemon (DOCKER_HOST=ssh://..., a shared context) do not see
+# each other's lock files: each apply also holds a lock on the daemon itself, a container
+# named stackctl-lock-STACK that is created (never started) and removed at the end. The
+# daemon reserves container names atomically, so of two creates one fails with a conflict.
+# Its labels say who holds it. A holder on this host whose process is gone (killed) is
+# stale and is removed by the next apply; any other is removed by hand:
+# `docker rm stackctl-lock-STACK` (the error message says so).
+
+LOCK_LABEL = "io.stackctl.lock"
+HOLDER_LABEL = "io.stackctl.lock.holder"
+
+
+class DaemonLocker(Protocol):
+    def take_lock(self, name: str, labels: dict[str, str]) -> str | None: ...
+    def lock_holder(self, name: str) -> tuple[str, dict[str, str]] | None: ...
+    def drop_lock(self, container_id: str) -> None: ...
+
+
+def daemon_lock_name(stack: str) -> str:
+    return f"stackctl-lock-{stack}"
+
+
+def _holder_info() -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "user": _user(),
+        "command": " ".join(sys.argv[:4]),
+        "since": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+    }
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return str(os.getuid())
+
+
+def _stale(holder: dict[str, Any]) -> bool:
+    """A holder on this host whose process no longer exists (a killed apply)."""
+    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+        return False
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _describe(holder: dict[str, Any]) -> str:
+    if not holder:
+        return "holder unknown"
+    return (
+        f"pid {holder.get('pid')} of {holder.get('user')} on {holder.get('host')} "
+        f"({holder.get('command')}), since {holder.get('since')}"
+    )
+
+
+@contextlib.contextmanager
+def hold_on_daemon(
+    engine: DaemonLocker, stacks: Sequence[str], timeout: float = 0.0
+) -> Iterator[None]:
+    """Hold the daemon-side lock of every stack in ``stacks`` (sorted: no deadlock)."""
+    taken: list[str] = []  # the lock containers' ids
+    try:
+        for stack in sorted(set(stacks)):
+            name = daemon_lock_name(stack)
+            labels = {LOCK_LABEL: stack, HOLDER_LABEL: json.dumps(_holder_info())}
+            deadline = time.monotonic() + timeout
+            while (lock_id := engine.take_lock(name, labels)) is None:
+                found = engine.lock_holder(name)
+                if found is None:
+                    continue  # released between the two calls: try again
+                other_id, found_labels = found
+                try:
+                    holder = json.loads(found_labels.get(HOLDER_LABEL) or "{}")
+                except ValueError:
+                    holder = {}
+                if _stale(holder):
+                    engine.drop_lock(other_id)  # by id: a lock taken since is kept
+                    continue
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"stack {stack!r} is being changed through this daemon by another "
+                        f"stackctl: {_describe(holder)}",
+                        hint="wait for it to finish, or pass --lock-timeout SECONDS to wait; "
+                        f"if that run is dead, remove its lock: docker rm {name}",
+                    )
+                time.sleep(0.5)
+            taken.append(lock_id)
+        yield
+    finally:
+        for lock_id in taken:
+            engine.drop_lock(lock_id)

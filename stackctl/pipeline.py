@@ -131,19 +131,23 @@ def make_plan(
     wait: bool = True,
     rollback: bool = True,
     no_build: bool = False,
+    pull: bool = False,
 ) -> Planned:
     """``engine``: what ``loaded.backend.connect()`` returned. ``targets``: plan only these
     services and what they depend on (``--target``); ``replace``: services recreated even
     when in sync (``--replace``); ``no_build``: never build an image (one that is missing
-    is a plan error)."""
+    is a plan error); ``pull``: ask the registry for every image's current digest (else
+    only for ``pull_policy: always`` ones)."""
     from stackctl import targets as targeting
 
     backend, desired = loaded.backend, loaded.desired
     wanted = targeting.resolve(loaded.stacks, targets, "--target")  # before the daemon
     forced = targeting.resolve(loaded.stacks, replace, "--replace")
-    observed = backend.observe(engine)
     if destroy:
+        observed = backend.observe(engine)
         return Planned(desired, observed, backend.plan_destroy(desired, observed, volumes=volumes))
+    registry = desired.images if pull else desired.always_pulled
+    observed = backend.observe(engine, desired.stacks, registry)  # their units' settings too
     plan = backend.plan(
         desired,
         observed,

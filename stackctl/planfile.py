@@ -158,6 +158,20 @@ def schema() -> dict[str, Any]:
             "warnings": strings,
             "targets": strings,
             "target_services": strings,
+            "orphans": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "name", "stack", "service"],
+                    "properties": {
+                        "type": {"enum": ["container", "service", "network", "secret"]},
+                        "name": {"type": "string"},
+                        "stack": {"type": ["string", "null"]},
+                        "service": {"type": ["string", "null"]},
+                    },
+                    "additionalProperties": False,
+                },
+            },
         },
         "additionalProperties": False,
     }
@@ -180,6 +194,7 @@ def schema() -> dict[str, Any]:
                 "properties": {
                     "prune": {"type": "boolean"},
                     "no_build": {"type": "boolean"},
+                    "pull": {"type": "boolean"},
                     "target": strings,
                     "replace": strings,
                     "files": {

@@ -29,6 +29,7 @@ SYMBOLS: dict[Kind, tuple[str, str]] = {
     Kind.START: ("~", "yellow"),
     Kind.UNPAUSE: ("~", "yellow"),
     Kind.RESTART: ("~", "yellow"),
+    Kind.UPDATE: ("~", "yellow"),
     Kind.REPLACE: ("-/+", "magenta"),
     Kind.REPLACE_NETWORK: ("-/+", "magenta"),
     Kind.REMOVE: ("-", "red"),
@@ -51,6 +52,7 @@ NOUNS: dict[Kind, str] = {
     Kind.START: "container",
     Kind.UNPAUSE: "container",
     Kind.RESTART: "container",
+    Kind.UPDATE: "container",
     Kind.REPLACE: "container",
     Kind.REPLACE_NETWORK: "network",
     Kind.REMOVE: "container",
@@ -73,6 +75,7 @@ VERBS: dict[Kind, str] = {
     Kind.START: "start",
     Kind.UNPAUSE: "unpause",
     Kind.RESTART: "restart",
+    Kind.UPDATE: "update in place",
     Kind.REPLACE: "replace",
     Kind.REPLACE_NETWORK: "replace",
     Kind.REMOVE: "remove",
@@ -105,9 +108,14 @@ def describe(op: Operation) -> str:
     return f"{VERBS[op.kind]} {NOUNS[op.kind]} {op.resource}"
 
 
+def _orphans_note(plan: Plan) -> str:
+    n = len(plan.orphans)
+    return f" {n} orphan{'s' if n != 1 else ''} kept (--prune removes)." if n else ""
+
+
 def summary(plan: Plan) -> str:
     if not plan.has_changes:
-        return "No changes. The daemon matches the stack."
+        return "No changes. The daemon matches the stack." + _orphans_note(plan)
     add = plan.count(ADDS)
     change = plan.count(CHANGES)
     replace = plan.count(REPLACES)
@@ -119,7 +127,7 @@ def summary(plan: Plan) -> str:
         text += f" {pulls} image{'s' if pulls != 1 else ''} to pull."
     if builds:
         text += f" {builds} image{'s' if builds != 1 else ''} to build."
-    return text
+    return text + _orphans_note(plan)
 
 
 def sections(plan: Plan) -> list[tuple[str | None, list[Operation]]]:
@@ -185,11 +193,16 @@ def plan_segments(plan: Plan, *, verbose: bool = False) -> list[Segment]:
             add(f"# {header}\n", style="bold")
         for op in ops:
             _operation(op, add)
+    for orphan in plan.orphans:
+        add("  ! ", style="bold yellow")
+        add(f"orphan: {orphan.label}", style="yellow")
+        where = "" if orphan.label.endswith(orphan.name) else f"{orphan.noun} {orphan.name}, "
+        add(f"  ({where}kept; --prune removes it)\n", style="dim")
     if verbose and plan.unchanged:
         add("\n")
         for name in plan.unchanged:
             add(f"    {name}  (unchanged)\n", style="dim")
-    if plan.operations:
+    if plan.operations or plan.orphans:
         add("\n")
     add(summary(plan) + "\n", style="bold")
     return out
@@ -274,4 +287,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "targets": list(plan.targets),  # --target: a partial plan (empty: the whole stacks)
         "target_services": list(plan.target_services),
+        "orphans": [
+            {"type": o.noun, "name": o.name, "stack": o.stack, "service": o.service}
+            for o in plan.orphans
+        ],
     }

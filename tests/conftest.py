@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tests.engines import EngineTarget
 
 # --engines, the engine_target / docker_host / docker_client fixtures, one run per engine.
-pytest_plugins = ["tests.engines"]
+pytest_plugins = ["tests.engines", "tests.registry", "tests.sshd"]
 
 # The swarm suite needs its three-node test-bed and runs as a pytest session of its own
 # (scripts/test.sh sets STACKCTL_SWARM_TESTS=1 for it); other sessions do not collect it.

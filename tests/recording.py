@@ -168,6 +168,10 @@ class RecordingEngine(Recording):
         self._rec("unpause", self._name(container))
         super().unpause(container)
 
+    def update_container(self, container: str, dc: DesiredContainer) -> None:
+        self._rec("update_container", self._name(container))
+        super().update_container(container, dc)
+
     def stop(self, container: str, timeout: int = 10) -> None:
         self._rec("stop", self._name(container))
         super().stop(container, timeout)
@@ -301,6 +305,9 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
             return [("start", name)]
         case Kind.UNPAUSE:
             return [("unpause", name)]
+        case Kind.UPDATE:  # then the start or unpause the plan names, if any
+            then = {Step.START: "start", Step.UNPAUSE: "unpause"}
+            return [("update_container", name), *((then[s], name) for s in op.steps[1:])]
         case Kind.REMOVE:
             return [("stop", name), ("remove_container", name)]
         case Kind.CREATE_SERVICE:  # one create; its rollout is watched with reads

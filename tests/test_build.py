@@ -18,7 +18,7 @@ from stackctl.backends.docker.observe import ObservedContainer, ObservedState, p
 from stackctl.backends.docker.plan import plan
 from stackctl.core.build import LABEL_BUILD, parts_from_labels
 from stackctl.core.plan import Kind, build_id
-from stackctl.engine.context import context_digest, context_files
+from stackctl.engine.build_context import context_digest, context_files
 from stackctl.errors import InvalidStackError, PlanError
 from stackctl.load import load_paths
 from stackctl.render import plan_text

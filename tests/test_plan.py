@@ -403,10 +403,32 @@ def test_orphans_warn_without_prune_and_are_removed_with_it() -> None:
     desired = desire([smaller])
     state = applied(old)
     result = plan(desired, state)
-    assert result.operations == ()
-    assert any("lab-web-1" in w and "--prune" in w for w in result.warnings)
+    assert result.operations == () and not result.has_changes  # kept: not a change
+    assert [(o.noun, o.name, o.service) for o in result.orphans] == [
+        ("container", "lab-web-1", "web")
+    ]
+    text = plan_text(result)
+    assert "orphan: web  (container lab-web-1, kept; --prune removes it)" in text
+    assert "No changes. The daemon matches the stack. 1 orphan kept (--prune removes)." in text
+    assert plan_json(result)["orphans"] == [
+        {"type": "container", "name": "lab-web-1", "stack": "lab", "service": "web"}
+    ]
     pruned = plan(desired, state, prune=True)
     assert kinds(pruned) == [("remove", "lab-web-1")]
+    assert pruned.orphans == ()
+
+
+def test_status_lists_an_orphan_container() -> None:
+    from stackctl.backends.docker.status import status_table
+
+    old = desire([homelab()])
+    stack = homelab()
+    smaller = desire([stack.model_copy(update={"services": {"db": stack.services["db"]}})])
+    rows = status_table(smaller, applied(old)).rows
+    assert [(r["container"], r["sync"].split(" ")[0]) for r in rows] == [
+        ("lab-db-1", "in"),
+        ("lab-web-1", "orphan"),
+    ]
 
 
 def test_changed_network_is_replaced_with_our_containers_reconnected() -> None:
@@ -688,3 +710,116 @@ def test_plan_text_has_one_header_per_stack_and_images_apart() -> None:
     ]
     single = plan_text(Plan(ops[:2], ("traefik",), "fp", "1.41"))
     assert "#" not in single
+
+
+# --------------------------------------------------------------------------- docker update
+
+
+def _settings(restart: str = "always", **resources: int) -> dict[str, Any]:
+    return {"restart": restart, "resources": resources}
+
+
+def _limited() -> Stack:
+    from stackctl.model import Deploy
+
+    deploy = Deploy.model_validate(
+        {"resources": {"limits": {"memory": "128m", "cpus": 0.5, "pids": 100}}}
+    )
+    return Stack("lim", services=[Service("app", image=IMG, restart="always", deploy=deploy)])
+
+
+LIMITS = {"memory": 128 * 2**20, "nano_cpus": 500_000_000, "pids_limit": 100}
+
+
+@pytest.mark.parametrize(
+    ("settings", "state", "expected"),
+    [
+        (None, "running", None),  # not inspected: nothing to compare
+        (_settings(**LIMITS), "running", None),  # as applied
+        (  # docker update --restart no --memory 64m
+            _settings("no", **{**LIMITS, "memory": 64 * 2**20}),
+            "running",
+            ("update", ("update",), ["resources.memory", "restart"]),
+        ),
+        (  # docker update --pids-limit 0 (lifted): the API can set it back
+            _settings(**{k: v for k, v in LIMITS.items() if k != "pids_limit"}),
+            "exited",
+            ("update", ("update", "start"), ["resources.pids_limit"]),
+        ),
+        (  # a limit the stack does not have: the API reads 0 as "unchanged"
+            _settings(**LIMITS, memory_reservation=2**20),
+            "running",
+            ("replace", None, ["resources.memory_reservation"]),
+        ),
+    ],
+)
+def test_drift_in_what_docker_update_changes(
+    settings: dict[str, Any] | None, state: str, expected: tuple[str, Any, list[str]] | None
+) -> None:
+    desired = desire([_limited()])
+    observed = with_container(applied(desired), "lim-app-1", settings=settings, state=state)
+    p = plan(desired, observed)
+    if expected is None:
+        assert not p.has_changes
+        return
+    kind, steps, paths = expected
+    (op,) = p.operations
+    assert op.kind.value == kind and op.reason.startswith("drift: ")
+    assert [c.path for c in op.changes] == paths
+    if steps is not None:
+        assert [s.value for s in op.steps] == list(steps)
+    assert "(docker update)" in op.reason or kind == "replace"
+    if kind == "update":
+        assert "~ update in place container lim-app-1" in plan_text(p)
+        assert "1 to change" in plan_text(p)
+
+
+def test_update_body_sets_what_the_stack_says() -> None:
+    from stackctl.engine.docker import update_config
+
+    (dc,) = desire([_limited()]).containers
+    assert update_config(dc) == {
+        "RestartPolicy": {"Name": "always"},
+        "PidsLimit": 100,
+        "Memory": 128 * 2**20,
+        "MemorySwap": 256 * 2**20,
+        "NanoCpus": 500_000_000,
+    }
+    (plain,) = desire([Stack("p", services=[Service("a", image=IMG)])]).containers
+    assert update_config(plain) == {"RestartPolicy": {"Name": "no"}, "PidsLimit": 0}
+
+
+# --------------------------------------------------------------------------- image updates
+
+OLD_DIGEST, NEW_DIGEST = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+@pytest.mark.parametrize(
+    ("registry", "errors", "policy", "expected"),
+    [
+        ({}, {}, None, []),  # not asked
+        ({IMG: OLD_DIGEST}, {}, None, []),  # current
+        ({IMG: OLD_DIGEST}, {}, "always", []),  # always, current: nothing to pull
+        ({IMG: NEW_DIGEST}, {}, None, [("pull", IMG), ("replace", "u-app-1")]),
+        ({IMG: NEW_DIGEST}, {}, "always", [("pull", IMG), ("replace", "u-app-1")]),
+        ({}, {IMG: "unauthorized"}, None, []),  # a warning only
+        ({}, {IMG: "unauthorized"}, "always", [("pull", IMG)]),  # pulled as before
+    ],
+)
+def test_image_update_available(
+    registry: dict[str, str], errors: dict[str, str], policy: str | None, expected: list[Any]
+) -> None:
+    desired = desire([Stack("u", services=[Service("app", image=IMG, pull_policy=policy)])])
+    observed = replace(
+        applied(desired),
+        images={IMG: IMG_ID, f"busybox@{OLD_DIGEST}": IMG_ID},
+        registry=registry,
+        registry_errors=errors,
+    )
+    p = plan(desired, observed)
+    assert kinds(p) == expected
+    if expected and expected[0][0] == "pull" and registry:
+        assert p.operations[0].reason == (
+            f"image update available: {IMG} (sha256:111111111111… → sha256:222222222222…)"
+        )
+    assert bool(errors) == any("could not ask the registry" in w for w in p.warnings)

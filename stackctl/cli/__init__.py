@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 import threading
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -41,6 +41,7 @@ COMMANDS = {
     "plan": "plan_cmd",
     "restart": "restart_cmd",
     "run": "run_cmd",
+    "pull": "pull_cmd",
     "schema": "schema_cmd",
     "status": "status_cmd",
     "validate": "validate_cmd",
@@ -63,14 +64,37 @@ def _group(
     version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_version, help="Print the version and exit."
     ),
+    context: Annotated[
+        str | None,
+        typer.Option(
+            "--context",
+            help="The docker context to use (as `docker --context`); else DOCKER_HOST, "
+            "DOCKER_CONTEXT, then `docker context use`'s choice.",
+        ),
+    ] = None,
 ) -> None:
-    # Keeps ``app`` a group of subcommands when only one of them is registered.
-    pass
+    # Also keeps ``app`` a group of subcommands when only one of them is registered.
+    if context:
+        os.environ["STACKCTL_CONTEXT"] = context  # read by stackctl.engine.context
+
+
+def _command_word(args: list[str]) -> str | None:
+    """The command's name in ``args``, after the group's own options (--context NAME)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--context":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _register(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    wanted = COMMANDS.get(args[0]) if args else None
+    word = _command_word(args)
+    wanted = COMMANDS.get(word) if word else None
     for module in [wanted] if wanted else sorted(set(COMMANDS.values())):
         importlib.import_module(f"stackctl.cli.{module}")
 
@@ -80,8 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     secret values that loading made known (``stackctl.core.redact``)."""
     from stackctl.core.redact import collecting, redacted_output
 
-    with collecting() as known, redacted_output(known):
-        return _main(argv)
+    before = os.environ.get("STACKCTL_CONTEXT")
+    try:
+        with collecting() as known, redacted_output(known):
+            return _main(argv)
+    finally:  # --context holds for this command only (tests run several in one process)
+        if before is None:
+            os.environ.pop("STACKCTL_CONTEXT", None)
+        else:
+            os.environ["STACKCTL_CONTEXT"] = before
 
 
 def _main(argv: list[str] | None) -> int:

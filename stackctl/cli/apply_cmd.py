@@ -18,6 +18,7 @@ from stackctl.cli.common import (
     NoBuild,
     Paths,
     Profiles,
+    Pull,
     Replace,
     Strict,
     Target,
@@ -151,6 +152,7 @@ def apply(
     engine: Engine = "docker",
     target: Target = None,
     replace: Replace = None,
+    pull: Pull = False,
 ) -> int:
     """Apply the stacks (or a saved plan file) to the daemon: plan, confirm, converge."""
     saved: dict[str, Any] | None = None
@@ -164,11 +166,16 @@ def apply(
         target = list(saved_options.get("target") or [])
         replace = list(saved_options.get("replace") or [])
         no_build = bool(saved_options.get("no_build", False))
+        pull = bool(saved_options.get("pull", False))
         options = planfile.load_options_of(saved)
     loaded = pipeline.load(paths, strict=strict, engine=engine, options=options)
     print_warnings(loaded.warnings)
     eng = loaded.backend.connect()
-    with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
+    names = [s.name for s in loaded.stacks]
+    with (
+        lock.hold(eng.identity(), names, lock_timeout),
+        lock.hold_on_daemon(eng, names, lock_timeout),
+    ):
         planned = pipeline.make_plan(
             loaded,
             eng,
@@ -178,6 +185,7 @@ def apply(
             wait=not no_wait,
             rollback=not no_rollback,
             no_build=no_build,
+            pull=pull,
         )
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)

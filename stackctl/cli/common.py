@@ -83,6 +83,16 @@ def load_options(files: list[Path] | None, profiles: list[str] | None) -> LoadOp
     return LoadOptions(tuple(files or ()), tuple(profiles or ()))
 
 
+Pull = Annotated[
+    bool,
+    typer.Option(
+        "--pull",
+        help="Ask the registry for each image's current digest; plan a pull and a replace "
+        "where a newer image is published under the tag.",
+    ),
+]
+
+
 def console(stderr: bool = False) -> Console:
     """Colour on a terminal, plain text when piped (NO_COLOR honoured by rich)."""
     from rich.console import Console  # start-up time: only what prints with rich loads it

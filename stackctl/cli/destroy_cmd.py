@@ -32,7 +32,11 @@ def destroy(
     anything stackctl does not own are never touched."""
     loaded = pipeline.load(paths or [], engine=engine, options=load_options(files, profiles))
     eng = loaded.backend.connect()
-    with lock.hold(eng.identity(), [s.name for s in loaded.stacks], lock_timeout):
+    names = [s.name for s in loaded.stacks]
+    with (
+        lock.hold(eng.identity(), names, lock_timeout),
+        lock.hold_on_daemon(eng, names, lock_timeout),
+    ):
         planned = pipeline.make_plan(loaded, eng, destroy=True, volumes=volumes)
         if as_json:
             print(json.dumps({"event": "plan", "plan": plan_json(planned.plan)}), flush=True)

@@ -16,6 +16,7 @@ from stackctl.cli.common import (
     NoBuild,
     Paths,
     Profiles,
+    Pull,
     Replace,
     Strict,
     Target,
@@ -43,6 +44,7 @@ def plan(
     prune: Annotated[bool, typer.Option("--prune", help="Remove orphaned containers.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List unchanged too.")] = False,
     no_build: NoBuild = False,
+    pull: Pull = False,
     strict: Strict = False,
     engine: Engine = "docker",
     target: Target = None,
@@ -60,6 +62,7 @@ def plan(
         targets=targets,
         replace=forced,
         no_build=no_build,
+        pull=pull,
     )
     if as_json:
         print(json.dumps(plan_json(planned.plan), indent=2, ensure_ascii=False))
@@ -70,7 +73,13 @@ def plan(
             out,
             planned.plan,
             list(paths or []),
-            {"prune": prune, "target": targets, "replace": forced, "no_build": no_build},
+            {
+                "prune": prune,
+                "target": targets,
+                "replace": forced,
+                "no_build": no_build,
+                "pull": pull,
+            },
             options,
         )
         if not as_json:

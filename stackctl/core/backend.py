@@ -69,7 +69,13 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
         """Pure but for reading env and secret files; raises InvalidStackError."""
         ...
 
-    def observe(self, engine: EngineT) -> ObservedT: ...
+    def observe(
+        self, engine: EngineT, inspect: Sequence[str] = (), registry: Sequence[str] = ()
+    ) -> ObservedT:
+        """``inspect``: stacks whose units are read in more detail than the lists give
+        (the docker backend: its containers' restart policy and limits, for drift);
+        ``registry``: images whose registry digest is asked for (``--pull``)."""
+        ...
 
     def plan(
         self,

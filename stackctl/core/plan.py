@@ -37,6 +37,7 @@ class Kind(StrEnum):
     START = "start"
     UNPAUSE = "unpause"
     RESTART = "restart"  # stackctl restart: stop and start an existing container
+    UPDATE = "update"  # a container's restart policy / resource limits, in place
     REMOVE = "remove"
     WAIT = "wait"
     # swarm services (--engine swarm): see stackctl/backends/swarm/plan.py
@@ -54,7 +55,7 @@ ADDS = {
     Kind.CREATE_SERVICE,
     Kind.CREATE_SECRET,
 }
-CHANGES = {Kind.START, Kind.UNPAUSE, Kind.RESTART, Kind.UPDATE_SERVICE}
+CHANGES = {Kind.START, Kind.UNPAUSE, Kind.RESTART, Kind.UPDATE, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
 DESTROYS = {
     Kind.REMOVE,
@@ -72,6 +73,7 @@ class Step(StrEnum):
     CREATE = "create"
     START = "start"
     UNPAUSE = "unpause"
+    UPDATE = "update"  # POST /containers/{id}/update: restart policy and resource limits
     STOP = "stop"
     REMOVE = "remove"
     # a replace: the new container under a temporary name first, so that a failed create
@@ -139,6 +141,27 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Orphan:
+    """Something of the stacks that is no longer in them, kept (``--prune`` removes it).
+
+    Shown by every plan, never counted as a change: a plain apply leaves it as it is, so
+    ``plan --detailed-exitcode`` exits 0 (as ``docker compose up`` only warns about orphan
+    containers and Terraform's exit code counts only what apply would do)."""
+
+    noun: str  # container | service | network | secret
+    name: str  # its Docker name
+    stack: str | None
+    service: str | None = None  # containers and swarm services: the service it ran
+
+    @property
+    def label(self) -> str:
+        """``whoami`` (a service) or ``network lab_old``."""
+        if self.service and self.noun in ("container", "service"):
+            return self.service
+        return f"{self.noun} {self.name}"
+
+
+@dataclass(frozen=True)
 class Plan:
     operations: tuple[Operation, ...]
     stacks: tuple[str, ...]
@@ -149,6 +172,7 @@ class Plan:
     destroy: bool = False
     targets: tuple[str, ...] = ()  # --target: the names given (a partial plan)
     target_services: tuple[str, ...] = ()  # --target: STACK/SERVICE planned, dependencies too
+    orphans: tuple[Orphan, ...] = ()  # kept: not changes (see Orphan)
 
     @property
     def has_changes(self) -> bool:
@@ -180,6 +204,7 @@ class PlanBuilder:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
     _ops: dict[str, Operation] = field(default_factory=dict)
     _edges: dict[str, dict[str, None]] = field(default_factory=dict)  # op -> what it waits for
     _unplanned: set[str] = field(default_factory=set)
@@ -380,13 +405,10 @@ class PlanBuilder:
         self, unit: _Existing, noun: str, *, prune: bool, remove: Callable[[str], str]
     ) -> str | None:
         """A unit of the stacks that is no longer in them: removed with --prune (by
-        ``remove(reason)``, which returns the operation's id), else a warning."""
+        ``remove(reason)``, which returns the operation's id), else kept and listed."""
         if prune:
             return remove(f"orphan: service {unit.service!r} is no longer in the stack")
-        self.warnings.append(
-            f"{noun} {unit.name} (service {unit.service!r} of stack {unit.stack!r}) is no "
-            "longer in the stack; run with --prune to remove it"
-        )
+        self.orphans.append(Orphan(noun, unit.name, unit.stack, unit.service))
         return None
 
     def orphan_network(
@@ -395,10 +417,7 @@ class PlanBuilder:
         """A network of the stacks that is no longer in them: removed with --prune after
         ``after`` (the removals of what uses it), unless ``kept_by`` says what keeps it."""
         if not prune:
-            self.warnings.append(
-                f"network {net.name} of stack {net.stack!r} is no longer in the stack; run with "
-                "--prune to remove it"
-            )
+            self.orphans.append(Orphan("network", net.name, net.stack))
         elif kept_by:
             self.warnings.append(
                 f"network {net.name} is no longer in the stack but {kept_by}; it is kept"
@@ -466,6 +485,7 @@ class PlanBuilder:
             unchanged=tuple(self.unchanged),
             warnings=tuple(self.warnings),
             destroy=destroy,
+            orphans=tuple(self.orphans),
         )
 
     def _linked(self) -> list[Operation]:

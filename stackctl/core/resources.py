@@ -76,6 +76,11 @@ class DesiredResources:
     external_volumes: tuple[str, ...]
     images: tuple[str, ...]
 
+    @property
+    def always_pulled(self) -> tuple[str, ...]:
+        """Images whose registry digest every plan asks for (``pull_policy: always``)."""
+        return ()
+
 
 def desired_network(
     stack: Stack, key: str, *, driver: str, attachable: bool | None = None, scope: str | None = None

@@ -13,6 +13,8 @@ from typing import Any
 from stackctl.core.plan import Kind, Plan
 from stackctl.errors import PlanError
 
+ORPHAN = "orphan (no longer in the stack; --prune removes it)"
+
 
 @dataclass(frozen=True)
 class StatusTable:

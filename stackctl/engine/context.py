@@ -1,71 +1,90 @@
-"""A build context as the daemon receives it: the files ``.dockerignore`` leaves, read with
-the docker SDK's own rules (``docker.utils.build``), so that the digest a plan compares
-covers exactly the files a build sends.
+"""Which daemon to talk to, resolved as the docker CLI resolves it (no SDK here).
 
-Imported only when a stack builds an image (the SDK costs start-up time).
+In order: ``--context NAME`` (the CLI sets ``STACKCTL_CONTEXT``), ``DOCKER_HOST``,
+``DOCKER_CONTEXT``, ``currentContext`` in ``config.json`` (what ``docker context use``
+writes), else the local socket. The config folder is ``DOCKER_CONFIG`` or ``~/.docker``; a
+context named NAME lives in ``contexts/meta/<sha256(NAME)>/meta.json`` (its endpoint) and
+``contexts/tls/<sha256(NAME)>/docker/`` (its TLS files, if any). The context ``default`` is
+``DOCKER_HOST`` or the socket.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
-from docker.utils import build as sdk_build
+from stackctl.errors import StackctlError
 
-from stackctl.core.labels import canonical_json, sha256
-
-
-def ignore_patterns(context: Path) -> list[str]:
-    """The ``.dockerignore`` patterns, read as ``APIClient.build`` reads them."""
-    path = context / ".dockerignore"
-    if not path.exists():
-        return []
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    return [line for line in lines if line and not line.startswith("#")]
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
-def context_files(context: Path, dockerfile: str) -> list[str]:
-    """The paths (files and folders, relative to ``context``) that a build sends: every
-    one ``.dockerignore`` does not exclude, and the Dockerfile always."""
-    return sorted(sdk_build.exclude_paths(str(context), ignore_patterns(context), dockerfile))
+@dataclass(frozen=True)
+class Target:
+    host: str | None  # None: the SDK's own default (DOCKER_HOST, DOCKER_TLS_*, the socket)
+    source: str  # for messages: "DOCKER_HOST=ssh://...", "context 'lab' (ssh://...)"
+    tls_dir: Path | None = None  # a context's ca.pem, cert.pem, key.pem
+    skip_tls_verify: bool = False
+
+    @property
+    def ssh(self) -> bool:
+        return (self.host or "").startswith("ssh://")
 
 
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def config_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")
 
 
-def context_digest(context: Path, dockerfile: str) -> str:
-    """A digest of what a build of ``context`` sends, but the Dockerfile (its own part):
-    each path's kind, mode and content (a link's target); never mtimes or owners."""
-    entries: list[Any] = []
-    for rel in context_files(context, dockerfile):
-        if rel == dockerfile:
-            continue
-        full = os.path.join(context, rel)
-        st = os.lstat(full)
-        mode = stat.S_IMODE(st.st_mode)
-        if stat.S_ISLNK(st.st_mode):
-            entries.append([rel, "link", os.readlink(full)])
-        elif stat.S_ISDIR(st.st_mode):
-            entries.append([rel, "dir", mode])
-        elif stat.S_ISREG(st.st_mode):
-            entries.append([rel, "file", mode, _file_digest(full)])
-    return sha256(canonical_json(entries))
+def resolve(env: Mapping[str, str] | None = None) -> Target:
+    env = os.environ if env is None else env
+    explicit = env.get("STACKCTL_CONTEXT")
+    if explicit:
+        return _context(explicit, env, "--context")
+    host = env.get("DOCKER_HOST")
+    if host:
+        return Target(None, f"DOCKER_HOST={host}")
+    name = env.get("DOCKER_CONTEXT")
+    if name:
+        return _context(name, env, "DOCKER_CONTEXT")
+    current = _current_context(env)
+    if current:
+        return _context(current, env, "currentContext in config.json")
+    return Target(None, f"the socket {DEFAULT_SOCKET}")
 
 
-def context_tar(context: Path, dockerfile: str, dockerfile_text: str | None) -> IO[bytes]:
-    """The build context as a tar (a temporary file), as ``APIClient.build`` makes it:
-    ``dockerfile_text`` (an inline Dockerfile or one outside the context) is added to it
-    under the name ``dockerfile``."""
-    spec = (dockerfile, dockerfile_text)
-    fileobj: IO[bytes] = sdk_build.tar(
-        str(context), exclude=ignore_patterns(context), dockerfile=spec
+def _current_context(env: Mapping[str, str]) -> str | None:
+    path = config_dir(env) / "config.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    name = data.get("currentContext") if isinstance(data, dict) else None
+    return str(name) if name else None
+
+
+def _context(name: str, env: Mapping[str, str], chosen_by: str) -> Target:
+    if name == "default":
+        host = env.get("DOCKER_HOST")
+        return Target(None, f"context 'default' ({host or DEFAULT_SOCKET})")
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = config_dir(env) / "contexts" / "meta" / digest / "meta.json"
+    try:
+        data = json.loads(meta.read_text())
+        endpoint = data["Endpoints"]["docker"]
+        host = str(endpoint["Host"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise StackctlError(
+            f"docker context {name!r} ({chosen_by}) was not found or is unreadable: {meta}",
+            hint="list the contexts with `docker context ls`; create one with `docker context "
+            "create NAME --docker host=ssh://user@host`",
+        ) from e
+    tls = config_dir(env) / "contexts" / "tls" / digest / "docker"
+    return Target(
+        host,
+        f"context {name!r} ({host})",
+        tls_dir=tls if tls.is_dir() else None,
+        skip_tls_verify=bool(endpoint.get("SkipTLSVerify")),
     )
-    return fileobj

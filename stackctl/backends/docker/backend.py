@@ -32,10 +32,14 @@ class DockerBackend:
     def desire(self, stacks: Sequence[Stack]) -> desired.DesiredState:
         return desired.desire(stacks)
 
-    def observe(self, engine: DockerEngine) -> ObservedState:
+    def observe(
+        self, engine: DockerEngine, inspect: Sequence[str] = (), registry: Sequence[str] = ()
+    ) -> ObservedState:
+        """``inspect``: the stacks whose containers' settings are read (the plan's);
+        ``registry``: the images whose current digest the registry is asked for."""
         from stackctl.backends.docker.observe import observe
 
-        return observe(engine)
+        return observe(engine, inspect, registry)
 
     def plan(
         self,
@@ -87,7 +91,7 @@ class DockerBackend:
     def status(self, want: desired.DesiredState, engine: DockerEngine) -> StatusTable:
         from stackctl.backends.docker.status import status_table
 
-        return status_table(want, self.observe(engine))
+        return status_table(want, self.observe(engine, want.stacks))
 
     def log_sources(
         self,

@@ -167,6 +167,10 @@ class DesiredState(DesiredResources):
     containers: tuple[DesiredContainer, ...] = ()
     builds: tuple[DesiredBuild, ...] = ()  # images built here (never pulled)
 
+    @property
+    def always_pulled(self) -> tuple[str, ...]:
+        return tuple(sorted({c.image for c in self.containers if c.pull_policy == "always"}))
+
 
 # --------------------------------------------------------------------------- containers
 
@@ -393,7 +397,7 @@ def _build(
         name = ".stackctl.Dockerfile"
         data = text
 
-    from stackctl.engine.context import context_digest  # the SDK's .dockerignore rules
+    from stackctl.engine.build_context import context_digest  # the SDK's .dockerignore rules
 
     args = {k: str(v) for k, v in build.args.items()}
     remember(*(v for k, v in args.items() if looks_secret(k)))

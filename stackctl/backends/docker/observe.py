@@ -2,15 +2,17 @@
 
 Reading costs a constant number of API calls whatever the number of services: one list
 each of containers (all, so name clashes and foreign attachments are seen), networks,
-volumes and images. No per-container inspect: list results carry labels, state, health
-(in the status text) and attached networks.
+volumes and images. List results carry labels, state, health (in the status text) and
+attached networks, but not what ``docker update`` changes (restart policy, resource
+limits): for those, the containers of the stacks being planned (and only those) are
+inspected, in parallel (``inspect``; one ``GET /containers/{id}/json`` each).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from stackctl.core.build import parts_from_labels
@@ -42,6 +44,10 @@ class ObservedContainer(Labelled):
         ``VOLUME``): those the daemon named with 64 hex digits."""
         return {t: n for t, n in self.volume_mounts if is_anonymous_volume(n)}
 
+    # What `docker update` changes, as the desired config spells it ({"restart": "always",
+    # "resources": {"memory": 134217728}}); None when the container was not inspected.
+    settings: dict[str, Any] | None = None
+
     @property
     def number(self) -> int:
         try:
@@ -62,6 +68,30 @@ class ObservedState(ObservedResources):
     images: dict[str, str] = field(default_factory=dict)  # "repo:tag" -> image id
     # "repo:tag" -> the digests of its parts, for images stackctl built (core/build.py)
     built: dict[str, dict[str, str]] = field(default_factory=dict)
+    # plan --pull (and pull_policy: always): image ref -> the digest its registry has now,
+    # or why it could not be asked (registry_errors)
+    registry: dict[str, str] = field(default_factory=dict)
+    registry_errors: dict[str, str] = field(default_factory=dict)
+
+    def local_digests(self, image: str) -> set[str]:
+        """The registry digests of the image the tag ``image`` names here (RepoDigests)."""
+        image_id = self.images.get(image)
+        return {
+            ref.partition("@")[2]
+            for ref, iid in self.images.items()
+            if "@" in ref and iid == image_id
+        }
+
+    def image_update(self, image: str) -> tuple[str, str] | None:
+        """(what is here, what the registry has) when the registry has another image for
+        the tag ``image`` than the one here; None when up to date, absent or not asked."""
+        remote = self.registry.get(image)
+        if remote is None or image not in self.images:
+            return None
+        here = self.local_digests(image)
+        if remote in here:
+            return None
+        return (min(here) if here else self.images[image]), remote
 
     def container(self, name: str) -> ObservedContainer | None:
         for c in self.containers:
@@ -79,6 +109,8 @@ class ObservedState(ObservedResources):
             images=self.images,
             built=self.built,
             api_version=self.api_version,
+            registry=self.registry,
+            registry_errors=self.registry_errors,
         )
 
 
@@ -90,6 +122,8 @@ class Reader(Protocol):
     def list_volumes(self) -> list[dict[str, Any]]: ...
     def list_images(self) -> list[dict[str, Any]]: ...
     def api_version(self) -> str: ...
+    def inspect_containers(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+    def registry_digests(self, images: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]: ...
 
 
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
@@ -142,6 +176,30 @@ def _port_text(port: Mapping[str, Any]) -> str:
     return inner
 
 
+# HostConfig field -> the key of the desired config's "resources" (0 or less: no limit)
+RESOURCE_FIELDS = (
+    ("NanoCpus", "nano_cpus"),
+    ("Memory", "memory"),
+    ("MemoryReservation", "memory_reservation"),
+    ("PidsLimit", "pids_limit"),
+)
+
+
+def parse_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``docker update`` can change, from an inspect, in the desired config's terms."""
+    host = raw.get("HostConfig") or {}
+    policy = host.get("RestartPolicy") or {}
+    restart = str(policy.get("Name") or "no")
+    if restart == "on-failure" and policy.get("MaximumRetryCount"):
+        restart = f"on-failure:{policy['MaximumRetryCount']}"
+    resources = {
+        key: int(host[field])
+        for field, key in RESOURCE_FIELDS
+        if isinstance(host.get(field), int) and host[field] > 0
+    }
+    return {"restart": restart, "resources": resources}
+
+
 def parse_images(raws: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw in raws:
@@ -169,19 +227,31 @@ def parse_built(raws: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
     return out
 
 
-def observe(reader: Reader) -> ObservedState:
-    """One snapshot of the daemon: four list calls (plus the version, negotiated once)."""
-    containers = tuple(parse_container(c) for c in reader.list_containers())
-    networks = tuple(parse_network(n) for n in reader.list_networks())
-    volumes = tuple(parse_volume(v) for v in reader.list_volumes())
+def observe(
+    reader: Reader, inspect: Collection[str] = (), registry: Sequence[str] = ()
+) -> ObservedState:
+    """One snapshot of the daemon: four list calls (plus the version, negotiated once),
+    an inspect of each container of the stacks ``inspect`` (their settings), and for each
+    image of ``registry`` the digest its registry has now (``plan --pull``)."""
+    digests, errors = reader.registry_digests(registry) if registry else ({}, {})
+    containers = [parse_container(c) for c in reader.list_containers()]
+    ids = [c.id for c in containers if c.stack is not None and c.stack in inspect]
+    if ids:
+        found = reader.inspect_containers(ids)  # one gone since the list is left out
+        containers = [
+            replace(c, settings=parse_settings(found[c.id])) if c.id in found else c
+            for c in containers
+        ]
     images = reader.list_images()
     return ObservedState(
-        containers=containers,
-        networks=networks,
-        volumes=volumes,
+        containers=tuple(containers),
+        networks=tuple(parse_network(n) for n in reader.list_networks()),
+        volumes=tuple(parse_volume(v) for v in reader.list_volumes()),
         images=parse_images(images),
         built=parse_built(images),
         api_version=reader.api_version(),
+        registry=digests,
+        registry_errors=errors,
     )
 
 
@@ -206,6 +276,7 @@ def fingerprint(observed: ObservedState, stacks: Sequence[str], names: Sequence[
                     c.config_hash,
                     c.stack,
                     sorted(c.networks),
+                    c.settings,
                 ]
             )
     for n in sorted(observed.networks, key=lambda n: n.name):
@@ -216,4 +287,6 @@ def fingerprint(observed: ObservedState, stacks: Sequence[str], names: Sequence[
             parts.append(["v", v.name, v.stack])
     for ref in sorted(wanted & set(observed.images)):
         parts.append(["i", ref, observed.images[ref]])
+    for ref in sorted(wanted & set(observed.registry)):
+        parts.append(["r", ref, observed.registry[ref]])
     return sha256(canonical_json(parts))

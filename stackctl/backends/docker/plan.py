@@ -50,6 +50,7 @@ STEPS: dict[Kind, tuple[Step, ...]] = {
     ),
     Kind.START: (Step.START,),
     Kind.UNPAUSE: (Step.UNPAUSE,),
+    Kind.UPDATE: (Step.UPDATE,),  # then START or UNPAUSE when it is not running
     Kind.REMOVE: (Step.STOP, Step.REMOVE),
 }
 
@@ -208,6 +209,18 @@ def _plan_images(b: PlanBuilder, desired: DesiredState, observed: ObservedState)
             continue  # built here (_plan_builds), never pulled
         present = image in observed.images
         always = "always" in policies.get(image, set())
+        update = observed.image_update(image)
+        if update is not None:
+            reason = f"image update available: {image} ({short(update[0])} → {short(update[1])})"
+            ready[image] = b.add(Operation(image_id(image), Kind.PULL, image, None, reason))
+            continue
+        if image in observed.registry_errors:
+            b.warnings.append(
+                f"could not ask the registry about {image}: {observed.registry_errors[image]}"
+                + ("; it is pulled as pull_policy: always says" if present and always else "")
+            )
+        elif image in observed.registry and present:
+            continue  # the registry has the image that is here: nothing to pull
         if present and not always:
             continue
         if not present and "never" in policies.get(image, set()):
@@ -219,6 +232,12 @@ def _plan_images(b: PlanBuilder, desired: DesiredState, observed: ObservedState)
         reason = "pull_policy: always" if present else "not on the daemon; will be pulled"
         ready[image] = b.add(Operation(image_id(image), Kind.PULL, image, None, reason))
     return ready
+
+
+def short(digest: str) -> str:
+    """``sha256:0123456789ab…`` (as docker prints ids, with the algorithm)."""
+    algo, _, hexa = digest.partition(":")
+    return f"{algo}:{hexa[:12]}…" if hexa else digest[:12]
 
 
 def _clash_message(name: str, obs: ObservedContainer, wanted_stack: str) -> str:
@@ -284,6 +303,9 @@ def _plan_containers(
         # those of the half-made replacement that an interrupted apply left
         previous = {Kind.REPLACE: obs, Kind.CREATE: leftover}.get(kind)
         kept = _kept_volumes(dc, previous, ours)
+        if kind == Kind.UPDATE:
+            state = _state_verdict(dc, obs) if obs is not None else None
+            steps = (*steps, *(STEPS[state[0]] if state else ()))
         op = Operation(
             container_id(dc.name),
             kind,
@@ -414,6 +436,10 @@ def _found_verdict(
         return Kind.REPLACE, _changed(changes), changes
     if rebuilt:
         return Kind.REPLACE, "image rebuilt", ()
+    update = observed.image_update(dc.image)
+    if update is not None:  # pulled first by the plan's pull of the image
+        change = Change("image", short(update[0]), short(update[1]))
+        return Kind.REPLACE, f"image update available: {dc.image}", (change,)
     current = observed.images.get(dc.image)
     if current and obs.image_id and current != obs.image_id:
         return Kind.REPLACE, "image updated", (Change("image_id", obs.image_id[:19], current[:19]),)
@@ -430,6 +456,35 @@ def _found_verdict(
         return Kind.REPLACE, f"drift: {detail}", (change,)
     if obs.state in ("dead", "removing"):
         return Kind.REPLACE, f"container is {obs.state}", ()
+    drift = _settings_drift(dc, obs)
+    if drift:
+        fields = ", ".join(c.path for c in drift)
+        if all(_updatable(c) for c in drift):
+            return Kind.UPDATE, f"drift: {fields} (docker update)", drift
+        return Kind.REPLACE, f"drift: {fields} (a limit to lift: not possible in place)", drift
+    return _state_verdict(dc, obs)
+
+
+def _settings_drift(dc: DesiredContainer, obs: ObservedContainer) -> tuple[Change, ...]:
+    """What ``docker update`` changed by hand (restart policy, limits), as field changes;
+    nothing when the container was not inspected."""
+    if obs.settings is None:
+        return ()
+    wanted = {
+        "restart": str(dc.spec.get("restart") or "no"),
+        "resources": dict(dc.spec.get("resources") or {}),
+    }
+    return diff_config(obs.settings, wanted)
+
+
+def _updatable(change: Change) -> bool:
+    """Whether the Engine API's update can make ``change``: it reads 0 as "unchanged" for
+    the CPU and memory limits, so lifting one of those takes a new container."""
+    return change.path in ("restart", "resources.pids_limit") or change.new is not None
+
+
+def _state_verdict(dc: DesiredContainer, obs: ObservedContainer) -> Verdict | None:
+    """Start, unpause or nothing: the container's config is as wanted."""
     if obs.running:
         return None
     if obs.state == "paused":

@@ -26,6 +26,7 @@ SAYS = {
     Step.WAIT_READY: "waiting for the replacement to be ready",
     Step.START: "starting",
     Step.UNPAUSE: "unpausing",
+    Step.UPDATE: "updating in place",
     Step.STOP: "stopping",
     Step.REMOVE: "removing",
     Step.START_OLD: "starting the old container again",
@@ -90,6 +91,8 @@ class ContainerRunner:
                 e.start(old)
             case Step.UNPAUSE:
                 e.unpause(current)
+            case Step.UPDATE:
+                e.update_container(current, _unit(op))
             case Step.STOP:
                 e.stop(current, self.options.stop_timeout)
             case Step.REMOVE:

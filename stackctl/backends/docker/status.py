@@ -7,7 +7,8 @@ from typing import Any
 from stackctl.backends.docker.desired import DesiredState
 from stackctl.backends.docker.observe import ObservedState
 from stackctl.backends.docker.plan import plan
-from stackctl.core.status import StatusTable, drift_reasons, sync_text
+from stackctl.core.labels import TEMP_SUFFIX
+from stackctl.core.status import ORPHAN, StatusTable, drift_reasons, sync_text
 
 COLUMNS = (
     ("stack", "stack"),
@@ -40,4 +41,20 @@ def status_table(desired: DesiredState, observed: ObservedState) -> StatusTable:
                 ),
             }
         )
+    wanted = {dc.name for dc in desired.containers}
+    ours = set(desired.stacks)
+    for obs in observed.containers:  # no longer in the stack: kept until --prune
+        if obs.stack in ours and obs.name not in wanted and not obs.name.endswith(TEMP_SUFFIX):
+            rows.append(
+                {
+                    "stack": obs.stack,
+                    "service": obs.service or "-",
+                    "container": obs.name,
+                    "state": obs.state,
+                    "health": obs.health or "-",
+                    "image": obs.image,
+                    "ports": list(obs.ports),
+                    "sync": ORPHAN,
+                }
+            )
     return StatusTable(COLUMNS, rows, "services")

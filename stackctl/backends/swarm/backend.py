@@ -32,7 +32,11 @@ class SwarmBackend:
     def desire(self, stacks: Sequence[Stack]) -> desired.SwarmDesiredState:
         return desired.desire_swarm(stacks)
 
-    def observe(self, engine: SwarmEngine) -> SwarmObservedState:
+    def observe(
+        self, engine: SwarmEngine, inspect: Sequence[str] = (), registry: Sequence[str] = ()
+    ) -> SwarmObservedState:
+        """Service specs come whole in the list: nothing more to inspect; the swarm
+        resolves image digests itself at each update (``registry`` is not asked)."""
         from stackctl.backends.swarm.observe import observe_swarm
 
         return observe_swarm(engine)

@@ -24,6 +24,7 @@ from stackctl.core.labels import STACK_NAMESPACE
 from stackctl.core.plan import (
     Kind,
     Operation,
+    Orphan,
     Plan,
     PlanBuilder,
     change_reason,
@@ -200,10 +201,7 @@ def _stale_secrets(
         if sec.stack not in ours or sec.name in wanted:
             continue
         if (sec.stack, sec.key) not in keys and not prune:
-            b.warnings.append(
-                f"secret {sec.name} of stack {sec.stack!r} is no longer in the stack; run with "
-                "--prune to remove it"
-            )
+            b.orphans.append(Orphan("secret", sec.name, sec.stack))
             continue
         users = [s.name for s in obs.services if {sec.id, sec.name} & set(s.secret_refs)]
         kept = sorted(u for u in users if u not in moved)
