@@ -24,32 +24,19 @@ _LIMITS = "set it under deploy.resources.limits ({what})"
 
 SERVICE_HINTS: dict[str, str] = {
     "build": "build the image first (docker build -t NAME .) and reference it with `image:`",
-    "network_mode": "join networks with `networks:`; network modes are not supported",
     "profiles": "put the profile's services in a stack of their own",
-    "links": "services on a shared network reach each other by service name; use `networks:`"
-    " (and aliases)",
     "external_links": "join the other stack's network (declared `external: true`) and use "
     "its container name",
     "extends": "copy the settings in, or share them with a YAML anchor (x-common: &common)",
     "configs": "mount the file with a bind volume instead (./file:/path/in/container:ro)",
-    "mem_limit": _LIMITS.format(what="memory: 512m"),
-    "memswap_limit": _REMOVE,
-    "mem_reservation": "set it under deploy.resources.reservations (memory: 256m)",
-    "cpus": _LIMITS.format(what="cpus: 0.5"),
     "cpu_count": _LIMITS.format(what="cpus"),
     "cpu_percent": _LIMITS.format(what="cpus"),
-    "cpu_quota": _LIMITS.format(what="cpus"),
-    "cpu_period": _LIMITS.format(what="cpus"),
-    "cpu_shares": _LIMITS.format(what="cpus"),
-    "pids_limit": _LIMITS.format(what="pids: 100"),
-    "ulimits": _REMOVE,
     "develop": "remove it; stackctl deploys images, it does not watch sources",
     "env_file_format": _REMOVE,
     "label_file": "write the labels under `labels:`",
     "volumes_from": "mount the same volumes by name under `volumes:`",
     "post_start": _REMOVE,
     "pre_stop": _REMOVE,
-    "platform": "pull the image for the platform you need and pin it by digest",
 }
 
 TOP_LEVEL_HINTS: dict[str, str] = {

@@ -113,9 +113,7 @@ class Stack(_Model):
     @model_validator(mode="after")
     def _default_network(self) -> Stack:
         """Services that name no network join ``default`` (``<stack>_default``), as in Compose."""
-        needs_default = any(
-            not s.networks or "default" in s.networks for s in self.services.values()
-        )
+        needs_default = any(s.joins_default for s in self.services.values())
         if needs_default and "default" not in self.networks:
             nets = dict(self.networks)
             nets["default"] = Network("default")

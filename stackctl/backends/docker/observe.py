@@ -33,6 +33,7 @@ class ObservedContainer(Labelled):
     image: str
     networks: dict[str, str | None]  # network name -> IPv4 address (or None)
     ports: tuple[str, ...] = ()  # "127.0.0.1:8080->80/tcp"
+    network_mode: str = ""  # HostConfig.NetworkMode: a network, host, none, container:<id>
 
     @property
     def number(self) -> int:
@@ -108,6 +109,7 @@ def parse_container(raw: Mapping[str, Any]) -> ObservedContainer:
         image=str(raw.get("Image") or ""),
         networks=networks,
         ports=tuple(_port_text(p) for p in raw.get("Ports") or []),
+        network_mode=str((raw.get("HostConfig") or {}).get("NetworkMode") or ""),
     )
 
 
