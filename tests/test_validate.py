@@ -414,7 +414,8 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
     (
         "dependency-cycle", "error", "app", "services.a",
         ("dependency cycle", "shared namespace"),
-        lambda: [stack("app", svc("a", network_mode="service:b"), svc("b", network_mode="service:a"))],
+        lambda: [stack("app", svc("a", network_mode="service:b"),
+                       svc("b", network_mode="service:a"))],
     ),
     (
         "swarm-unsupported-host-setting", "error", "app", "services.web.network_mode",
