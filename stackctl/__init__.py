@@ -5,6 +5,7 @@ The public API is the typed stack language re-exported here; everything else is 
 
 from stackctl.model import (
     Condition,
+    ConfigSource,
     Dependency,
     Deploy,
     Healthcheck,
@@ -21,6 +22,7 @@ from stackctl.model import (
     Secret,
     SecretSource,
     Service,
+    ServiceConfig,
     ServiceNetwork,
     ServiceSecret,
     Stack,
@@ -36,6 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Condition",
+    "ConfigSource",
     "Dependency",
     "Deploy",
     "Healthcheck",
@@ -52,6 +55,7 @@ __all__ = [
     "Secret",
     "SecretSource",
     "Service",
+    "ServiceConfig",
     "ServiceNetwork",
     "ServiceSecret",
     "Stack",

@@ -132,9 +132,9 @@ services:
     ports:
       - target: 80
         app_protocol: http
-configs:
-  cfg:
-    file: ./cfg
+models:
+  llm:
+    model: ai/smollm2
 x-common: fine
 """
 
@@ -149,7 +149,7 @@ def test_unsupported_keys_are_reported_by_name_with_line(tmp_path: Path) -> None
         "services.web.external_links",
         "services.web.profiles",
         "services.web.ports.0.app_protocol",
-        "configs",
+        "models",
     }
     build = by_path["services.web.build"]
     assert build.message == "`build` is not supported by stackctl"
@@ -159,7 +159,7 @@ def test_unsupported_keys_are_reported_by_name_with_line(tmp_path: Path) -> None
     links = by_path["services.web.external_links"]
     assert links.hint is not None and "external: true" in links.hint
     assert by_path["services.web.ports.0.app_protocol"].line == 12
-    assert by_path["configs"].line == 13
+    assert by_path["models"].line == 13
 
 
 def test_compose_typo_gets_did_you_mean(tmp_path: Path) -> None:

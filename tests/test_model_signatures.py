@@ -35,6 +35,7 @@ KEYED = {
     "Network": "key",
     "Volume": "key",
     "SecretSource": "key",
+    "ConfigSource": "key",
     "Service": "name",
     "Stack": "name",
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -270,3 +271,19 @@ def test_service_level_limits_equal_deploy_resources() -> None:
     [one] = desire([Stack("lab", services=[legacy])]).containers
     [two] = desire([Stack("lab", services=[modern])]).containers
     assert one.config_hash == two.config_hash
+
+
+def test_a_file_config_is_a_read_only_bind_mount_at_its_target() -> None:
+    stack = Stack(
+        "lab",
+        services=[
+            Service("web", image=IMG, configs=["app", {"source": "app", "target": "/etc/a.conf"}])
+        ],
+        configs={"app": {"file": "./app.conf"}},
+    ).with_origin(Path("/srv/lab/compose.yaml"))
+    [web] = desire([stack]).containers
+    body = container_config(web, all_networks=True)
+    assert body["HostConfig"]["Mounts"] == [
+        {"Type": "bind", "Source": "/srv/lab/app.conf", "Target": "/app", "ReadOnly": True},
+        {"Type": "bind", "Source": "/srv/lab/app.conf", "Target": "/etc/a.conf", "ReadOnly": True},
+    ]

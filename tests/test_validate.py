@@ -418,6 +418,17 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
                        svc("b", network_mode="service:a"))],
     ),
     (
+        "unknown-config", "error", "app", "services.web.configs.0",
+        ("config 'ap'", "did you mean 'app'"),
+        lambda: [stack("app", svc("web", configs=["ap"]),
+                       configs={"app": {"file": "./app.conf"}})],
+    ),
+    (
+        "config-source", "error", "app", "configs.app.content",
+        ("`content`", "use `file: ./NAME`"),
+        lambda: [stack("app", svc("web", configs=["app"]), configs={"app": {"content": "x"}})],
+    ),
+    (
         "swarm-unsupported-host-setting", "error", "app", "services.web.network_mode",
         ("not supported on Swarm", "overlay networks"),
         lambda: [stack("app", svc("web", network_mode="host"), engine="swarm")],
@@ -857,8 +868,13 @@ def test_all_findings_are_collected_not_only_the_first() -> None:
             svc("vpn", ports=["8080:8080"], cap_add=["NET_ADMIN"]),
             svc("qbit", network_mode="service:vpn", dns_search=["lan"]),
             svc("db"),
-            svc("web", links=["db:database", "db"], mem_limit="1g", cpus=0.5,
-                deploy={"resources": {"limits": {"memory": "1024m", "cpus": "0.5"}}}),
+            svc(
+                "web",
+                links=["db:database", "db"],
+                mem_limit="1g",
+                cpus=0.5,
+                deploy={"resources": {"limits": {"memory": "1024m", "cpus": "0.5"}}},
+            ),
             svc("off", network_mode="none"),
         ),
     ],

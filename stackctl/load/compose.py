@@ -28,7 +28,6 @@ SERVICE_HINTS: dict[str, str] = {
     "external_links": "join the other stack's network (declared `external: true`) and use "
     "its container name",
     "extends": "copy the settings in, or share them with a YAML anchor (x-common: &common)",
-    "configs": "mount the file with a bind volume instead (./file:/path/in/container:ro)",
     "cpu_count": _LIMITS.format(what="cpus"),
     "cpu_percent": _LIMITS.format(what="cpus"),
     "develop": "remove it; stackctl deploys images, it does not watch sources",
@@ -41,7 +40,6 @@ SERVICE_HINTS: dict[str, str] = {
 
 TOP_LEVEL_HINTS: dict[str, str] = {
     "include": "load the included files as stacks of their own (stackctl apply a/ b/)",
-    "configs": "mount config files with bind volumes (./file:/path/in/container:ro)",
     "models": _REMOVE,
 }
 
@@ -94,7 +92,7 @@ def compose_to_stack(data: Mapping[str, Any], *, default_name: str) -> Mapped:
                 name: _service(svc, ("services", name), out) if isinstance(svc, Mapping) else svc
                 for name, svc in value.items()
             }
-        elif key in ("networks", "volumes", "secrets"):
+        elif key in ("networks", "volumes", "secrets", "configs"):
             out.data[key] = {k: _top_item(v) for k, v in value.items()}
     return out
 

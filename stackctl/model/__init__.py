@@ -34,7 +34,7 @@ from stackctl.model.fields import (
     StrList,
     StrMap,
 )
-from stackctl.model.network import Ipam, IpamPool, Network, SecretSource, Volume
+from stackctl.model.network import ConfigSource, Ipam, IpamPool, Network, SecretSource, Volume
 from stackctl.model.service import (
     Condition,
     Dependency,
@@ -53,6 +53,7 @@ from stackctl.model.service import (
     RestartPolicy,
     Secret,
     Service,
+    ServiceConfig,
     ServiceNetwork,
     ServiceSecret,
     Ulimit,
@@ -66,6 +67,7 @@ from stackctl.model.stack import Stack
 __all__ = [
     "Command",
     "Condition",
+    "ConfigSource",
     "Dependency",
     "Deploy",
     "Duration",
@@ -89,6 +91,7 @@ __all__ = [
     "Secret",
     "SecretSource",
     "Service",
+    "ServiceConfig",
     "ServiceNetwork",
     "ServiceSecret",
     "Size",

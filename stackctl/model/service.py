@@ -25,7 +25,7 @@ from stackctl.model.fields import (
     _Model,
     _restart,
 )
-from stackctl.model.network import Network, SecretSource, Volume
+from stackctl.model.network import ConfigSource, Network, SecretSource, Volume
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -509,6 +509,34 @@ def _service_secrets(value: Any) -> Any:
     return value
 
 
+class ServiceConfig(_Model):
+    """A config the service mounts: read-only at ``target`` (default ``/<source>``)."""
+
+    source: str
+    target: str | None = None
+    mode: int | None = None
+    uid: str | None = None
+    gid: str | None = None
+
+    @property
+    def path(self) -> str:
+        """Where it appears in the container, as in Compose: ``/<source>`` by default."""
+        return self.target or f"/{self.source}"
+
+
+def _service_configs(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [
+            {"source": item.key}
+            if isinstance(item, ConfigSource)
+            else {"source": item}
+            if isinstance(item, str)
+            else item
+            for item in value
+        ]
+    return value
+
+
 # --------------------------------------------------------------------------- deploy
 
 
@@ -742,6 +770,9 @@ class Service(_Model):
     secrets: Annotated[list[ServiceSecret], BeforeValidator(_service_secrets)] = Field(
         default_factory=list
     )
+    configs: Annotated[list[ServiceConfig], BeforeValidator(_service_configs)] = Field(
+        default_factory=list
+    )
     devices: list[str] = Field(default_factory=list)
     sysctls: StrMap = Field(default_factory=dict)
     security_opt: list[str] = Field(default_factory=list)
@@ -812,6 +843,7 @@ class Service(_Model):
             init: bool | None = ...,
             logging: Logging | Mapping[str, Any] | None = ...,
             secrets: _SecretsIn = ...,
+            configs: Sequence[ConfigSource | str | ServiceConfig | Mapping[str, Any]] = ...,
             devices: Sequence[str] = ...,
             sysctls: _StrMapIn = ...,
             security_opt: Sequence[str] = ...,

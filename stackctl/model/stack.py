@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 
 from stackctl.core.redact import remember
 from stackctl.model.fields import _Model
-from stackctl.model.network import Network, SecretSource, Volume
+from stackctl.model.network import ConfigSource, Network, SecretSource, Volume
 from stackctl.model.service import Service
 
 if TYPE_CHECKING:
@@ -74,6 +74,9 @@ class Stack(_Model):
     secrets: Annotated[dict[str, SecretSource], BeforeValidator(_keyed("secret", "key"))] = Field(
         default_factory=dict
     )
+    configs: Annotated[dict[str, ConfigSource], BeforeValidator(_keyed("config", "key"))] = Field(
+        default_factory=dict
+    )
     engine: Literal["docker", "swarm"] | None = None
 
     _origin: Path | None = PrivateAttr(default=None)
@@ -90,6 +93,7 @@ class Stack(_Model):
             networks: _KeyedIn[Network] | None = ...,
             volumes: _KeyedIn[Volume] | None = ...,
             secrets: _KeyedIn[SecretSource] | None = ...,
+            configs: _KeyedIn[ConfigSource] | None = ...,
             engine: Literal["docker", "swarm"] | None = ...,
         ) -> None: ...
 

@@ -7,6 +7,9 @@ network-mode-conflict  a setting beside ``network_mode`` that Compose refuses (`
 unknown-shared-service ``network_mode``/``ipc``/``pid`` ``service:X`` or ``links`` naming a
                        service that is not in the stack (or the service itself)
 link-no-network        a link whose services share no network (the alias would reach no one)
+unknown-config         a service's ``configs`` naming a config the stack does not declare
+config-source          a config from ``content``, ``environment`` or ``external``: only
+                       ``file`` configs are mounted (a bind mount, read-only)
 limits-conflict        ``mem_limit``/``cpus``/``pids_limit``/``mem_reservation`` and
                        ``deploy.resources`` with different values (Compose refuses it too)
 """
@@ -131,6 +134,36 @@ def _links_without_network(stack: Stack) -> Iterator[Finding]:
                 )
 
 
+def _unknown_configs(stack: Stack) -> Iterator[Finding]:
+    for svc in stack.services.values():
+        for i, use in enumerate(svc.configs):
+            if use.source not in stack.configs:
+                yield Finding(
+                    stack,
+                    f"services.{svc.name}.configs.{i}",
+                    f"service '{svc.name}' uses config '{use.source}', which the stack does "
+                    "not declare",
+                    did_you_mean(use.source, sorted(stack.configs))
+                    or f"declare it under the top-level configs: ({use.source}: {{file: ./...}})",
+                )
+
+
+def _config_sources(stack: Stack) -> Iterator[Finding]:
+    for key, cfg in stack.configs.items():
+        kind = next((k for k in ("content", "environment", "external") if getattr(cfg, k)), None)
+        if kind is not None and not cfg.file:
+            yield Finding(
+                stack,
+                f"configs.{key}.{kind}",
+                f"config '{key}' comes from `{kind}`: stackctl mounts only file configs",
+                "write the value to a file beside the stack and use `file: ./NAME`",
+            )
+        elif cfg.file is None and kind is None:
+            yield Finding(
+                stack, f"configs.{key}", f"config '{key}' has no source", "give it `file:`"
+            )
+
+
 def _size(text: str | None) -> int | None:
     return units.parse_size(text) if text else None
 
@@ -175,6 +208,10 @@ RULES: tuple[Rule, ...] = (
          each_stack(_shared_services)),
     Rule("link-no-network", ERROR, "a link between services that share no network",
          each_stack(_links_without_network)),
+    Rule("unknown-config", ERROR, "a service uses an undeclared config",
+         each_stack(_unknown_configs)),
+    Rule("config-source", ERROR, "a config that is not a file",
+         each_stack(_config_sources)),
     Rule("limits-conflict", ERROR, "service-level limits that differ from deploy.resources",
          each_stack(_limits_conflicts)),
 )  # fmt: skip

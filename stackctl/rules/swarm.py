@@ -109,7 +109,7 @@ HOST_SETTINGS: dict[str, str] = {
         for f in (
             "ulimits", "runtime", "platform", "memswap_limit", "cpu_shares", "cpu_quota",
             "cpu_period", "cpuset", "oom_score_adj", "group_add", "ipc", "pid",
-            "userns_mode", "cgroup_parent", "storage_opt", "domainname",
+            "userns_mode", "cgroup_parent", "storage_opt", "domainname", "configs",
         )
     },
 }  # fmt: skip

@@ -1,4 +1,4 @@
-"""network_mode, ulimits and pids_limit on the real engine.
+"""network_mode, ulimits, pids_limit and file configs on the real engine.
 
 A ``network_mode: host`` busybox httpd answers on the host's 127.0.0.1; a service routed
 through another's network namespace (``service:vpn``) reaches the owner's 127.0.0.1, and
@@ -12,6 +12,7 @@ import socket
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import docker
 import pytest
@@ -173,3 +174,29 @@ def test_ulimits_and_pids_limit_are_set(
     [op] = p.operations
     assert op.kind == Kind.REPLACE
     assert op.reason.startswith("config changed: ulimits")
+
+
+@pytest.mark.engines("host")  # a bind source is a path on the daemon's machine
+def test_a_file_config_is_mounted_read_only(
+    engine: DockerEngine, stack_name: str, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    api = docker_client.api
+    (tmp_path / "app.conf").write_text("answer=42\n")
+    stack = Stack(
+        stack_name,
+        services=[
+            Service(
+                "web",
+                image=BUSYBOX,
+                command=["sleep", "3600"],
+                configs=["app", {"source": "app", "target": "/etc/app/app.conf"}],
+            )
+        ],
+        configs={"app": {"file": "./app.conf"}},
+    ).with_origin(tmp_path / "compose.yaml")
+    converge(engine, [stack])
+    name = f"{stack_name}-web-1"
+    assert exec_out(api, name, ["cat", "/app"]) == (0, "answer=42")
+    assert exec_out(api, name, ["cat", "/etc/app/app.conf"]) == (0, "answer=42")
+    code, _ = exec_out(api, name, ["sh", "-c", "echo x > /app"])
+    assert code != 0  # read-only

@@ -291,6 +291,19 @@ def _container(
                 }
             )
 
+    for config in service.configs:  # file configs: bind-mounted read-only, as Compose does
+        cfg = stack.configs.get(config.source)
+        if cfg is not None and cfg.file:
+            mounts.append(
+                {
+                    "type": "bind",
+                    "source": host_path(stack, cfg.file),
+                    "target": config.path,
+                    "read_only": True,
+                    "create_host_path": False,  # a missing file fails, never becomes a dir
+                }
+            )
+
     raw: ContainerConfig = {
         **process_config(service),
         "env": env.canonical(),
