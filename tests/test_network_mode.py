@@ -102,6 +102,15 @@ CASES: list[tuple[str, Scenario, list[tuple[str, str, str]]]] = [
         ],
     ),
     (
+        "the owner stopped: started, its running dependent recreated in the new namespace",
+        lambda d: with_container(observed_as_applied(d), "lab-vpn-1", state="exited"),
+        [
+            ("start", "lab-vpn-1", "stopped"),
+            ("wait", "vpn", "a dependent needs vpn running"),
+            ("replace", "lab-torrent-1", "namespace owner restarted: vpn"),
+        ],
+    ),
+    (
         "the dependent stopped: started, not recreated",
         lambda d: with_container(observed_as_applied(d), "lab-torrent-1", state="exited"),
         [

@@ -216,7 +216,8 @@ def _verdicts(desired: DesiredState, observed: ObservedState) -> dict[str, Verdi
     """Each desired container's verdict, by name. A container that shares the namespace
     of another service's container (``network_mode: service:X``, ipc, pid) is replaced
     when that container is created or replaced, or when it is no longer the one the
-    container joined (Docker keeps the namespace of the container it was created with)."""
+    container joined (Docker keeps the namespace of the container it was created with);
+    a running one whose owner is started again is replaced too (its namespace is gone)."""
     out = {
         dc.name: _verdict(dc, observed.container(dc.name), observed) for dc in desired.containers
     }
@@ -242,6 +243,12 @@ def _verdicts(desired: DesiredState, observed: ObservedState) -> dict[str, Verdi
                 )
                 if moved or (theirs is not None and theirs[0] in (Kind.CREATE, Kind.REPLACE)):
                     out[dc.name] = (Kind.REPLACE, f"namespace owner replaced: {owner}", ())
+                    changed = True
+                    break
+                if mine is None and theirs is not None and theirs[0] == Kind.START:
+                    # a running container in a stopped owner's namespace has lost it: a
+                    # new container joins the namespace the owner starts with
+                    out[dc.name] = (Kind.REPLACE, f"namespace owner restarted: {owner}", ())
                     changed = True
                     break
         if not changed:
