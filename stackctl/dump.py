@@ -114,6 +114,7 @@ def to_data(stack: Stack, *, escape_dollars: bool = True) -> dict[str, Any]:
         ("networks", networks, "key"),
         ("volumes", stack.volumes, "key"),
         ("secrets", stack.secrets, "key"),
+        ("configs", stack.configs, "key"),
     ):
         if items:
             data[section] = _keyed(dict(items), key_field)
