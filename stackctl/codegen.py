@@ -38,6 +38,7 @@ from stackctl.model import (
     Mount,
     Secret,
     Service,
+    ServiceConfig,
     ServiceNetwork,
     ServiceSecret,
     Stack,
@@ -45,7 +46,13 @@ from stackctl.model import (
 
 LINE_LENGTH = 100
 _INDENT = 4
-_KEYED = {"Service": "name", "Network": "key", "Volume": "key", "SecretSource": "key"}
+_KEYED = {
+    "Service": "name",
+    "Network": "key",
+    "Volume": "key",
+    "SecretSource": "key",
+    "ConfigSource": "key",
+}
 _SECRET_REF = re.compile(r"^\$\{([_A-Za-z]\w*)(?::?\?[^}]*)?\}$|^\$([_A-Za-z]\w*)$")
 PathT = tuple[str | int, ...]
 
@@ -143,6 +150,7 @@ class _Renderer:
             ("network", list(self.stack.networks), "net"),
             ("volume", list(self.stack.volumes), "vol"),
             ("secret", list(self.stack.secrets), "secret"),
+            ("config", list(self.stack.configs), "config"),
         ):
             for key in keys:
                 base = re.sub(r"\W", "_", key, flags=re.ASCII) or kind
@@ -345,9 +353,22 @@ class _Renderer:
                 items.append(Item("", self.model(secret, (*path, i))))
         return Group("[", items, "]")
 
+    def _service_configs(self, configs: list[ServiceConfig], path: PathT) -> Node:
+        items = []
+        for i, config in enumerate(configs):
+            ref = self.ref("config", config.source)
+            if ref is not None and config == ServiceConfig(source=config.source):
+                items.append(Item("", ref))
+            else:
+                items.append(Item("", self.model(config, (*path, i))))
+        return Group("[", items, "]")
+
 
 _PUBLIC = {
     "Build",
+    "ConfigSource",
+    "ServiceConfig",
+    "Ulimit",
     "Condition",
     "Dependency",
     "Deploy",
@@ -424,6 +445,7 @@ def to_python(stack: Stack, *, keep_templates: bool = False, source: str | None 
         ("network", "networks", networks),
         ("volume", "volumes", list(stack.volumes.values())),
         ("secret", "secrets", list(stack.secrets.values())),
+        ("config", "configs", list(stack.configs.values())),
     ]
     for kind, section, items in resources:
         lines: list[str] = []

@@ -88,9 +88,7 @@ def _service(service: Service) -> dict[str, Any]:
 def implicit_default_network(stack: Stack) -> bool:
     """True if ``networks.default`` is the one the model adds by itself (not worth writing)."""
     net = stack.networks.get("default")
-    return net == Network("default") and any(
-        not s.networks or "default" in s.networks for s in stack.services.values()
-    )
+    return net == Network("default") and any(s.joins_default for s in stack.services.values())
 
 
 def _keyed(items: dict[str, Any], key_field: str) -> dict[str, Any]:
@@ -116,6 +114,7 @@ def to_data(stack: Stack, *, escape_dollars: bool = True) -> dict[str, Any]:
         ("networks", networks, "key"),
         ("volumes", stack.volumes, "key"),
         ("secrets", stack.secrets, "key"),
+        ("configs", stack.configs, "key"),
     ):
         if items:
             data[section] = _keyed(dict(items), key_field)

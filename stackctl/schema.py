@@ -99,6 +99,14 @@ _FRIENDLY: dict[Callable[..., Any], Callable[[Any], JSONDict]] = {
         "type": "array",
         "items": {"anyOf": [_STR, _ref("ServiceSecret")]},
     },
+    service._service_configs: lambda _: {
+        "type": "array",
+        "items": {"anyOf": [_STR, _ref("ServiceConfig")]},
+    },
+    service._ulimits: lambda _: _mapping({"anyOf": [{"type": "integer"}, _ref("Ulimit")]}),
+    service._links: lambda _: _STRS,
+    service._swap: lambda _: {"type": ["string", "integer"]},
+    service._cpus: lambda _: {"type": ["string", "number"]},
 }
 
 
@@ -249,6 +257,7 @@ def _generate() -> str:
         ("Network", "key"),
         ("Volume", "key"),
         ("SecretSource", "key"),
+        ("ConfigSource", "key"),
     ):
         required = [r for r in defs[name].get("required", []) if r != key]
         if required:

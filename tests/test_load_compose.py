@@ -124,16 +124,16 @@ services:
   web:
     image: nginx:1
     build: {context: ., ssh: [default]}
-    network_mode: host
-    mem_limit: 512m
-    cpus: 0.5
+    volumes_from: [other]
+    mac_address: 02:42:ac:11:00:02
+    external_links: [db]
     x-anything: fine
     ports:
       - target: 80
         app_protocol: http
-configs:
-  cfg:
-    file: ./cfg
+models:
+  llm:
+    model: ai/smollm2
 x-common: fine
 """
 
@@ -143,23 +143,21 @@ def test_unsupported_keys_are_reported_by_name_with_line(tmp_path: Path) -> None
     by_path = {d.path: d for d in errors}
     assert set(by_path) == {
         "services.web.build.ssh",
-        "services.web.network_mode",
-        "services.web.mem_limit",
-        "services.web.cpus",
+        "services.web.volumes_from",
+        "services.web.mac_address",
+        "services.web.external_links",
         "services.web.ports.0.app_protocol",
-        "configs",
+        "models",
     }
     build = by_path["services.web.build.ssh"]
     assert build.message == "`ssh` is not supported by stackctl"
     assert build.line == 4
     assert build.hint is not None and "image:" in build.hint
-    assert by_path["services.web.network_mode"].line == 5
-    mem = by_path["services.web.mem_limit"]
-    assert mem.hint is not None and "deploy.resources.limits" in mem.hint
-    cpus = by_path["services.web.cpus"]
-    assert cpus.hint is not None and "deploy.resources.limits" in cpus.hint
+    assert by_path["services.web.volumes_from"].line == 5
+    links = by_path["services.web.external_links"]
+    assert links.hint is not None and "external: true" in links.hint
     assert by_path["services.web.ports.0.app_protocol"].line == 11
-    assert by_path["configs"].line == 12
+    assert by_path["models"].line == 12
 
 
 def test_compose_typo_gets_did_you_mean(tmp_path: Path) -> None:
@@ -329,12 +327,12 @@ def test_unset_variable_is_a_warning_not_an_error(
 
 def test_every_error_of_every_file_is_collected(tmp_path: Path) -> None:
     a = write(tmp_path / "a", "services:\n  web:\n    build: {context: ., tags: [x]}\n")
-    b = write(tmp_path / "b", "services:\n  web:\n    image: nginx:1\n    links: [x]\n")
+    b = write(tmp_path / "b", "services:\n  web:\n    image: nginx:1\n    volumes_from: [x]\n")
     with pytest.raises(InvalidStackError) as info:
         load_paths([a, b])
     assert [(Path(d.file or "").parent.name, d.path) for d in info.value.diagnostics] == [
         ("a", "services.web.build.tags"),
-        ("b", "services.web.links"),
+        ("b", "services.web.volumes_from"),
     ]
     assert "Traceback" not in str(info.value)
 

@@ -37,6 +37,7 @@ KEYED = {
     "Network": "key",
     "Volume": "key",
     "SecretSource": "key",
+    "ConfigSource": "key",
     "Service": "name",
     "Stack": "name",
 }

@@ -350,6 +350,95 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
                        networks=[net("lan", driver="host")])],
     ),
     (
+        "network-mode-conflict", "error", "app", "services.web.networks",
+        ("`network_mode` and `networks`", "keep one of them"),
+        lambda: [stack("app", svc("web", network_mode="host", networks=["lan"]),
+                       networks=[net("lan")])],
+    ),
+    (
+        "network-mode-conflict", "error", "app", "services.web.ports",
+        ("host's ports directly", "remove `ports`"),
+        lambda: [stack("app", svc("web", network_mode="host", ports=["8080:80"]))],
+    ),
+    (
+        "network-mode-conflict", "error", "app", "services.web.ports",
+        ("refuses to publish", "on the service that owns the namespace (service:vpn)"),
+        lambda: [stack("app", svc("vpn"), svc("web", network_mode="service:vpn",
+                                              ports=["8080:80"]))],
+    ),
+    (
+        "network-mode-conflict", "error", "app", "services.web.hostname",
+        ("another container's network namespace",),
+        lambda: [stack("app", svc("web", network_mode="container:gluetun", hostname="w"))],
+    ),
+    (
+        "network-mode-conflict", "error", "app", "services.web.dns",
+        ("DNS servers",),
+        lambda: [stack("app", svc("vpn"), svc("web", network_mode="service:vpn",
+                                              dns=["1.1.1.1"]))],
+    ),
+    (
+        "unknown-shared-service", "error", "app", "services.web.network_mode",
+        ("'vnp'", "did you mean 'vpn'"),
+        lambda: [stack("app", svc("vpn"), svc("web", network_mode="service:vnp"))],
+    ),
+    (
+        "unknown-shared-service", "error", "app", "services.web.network_mode",
+        ("itself",),
+        lambda: [stack("app", svc("web", network_mode="service:web"))],
+    ),
+    (
+        "unknown-shared-service", "error", "app", "services.web.links.0",
+        ("links to 'dbb'", "did you mean 'db'"),
+        lambda: [stack("app", svc("db"), svc("web", links=["dbb:database"]))],
+    ),
+    (
+        "link-no-network", "error", "app", "services.web.links.0",
+        ("share no network", "as 'database'"),
+        lambda: [stack("app", svc("db", networks=["a"]), svc("web", links=["db:database"],
+                                                              networks=["b"]),
+                       networks=[net("a"), net("b")])],
+    ),
+    (
+        "limits-conflict", "error", "app", "services.web.mem_limit",
+        ("deploy.resources.limits.memory", "different values"),
+        lambda: [stack("app", svc("web", mem_limit="512m",
+                                  deploy={"resources": {"limits": {"memory": "1g"}}}))],
+    ),
+    (
+        "limits-conflict", "error", "app", "services.web.cpus",
+        ("deploy.resources.limits.cpus",),
+        lambda: [stack("app", svc("web", cpus=0.5,
+                                  deploy={"resources": {"limits": {"cpus": "1"}}}))],
+    ),
+    (
+        "dependency-cycle", "error", "app", "services.a",
+        ("dependency cycle", "shared namespace"),
+        lambda: [stack("app", svc("a", network_mode="service:b"),
+                       svc("b", network_mode="service:a"))],
+    ),
+    (
+        "unknown-config", "error", "app", "services.web.configs.0",
+        ("config 'ap'", "did you mean 'app'"),
+        lambda: [stack("app", svc("web", configs=["ap"]),
+                       configs={"app": {"file": "./app.conf"}})],
+    ),
+    (
+        "config-source", "error", "app", "configs.app.content",
+        ("`content`", "use `file: ./NAME`"),
+        lambda: [stack("app", svc("web", configs=["app"]), configs={"app": {"content": "x"}})],
+    ),
+    (
+        "swarm-unsupported-host-setting", "error", "app", "services.web.network_mode",
+        ("not supported on Swarm", "overlay networks"),
+        lambda: [stack("app", svc("web", network_mode="host"), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-host-setting", "error", "app", "services.web.mem_limit",
+        ("deploy.resources.limits.memory",),
+        lambda: [stack("app", svc("web", mem_limit="1g"), engine="swarm")],
+    ),
+    (
         "duplicate-stack", "error", "app", "name",
         ("'app'", "/srv/stacks/app/stack.yaml"),
         lambda: [stack("app", svc("web", networks=["edge"]), networks=[EDGE]),
@@ -776,6 +865,22 @@ def test_all_findings_are_collected_not_only_the_first() -> None:
                     "label=type:container_t",
                 ],
             ),
+        ),
+        # network modes with what they allow; links on a shared network; equal limits
+        lambda: stack(
+            "app",
+            svc("ha", network_mode="host", dns=["1.1.1.1"], hostname="ha"),
+            svc("vpn", ports=["8080:8080"], cap_add=["NET_ADMIN"]),
+            svc("qbit", network_mode="service:vpn", dns_search=["lan"]),
+            svc("db"),
+            svc(
+                "web",
+                links=["db:database", "db"],
+                mem_limit="1g",
+                cpus=0.5,
+                deploy={"resources": {"limits": {"memory": "1024m", "cpus": "0.5"}}},
+            ),
+            svc("off", network_mode="none"),
         ),
     ],
 )

@@ -169,7 +169,7 @@ def network_used(stack: Stack, key: str) -> bool:
     """Compose creates only the networks some service uses (and ``default`` only if used)."""
     if key != "default":
         return True
-    return any(not s.networks or "default" in s.networks for s in stack.services.values())
+    return any(s.joins_default for s in stack.services.values())
 
 
 class ResourceFields(TypedDict):

@@ -516,9 +516,10 @@ class DockerEngine:
         """Create ``dc`` as ``name`` on all its networks (below API 1.44: the first one now,
         the others connected here before the container is started)."""
         config = container_config(dc, all_networks=self.multi_network_create)
+        platform: str | None = dc.spec.get("platform")
         result = self._write(
             f"create container {name}",
-            lambda: self.client.create_container_from_config(config, name),
+            lambda: self.client.create_container_from_config(config, name, platform),
         )
         cid = str(result["Id"])
         if not self.multi_network_create:
@@ -765,6 +766,7 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
     command: list[str] | None = cfg.get("command")
     entrypoint: list[str] | None = cfg.get("entrypoint")
     hostname: str | None = cfg.get("hostname")
+    domainname: str | None = cfg.get("domainname")
     user: str | None = cfg.get("user")
     working_dir: str | None = cfg.get("working_dir")
     stop_signal: str | None = cfg.get("stop_signal")
@@ -847,6 +849,39 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
         host["MemoryReservation"] = resources["memory_reservation"]
     if "pids_limit" in resources:
         host["PidsLimit"] = resources["pids_limit"]
+    if "memory_swap" in resources:
+        host["MemorySwap"] = resources["memory_swap"]
+    if "cpu_shares" in resources:
+        host["CpuShares"] = resources["cpu_shares"]
+    if "cpu_quota" in resources:
+        host["CpuQuota"] = resources["cpu_quota"]
+    if "cpu_period" in resources:
+        host["CpuPeriod"] = resources["cpu_period"]
+    if "cpuset_cpus" in resources:
+        host["CpusetCpus"] = resources["cpuset_cpus"]
+    ulimits = cfg.get("ulimits", [])
+    if ulimits:
+        host["Ulimits"] = [
+            {"Name": u["name"], "Soft": u["soft"], "Hard": u["hard"]} for u in ulimits
+        ]
+    runtime: str | None = cfg.get("runtime")
+    oom_score_adj: int | None = cfg.get("oom_score_adj")
+    group_add: list[str] = cfg.get("group_add", [])
+    userns_mode: str | None = cfg.get("userns_mode")
+    cgroup_parent: str | None = cfg.get("cgroup_parent")
+    storage_opt: dict[str, str] = cfg.get("storage_opt", {})
+    host.update(
+        {
+            "Runtime": runtime,
+            "OomScoreAdj": oom_score_adj,
+            "GroupAdd": group_add or None,
+            "IpcMode": dc.ipc,
+            "PidMode": dc.pid,
+            "UsernsMode": userns_mode,
+            "CgroupParent": cgroup_parent,
+            "StorageOpt": storage_opt or None,
+        }
+    )
     if shm_size:
         host["ShmSize"] = shm_size
     logging = cfg.get("logging")
@@ -867,7 +902,10 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
         if ipam:
             endpoint["IPAMConfig"] = ipam
         endpoints[net.name] = endpoint
-    if dc.networks:
+    if dc.network_mode is not None:  # host, none, bridge, container:NAME: no endpoints
+        host["NetworkMode"] = dc.network_mode
+        endpoints = {}
+    elif dc.networks:
         host["NetworkMode"] = dc.networks[0].name
 
     body: dict[str, Any] = {
@@ -876,6 +914,7 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
         "Entrypoint": entrypoint,
         "Env": [f"{k}={v}" for k, v in sorted(dc.env.items())],
         "Hostname": hostname,
+        "Domainname": domainname,
         "User": user,
         "WorkingDir": working_dir,
         "Labels": dc.labels,

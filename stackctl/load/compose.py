@@ -23,32 +23,18 @@ _REMOVE = "remove it; stackctl does not support it yet"
 _LIMITS = "set it under deploy.resources.limits ({what})"
 
 SERVICE_HINTS: dict[str, str] = {
-    "network_mode": "join networks with `networks:`; network modes are not supported",
     "profiles": "put the profile's services in a stack of their own",
-    "links": "services on a shared network reach each other by service name; use `networks:`"
-    " (and aliases)",
     "external_links": "join the other stack's network (declared `external: true`) and use "
     "its container name",
     "extends": "copy the settings in, or share them with a YAML anchor (x-common: &common)",
-    "configs": "mount the file with a bind volume instead (./file:/path/in/container:ro)",
-    "mem_limit": _LIMITS.format(what="memory: 512m"),
-    "memswap_limit": _REMOVE,
-    "mem_reservation": "set it under deploy.resources.reservations (memory: 256m)",
-    "cpus": _LIMITS.format(what="cpus: 0.5"),
     "cpu_count": _LIMITS.format(what="cpus"),
     "cpu_percent": _LIMITS.format(what="cpus"),
-    "cpu_quota": _LIMITS.format(what="cpus"),
-    "cpu_period": _LIMITS.format(what="cpus"),
-    "cpu_shares": _LIMITS.format(what="cpus"),
-    "pids_limit": _LIMITS.format(what="pids: 100"),
-    "ulimits": _REMOVE,
     "develop": "remove it; stackctl deploys images, it does not watch sources",
     "env_file_format": _REMOVE,
     "label_file": "write the labels under `labels:`",
     "volumes_from": "mount the same volumes by name under `volumes:`",
     "post_start": _REMOVE,
     "pre_stop": _REMOVE,
-    "platform": "pull the image for the platform you need and pin it by digest",
     # build: what the daemon's classic builder (POST /build) cannot do
     **dict.fromkeys(
         (
@@ -69,7 +55,6 @@ SERVICE_HINTS: dict[str, str] = {
 
 TOP_LEVEL_HINTS: dict[str, str] = {
     "include": "load the included files as stacks of their own (stackctl apply a/ b/)",
-    "configs": "mount config files with bind volumes (./file:/path/in/container:ro)",
     "models": _REMOVE,
 }
 
@@ -122,7 +107,7 @@ def compose_to_stack(data: Mapping[str, Any], *, default_name: str) -> Mapped:
                 name: _service(svc, ("services", name), out) if isinstance(svc, Mapping) else svc
                 for name, svc in value.items()
             }
-        elif key in ("networks", "volumes", "secrets"):
+        elif key in ("networks", "volumes", "secrets", "configs"):
             out.data[key] = {k: _top_item(v) for k, v in value.items()}
     return out
 

@@ -44,6 +44,7 @@ _KEYED_CALLS = {
     "Network": "networks",
     "Volume": "volumes",
     "SecretSource": "secrets",
+    "ConfigSource": "configs",
 }
 
 

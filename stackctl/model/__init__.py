@@ -36,7 +36,7 @@ from stackctl.model.fields import (
     StrList,
     StrMap,
 )
-from stackctl.model.network import Ipam, IpamPool, Network, SecretSource, Volume
+from stackctl.model.network import ConfigSource, Ipam, IpamPool, Network, SecretSource, Volume
 from stackctl.model.service import (
     Acknowledge,
     Condition,
@@ -56,8 +56,10 @@ from stackctl.model.service import (
     RestartPolicy,
     Secret,
     Service,
+    ServiceConfig,
     ServiceNetwork,
     ServiceSecret,
+    Ulimit,
     UpdateConfig,
     completed,
     healthy,
@@ -70,6 +72,7 @@ __all__ = [
     "Build",
     "Command",
     "Condition",
+    "ConfigSource",
     "Dependency",
     "Deploy",
     "Duration",
@@ -93,12 +96,14 @@ __all__ = [
     "Secret",
     "SecretSource",
     "Service",
+    "ServiceConfig",
     "ServiceNetwork",
     "ServiceSecret",
     "Size",
     "Stack",
     "StrList",
     "StrMap",
+    "Ulimit",
     "UpdateConfig",
     "Volume",
     "completed",

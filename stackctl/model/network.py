@@ -140,6 +140,42 @@ class Volume(_Model):
         return hash(("volume", self.key))
 
 
+class ConfigSource(_Model):
+    """A top-level config: on one host, a file bind-mounted read-only (``file:``).
+    ``content``, ``environment`` and ``external`` are Compose's other sources; validation
+    refuses them on the docker engine (write the content to a file)."""
+
+    key: str
+    file: str | None = None
+    content: str | None = None
+    environment: str | None = None
+    external: bool = False
+    name: str | None = None
+
+    if TYPE_CHECKING:
+        # Positional or keyword; the rest keyword-only. The type checker's view only.
+        def __init__(
+            self,
+            key: str,
+            *,
+            file: str | None = ...,
+            content: str | None = ...,
+            environment: str | None = ...,
+            external: bool = ...,
+            name: str | None = ...,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, key: str | None = None, /, **data: Any) -> None:
+            if key is not None:
+                data["key"] = key
+            super().__init__(**data)
+
+    def __hash__(self) -> int:
+        return hash(("config", self.key))
+
+
 class SecretSource(_Model):
     """A top-level secret: a file mounted read-only at ``/run/secrets/<key>``."""
 

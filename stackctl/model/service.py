@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from stackctl import units
 from stackctl.core.redact import remember
 from stackctl.model.build import Build, build_form
 from stackctl.model.fields import (
@@ -25,7 +26,7 @@ from stackctl.model.fields import (
     _Model,
     _restart,
 )
-from stackctl.model.network import Network, SecretSource, Volume
+from stackctl.model.network import ConfigSource, Network, SecretSource, Volume
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -511,6 +512,34 @@ def _service_secrets(value: Any) -> Any:
     return value
 
 
+class ServiceConfig(_Model):
+    """A config the service mounts: read-only at ``target`` (default ``/<source>``)."""
+
+    source: str
+    target: str | None = None
+    mode: int | None = None
+    uid: str | None = None
+    gid: str | None = None
+
+    @property
+    def path(self) -> str:
+        """Where it appears in the container, as in Compose: ``/<source>`` by default."""
+        return self.target or f"/{self.source}"
+
+
+def _service_configs(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [
+            {"source": item.key}
+            if isinstance(item, ConfigSource)
+            else {"source": item}
+            if isinstance(item, str)
+            else item
+            for item in value
+        ]
+    return value
+
+
 # --------------------------------------------------------------------------- deploy
 
 
@@ -598,6 +627,97 @@ class Acknowledge(_Model):
             super().__init__(**data)
 
 
+# --------------------------------------------------------------------------- host settings
+
+
+_NAMESPACE_MODE = re.compile(r"^(host|none|bridge|container:.+|service:.+)$")
+
+
+def _check_network_mode(value: str) -> str:
+    if not _NAMESPACE_MODE.match(value):
+        raise ValueError(
+            f"network_mode {value!r} is not one of host, none, bridge, container:NAME, service:NAME"
+        )
+    return value
+
+
+NetworkMode = Annotated[str, AfterValidator(_check_network_mode)]
+"""Docker's network mode: ``host``, ``none``, ``bridge``, ``container:NAME`` (a container
+outside the stack) or ``service:NAME`` (the first container of a service of the stack)."""
+
+
+def shared_service(mode: str | None) -> str | None:
+    """The service named by a ``service:NAME`` mode (network_mode, ipc, pid), else None."""
+    if mode is not None and mode.startswith("service:"):
+        return mode.removeprefix("service:")
+    return None
+
+
+class Ulimit(_Model):
+    """A resource limit (``ulimit``) inside the container: ``soft`` and ``hard``."""
+
+    soft: int
+    hard: int
+
+    @model_validator(mode="after")
+    def _order(self) -> Ulimit:
+        if self.soft > self.hard:
+            raise ValueError(f"the soft limit {self.soft} is above the hard limit {self.hard}")
+        return self
+
+
+def _ulimits(value: Any) -> Any:
+    """Compose's ``nofile: 65536`` (soft and hard alike) or ``{soft: .., hard: ..}``."""
+    if isinstance(value, Mapping):
+        return {
+            k: ({"soft": v, "hard": v} if isinstance(v, int) and not isinstance(v, bool) else v)
+            for k, v in value.items()
+        }
+    return value
+
+
+def _links(value: Any) -> Any:
+    """``[db, "db:database"]``; Service objects for the typed stack."""
+    if isinstance(value, list | tuple):
+        return [v.name if isinstance(v, Service) else v for v in value]
+    return value
+
+
+def _check_links(value: list[str]) -> list[str]:
+    for link in value:
+        service, _, alias = link.partition(":")
+        if not service or (":" in link and not alias) or ":" in alias:
+            raise ValueError(f"malformed link {link!r}; use 'SERVICE' or 'SERVICE:ALIAS'")
+    return value
+
+
+def _cpus(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError as e:
+            raise ValueError(f"cpus must be a number such as '0.5', got {value!r}") from e
+    return value
+
+
+def _swap(value: Any) -> Any:
+    """``memswap_limit: -1`` (unlimited swap) is kept as the string ``-1``."""
+    if value == -1 or value == "-1":
+        return "-1"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _check_swap(value: str) -> str:
+    return value if value == "-1" else _check_size_text(value)
+
+
+def _check_size_text(value: str) -> str:
+    units.parse_size(value)
+    return value
+
+
 # --------------------------------------------------------------------------- service
 
 
@@ -676,6 +796,9 @@ class Service(_Model):
     secrets: Annotated[list[ServiceSecret], BeforeValidator(_service_secrets)] = Field(
         default_factory=list
     )
+    configs: Annotated[list[ServiceConfig], BeforeValidator(_service_configs)] = Field(
+        default_factory=list
+    )
     devices: list[str] = Field(default_factory=list)
     sysctls: StrMap = Field(default_factory=dict)
     security_opt: list[str] = Field(default_factory=list)
@@ -683,6 +806,30 @@ class Service(_Model):
     tty: bool = False
     stdin_open: bool = False
     pull_policy: Literal["always", "never", "missing", "if_not_present", "build"] | None = None
+    network_mode: NetworkMode | None = None
+    links: Annotated[list[str], BeforeValidator(_links), AfterValidator(_check_links)] = Field(
+        default_factory=list
+    )
+    ulimits: Annotated[dict[str, Ulimit], BeforeValidator(_ulimits)] = Field(default_factory=dict)
+    pids_limit: int | None = None
+    runtime: str | None = None
+    platform: str | None = None
+    mem_limit: Size | None = None
+    memswap_limit: Annotated[str, BeforeValidator(_swap), AfterValidator(_check_swap)] | None = None
+    mem_reservation: Size | None = None
+    cpus: Annotated[float, BeforeValidator(_cpus), Field(gt=0)] | None = None
+    cpu_shares: int | None = Field(default=None, ge=0)
+    cpu_quota: int | None = None
+    cpu_period: int | None = Field(default=None, ge=0)
+    cpuset: str | None = None
+    oom_score_adj: int | None = Field(default=None, ge=-1000, le=1000)
+    group_add: list[Scalar] = Field(default_factory=list)
+    ipc: str | None = None
+    pid: str | None = None
+    userns_mode: str | None = None
+    cgroup_parent: str | None = None
+    storage_opt: StrMap = Field(default_factory=dict)
+    domainname: str | None = None
     engine: Literal["docker", "swarm"] | None = None
     acknowledge: list[Acknowledge] = Field(default_factory=list)  # validation only
 
@@ -724,6 +871,7 @@ class Service(_Model):
             init: bool | None = ...,
             logging: Logging | Mapping[str, Any] | None = ...,
             secrets: _SecretsIn = ...,
+            configs: Sequence[ConfigSource | str | ServiceConfig | Mapping[str, Any]] = ...,
             devices: Sequence[str] = ...,
             sysctls: _StrMapIn = ...,
             security_opt: Sequence[str] = ...,
@@ -732,6 +880,28 @@ class Service(_Model):
             stdin_open: bool = ...,
             pull_policy: Literal["always", "never", "missing", "if_not_present", "build"]
             | None = ...,
+            network_mode: str | None = ...,
+            links: Sequence[Service | str] = ...,
+            ulimits: Mapping[str, int | Ulimit | Mapping[str, int]] = ...,
+            pids_limit: int | None = ...,
+            runtime: str | None = ...,
+            platform: str | None = ...,
+            mem_limit: _SizeIn | None = ...,
+            memswap_limit: _SizeIn | None = ...,
+            mem_reservation: _SizeIn | None = ...,
+            cpus: float | str | None = ...,
+            cpu_shares: int | None = ...,
+            cpu_quota: int | None = ...,
+            cpu_period: int | None = ...,
+            cpuset: str | None = ...,
+            oom_score_adj: int | None = ...,
+            group_add: Sequence[str | int] = ...,
+            ipc: str | None = ...,
+            pid: str | None = ...,
+            userns_mode: str | None = ...,
+            cgroup_parent: str | None = ...,
+            storage_opt: _StrMapIn = ...,
+            domainname: str | None = ...,
             engine: Literal["docker", "swarm"] | None = ...,
             acknowledge: Sequence[Acknowledge | Mapping[str, str]] = ...,
             tmpfs: str | Sequence[str] | None = ...,  # not a field: folded into volumes
@@ -782,6 +952,35 @@ class Service(_Model):
                 mounts.append({"type": "tmpfs", "target": target, "tmpfs_size": size})
             data["volumes"] = mounts
         return data
+
+    @property
+    def joins_networks(self) -> bool:
+        """Whether the container joins the stack's networks (no ``network_mode``)."""
+        return self.network_mode is None
+
+    @property
+    def joins_default(self) -> bool:
+        """Whether the service is on the stack's ``default`` network, as in Compose: it
+        names no network (or names ``default``) and has no ``network_mode``."""
+        return self.network_mode is None and (not self.networks or "default" in self.networks)
+
+    @property
+    def link_targets(self) -> list[tuple[str, str]]:
+        """``links`` as (service, alias) pairs (``db`` alone: the alias is ``db``)."""
+        out: list[tuple[str, str]] = []
+        for link in self.links:
+            service, _, alias = link.partition(":")
+            out.append((service, alias or service))
+        return out
+
+    @property
+    def implied_dependencies(self) -> list[str]:
+        """The services this one starts after without a ``depends_on`` entry, as in
+        Compose: those it ``links`` to and those whose namespace it shares (``service:X``)."""
+        modes = (self.network_mode, self.ipc, self.pid)
+        names = [t for t, _ in self.link_targets]
+        names += [m.removeprefix("service:") for m in modes if m and m.startswith("service:")]
+        return [n for n in dict.fromkeys(names) if n != self.name and n not in self.depends_on]
 
     @property
     def replica_count(self) -> int:

@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model
 from stackctl import units
 from stackctl.core.redact import remember
 from stackctl.model.fields import _Model
-from stackctl.model.network import Network, SecretSource, Volume
+from stackctl.model.network import ConfigSource, Network, SecretSource, Volume
 from stackctl.model.service import Service
 
 if TYPE_CHECKING:
@@ -75,6 +75,9 @@ class Stack(_Model):
     secrets: Annotated[dict[str, SecretSource], BeforeValidator(_keyed("secret", "key"))] = Field(
         default_factory=dict
     )
+    configs: Annotated[dict[str, ConfigSource], BeforeValidator(_keyed("config", "key"))] = Field(
+        default_factory=dict
+    )
     engine: Literal["docker", "swarm"] | None = None
 
     _origin: Path | None = PrivateAttr(default=None)
@@ -92,6 +95,7 @@ class Stack(_Model):
             networks: _KeyedIn[Network] | None = ...,
             volumes: _KeyedIn[Volume] | None = ...,
             secrets: _KeyedIn[SecretSource] | None = ...,
+            configs: _KeyedIn[ConfigSource] | None = ...,
             engine: Literal["docker", "swarm"] | None = ...,
         ) -> None: ...
 
@@ -115,9 +119,7 @@ class Stack(_Model):
     @model_validator(mode="after")
     def _default_network(self) -> Stack:
         """Services that name no network join ``default`` (``<stack>_default``), as in Compose."""
-        needs_default = any(
-            not s.networks or "default" in s.networks for s in self.services.values()
-        )
+        needs_default = any(s.joins_default for s in self.services.values())
         if needs_default and "default" not in self.networks:
             nets = dict(self.networks)
             nets["default"] = Network("default")

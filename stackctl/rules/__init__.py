@@ -18,6 +18,7 @@ names.py       container, volume and stack names; extra_hosts, dns
 host.py        env files, binds outside the stack, docker socket, privileged, database ports
 hygiene.py     unpinned images, inline secrets (warnings)
 refused.py     what Docker refuses at start: NUL characters, its predefined networks
+modes.py       network_mode, links, service-level limits: what Compose or Docker refuse
 swarm.py       what Swarm cannot honour (``engines=("swarm",)``)
 engine.py      resolve_engine: the run's engine from ``--engine`` and the stacks
 """
@@ -29,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from stackctl.errors import Diagnostic
 from stackctl.model import Stack
 from stackctl.order import find_stack_cycles
-from stackctl.rules import addresses, host, hygiene, names, references, refused, swarm
+from stackctl.rules import addresses, host, hygiene, modes, names, references, refused, swarm
 from stackctl.rules.acknowledge import acknowledgement, misplaced
 from stackctl.rules.core import (
     ACKNOWLEDGED,
@@ -70,6 +71,7 @@ RULES: tuple[Rule, ...] = (
     *host.RULES,
     *hygiene.RULES,
     *refused.RULES,
+    *modes.RULES,
     *swarm.RULES,
 )
 """Every rule, in the order its findings are reported; ``stack-cycle`` comes from order."""

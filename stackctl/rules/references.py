@@ -91,7 +91,7 @@ def _unknown_services(stack: Stack) -> Iterator[Finding]:
 def _dependency_cycles(stack: Stack) -> Iterator[Finding]:
     """Services that wait for each other, so none of them can start."""
     edges = {
-        name: {d for d in svc.depends_on if d in stack.services}
+        name: {d for d in [*svc.depends_on, *svc.implied_dependencies] if d in stack.services}
         for name, svc in stack.services.items()
     }
     for _ in range(len(stack.services)):  # each round breaks one cycle to look for more
@@ -102,6 +102,15 @@ def _dependency_cycles(stack: Stack) -> Iterator[Finding]:
             cycle = list(reversed(e.args[1]))  # graphlib lists dependencies first
         first, second = cycle[0], cycle[1]
         edges[first].discard(second)
+        if second not in stack.services[first].depends_on:  # links or a service: mode
+            yield Finding(
+                stack,
+                f"services.{first}",
+                f"dependency cycle: {' -> '.join(cycle)} (through links or a shared "
+                "namespace, which start a service after the one it names)",
+                "remove one of these links or depends_on entries",
+            )
+            continue
         yield Finding(
             stack,
             f"services.{first}.depends_on.{second}",

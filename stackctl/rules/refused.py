@@ -18,7 +18,7 @@ PREDEFINED = {"host", "none", "bridge"}
 """Docker's own networks: a container on one of them cannot have network-scoped aliases
 (stackctl gives every container its service name as one) and, on ``host`` or ``none``,
 cannot join any other network; Docker 20.10 creates such a container and refuses to
-start it."""
+start it. ``network_mode: host`` (or ``none``, ``bridge``) is the way to use them."""
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -74,7 +74,8 @@ def _predefined_networks(stack: Stack) -> Iterator[Finding]:
                 f"networks.{key}",
                 f"network '{key}' {what} cannot be created: Docker has one '{own}' network "
                 "of its own and refuses a second",
-                "join a user-defined network instead; stackctl does not support network modes",
+                f"for the host's (or no) network, set `network_mode: {own}` on the services "
+                "instead of declaring such a network; otherwise use a user-defined network",
             )
     for svc in stack.services.values():
         for i, key in enumerate(svc.networks):
@@ -89,9 +90,9 @@ def _predefined_networks(stack: Stack) -> Iterator[Finding]:
                     f"service '{svc.name}' joins Docker's predefined network '{name}', "
                     "where a container cannot answer to its service name (Docker refuses to "
                     "start it)",
-                    "join a user-defined network instead (a bridge network of the stack, or "
-                    "an external one made with `docker network create`); stackctl does not "
-                    "support network modes",
+                    f"use `network_mode: {name}` instead of `networks:` (the container then has "
+                    "no service-name alias), or join a user-defined network (a bridge network "
+                    "of the stack, or an external one made with `docker network create`)",
                     item=f"services.{svc.name}.networks.{i}",
                 )
 

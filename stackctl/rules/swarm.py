@@ -6,7 +6,8 @@ effect merely differs on a swarm. Each finding names the service and field, with
 file:line the loader recorded. These rules run only for ``engine="swarm"``.
 
 swarm-unsupported-<field> (build, container_name, privileged, devices, security_opt, shm_size:
-errors; pull_policy, expose: warnings), swarm-unsupported-static-address,
+errors; pull_policy, expose: warnings), swarm-unsupported-host-setting (network_mode,
+links, ulimits, the service-level limits ...), swarm-unsupported-static-address,
 swarm-unsupported-host-ip, swarm-bind-mount (warning), swarm-global-replicas,
 swarm-dnsrr-ingress, swarm-network-driver.
 """
@@ -100,6 +101,40 @@ def _unsupported(field: _Unsupported) -> StackCheck:
 
     check.__doc__ = f"{field.field} set on a swarm service."
     return check
+
+
+# Single-host settings stackctl does not carry to a swarm service (errors, one rule).
+_LIMIT_HINT = "set deploy.resources.{} instead (Swarm honours it)"
+HOST_SETTINGS: dict[str, str] = {
+    "network_mode": "join overlay networks with `networks:`",
+    "links": "reach the service by its name (or a network alias) on a shared network",
+    "mem_limit": _LIMIT_HINT.format("limits.memory"),
+    "cpus": _LIMIT_HINT.format("limits.cpus"),
+    "pids_limit": _LIMIT_HINT.format("limits.pids"),
+    "mem_reservation": _LIMIT_HINT.format("reservations.memory"),
+    **{
+        f: f"remove {f}, or use --engine docker for this stack"
+        for f in (
+            "ulimits", "runtime", "platform", "memswap_limit", "cpu_shares", "cpu_quota",
+            "cpu_period", "cpuset", "oom_score_adj", "group_add", "ipc", "pid",
+            "userns_mode", "cgroup_parent", "storage_opt", "domainname", "configs",
+        )
+    },
+}  # fmt: skip
+
+
+def _host_settings(stack: Stack) -> Iterator[Finding]:
+    """Single-host settings (network_mode, links, ulimits, service-level limits, ...)."""
+    for name, service in stack.services.items():
+        for field, hint in HOST_SETTINGS.items():
+            value = getattr(service, field)
+            if value is not None and value != [] and value != {}:
+                yield Finding(
+                    stack,
+                    f"services.{name}.{field}",
+                    f"service {name!r}: {field} is not supported on Swarm by stackctl",
+                    hint,
+                )
 
 
 def _static_addresses(stack: Stack) -> Iterator[Finding]:
@@ -203,6 +238,8 @@ RULES: tuple[Rule, ...] = (
         )
         for f in SERVICE_FIELDS
     ),
+    Rule("swarm-unsupported-host-setting", ERROR, "a single-host setting on a swarm service",
+         each_stack(_host_settings), SWARM),
     Rule("swarm-unsupported-static-address", ERROR, "fixed address on a swarm service",
          each_stack(_static_addresses), SWARM),
     Rule("swarm-unsupported-host-ip", ERROR, "port bound to one host address on a swarm",

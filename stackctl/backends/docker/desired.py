@@ -48,6 +48,7 @@ from stackctl.core.service_config import (
 )
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Condition, Service, ServiceNetwork, Stack
+from stackctl.model.service import shared_service
 from stackctl.secrets import looks_secret
 
 
@@ -73,6 +74,17 @@ class ResourcesConfig(TypedDict, total=False):
     memory: int
     pids_limit: int
     memory_reservation: int
+    memory_swap: int
+    cpu_shares: int
+    cpu_quota: int
+    cpu_period: int
+    cpuset_cpus: str
+
+
+class UlimitConfig(TypedDict):
+    name: str
+    soft: int
+    hard: int
 
 
 class ContainerConfig(ProcessConfig, total=False):
@@ -89,6 +101,18 @@ class ContainerConfig(ProcessConfig, total=False):
     security_opt: list[str]
     shm_size: int | None
     files: dict[str, str]  # config files bind-mounted from the stack's folder -> content digest
+    network_mode: str | None  # as written: host, none, bridge, container:NAME, service:NAME
+    ulimits: list[UlimitConfig]
+    runtime: str | None
+    platform: str | None
+    oom_score_adj: int | None
+    group_add: list[str]
+    ipc: str | None
+    pid: str | None
+    userns_mode: str | None
+    cgroup_parent: str | None
+    storage_opt: dict[str, str]
+    domainname: str | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +151,15 @@ class DesiredContainer:
     update_order: str = "stop-first"  # stop-first | start-first
     failure_action: str = "rollback"  # rollback | pause | continue
     runs_alone: str = ""  # "publishes host port 8080", "container_name is set", ...
+    # Docker's NetworkMode when not the stack's networks: host, none, bridge or
+    # container:NAME (``service:X`` resolved to the name of X's first container).
+    network_mode: str | None = None
+    # The services whose first container this one shares a namespace with (network_mode,
+    # ipc or pid ``service:X``): it is created after them, and replaced when they are.
+    namespace_owners: tuple[str, ...] = ()
+    # Docker's IpcMode and PidMode, ``service:X`` resolved as for network_mode.
+    ipc: str | None = None
+    pid: str | None = None
 
     @property
     def key(self) -> str:
@@ -176,6 +209,10 @@ class DesiredState(DesiredResources):
 
 
 def _resources(service: Service) -> ResourcesConfig:
+    """``deploy.resources``, or Compose's service-level keys for the same limits
+    (``mem_limit``, ``cpus``, ``pids_limit``, ``mem_reservation``; a conflict between the
+    two is a validate error), so either spelling gives the same config; and the keys
+    only the service level has (swap, CPU shares, quota, period and set)."""
     limits = (
         service.deploy.resources.limits if service.deploy and service.deploy.resources else None
     )
@@ -184,17 +221,64 @@ def _resources(service: Service) -> ResourcesConfig:
         if service.deploy and service.deploy.resources
         else None
     )
+    cpus = limits.cpus if limits is not None and limits.cpus is not None else service.cpus
+    memory = limits.memory if limits is not None and limits.memory else service.mem_limit
+    pids = limits.pids if limits is not None and limits.pids is not None else service.pids_limit
+    reserved = (
+        reservations.memory
+        if reservations is not None and reservations.memory
+        else service.mem_reservation
+    )
     out: ResourcesConfig = {}
-    if limits is not None:
-        if limits.cpus is not None:
-            out["nano_cpus"] = int(limits.cpus * 1e9)
-        if limits.memory is not None:
-            out["memory"] = units.parse_size(limits.memory)
-        if limits.pids is not None:
-            out["pids_limit"] = limits.pids
-    if reservations is not None and reservations.memory is not None:
-        out["memory_reservation"] = units.parse_size(reservations.memory)
+    if cpus is not None:
+        out["nano_cpus"] = int(cpus * 1e9)
+    if memory:
+        out["memory"] = units.parse_size(memory)
+    if pids is not None:
+        out["pids_limit"] = pids
+    if reserved:
+        out["memory_reservation"] = units.parse_size(reserved)
+    if service.memswap_limit:
+        swap = service.memswap_limit
+        out["memory_swap"] = -1 if swap == "-1" else units.parse_size(swap)
+    if service.cpu_shares is not None:
+        out["cpu_shares"] = service.cpu_shares
+    if service.cpu_quota is not None:
+        out["cpu_quota"] = service.cpu_quota
+    if service.cpu_period is not None:
+        out["cpu_period"] = service.cpu_period
+    if service.cpuset:
+        out["cpuset_cpus"] = service.cpuset
     return out
+
+
+def _shared_mode(stack: Stack, mode: str | None) -> str | None:
+    """A namespace mode for Docker: ``service:X`` becomes ``container:<X's first container>``
+    (Compose uses its id; Docker resolves a name to the id at create)."""
+    owner = shared_service(mode)
+    if owner is None or owner not in stack.services:
+        return mode  # an unknown service is reported by validation
+    return f"container:{stack.container_names(stack.services[owner])[0]}"
+
+
+def _link_aliases(stack: Stack) -> dict[tuple[str, str], list[str]]:
+    """(service, network key) -> the aliases other services' ``links`` give it there:
+    Compose's ``links: [db:database]`` as an alias of db on each network both join."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for other in stack.services.values():
+        for target, alias in other.link_targets:
+            if target == other.name:
+                continue
+            for key in _attachments(other):
+                out.setdefault((target, key), []).append(alias)
+    return out
+
+
+def _attachments(service: Service) -> dict[str, ServiceNetwork]:
+    """The stack networks the service's containers join (none with a ``network_mode``)."""
+    if not service.joins_networks:
+        return {}
+    return service.networks or {"default": ServiceNetwork()}
 
 
 def _container(
@@ -204,17 +288,18 @@ def _container(
     name: str,
     problems: list[Diagnostic],
     secrets: Secrets,
+    links: dict[tuple[str, str], list[str]],
 ) -> DesiredContainer:
     env = service_env(stack, service, problems)
     networks: list[ContainerNetwork] = []
-    attachments = service.networks or {"default": ServiceNetwork()}
-    for key, attach in attachments.items():
+    for key, attach in _attachments(service).items():
         if key not in stack.networks:
             continue  # reported by validation
+        linked = links.get((service.name, key), [])
         networks.append(
             ContainerNetwork(
                 name=stack.network_name(key),
-                aliases=tuple(dict.fromkeys([service.name, *attach.aliases])),
+                aliases=tuple(dict.fromkeys([service.name, *attach.aliases, *linked])),
                 ipv4_address=attach.ipv4_address,
                 ipv6_address=attach.ipv6_address,
             )
@@ -251,6 +336,19 @@ def _container(
                 }
             )
 
+    for config in service.configs:  # file configs: bind-mounted read-only, as Compose does
+        cfg = stack.configs.get(config.source)
+        if cfg is not None and cfg.file:
+            mounts.append(
+                {
+                    "type": "bind",
+                    "source": host_path(stack, cfg.file),
+                    "target": config.path,
+                    "read_only": True,
+                    "create_host_path": False,  # a missing file fails, never becomes a dir
+                }
+            )
+
     raw: ContainerConfig = {
         **process_config(service, stack.image_name(service)),
         "env": env.canonical(),
@@ -282,6 +380,21 @@ def _container(
         "files": config_files(
             stack, (m["source"] for m in mounts if m["type"] == "bind"), secrets.digest
         ),
+        "network_mode": service.network_mode,
+        "ulimits": [
+            {"name": name, "soft": u.soft, "hard": u.hard}
+            for name, u in sorted(service.ulimits.items())
+        ],
+        "runtime": service.runtime,
+        "platform": service.platform,
+        "oom_score_adj": service.oom_score_adj,
+        "group_add": list(service.group_add),
+        "ipc": service.ipc,
+        "pid": service.pid,
+        "userns_mode": service.userns_mode,
+        "cgroup_parent": service.cgroup_parent,
+        "storage_opt": dict(sorted(service.storage_opt.items())),
+        "domainname": service.domainname,
     }
     # A secret's value can also sit inside a command, a label or a URL in another variable,
     # of this service or of another one: the stack's whole set is used.
@@ -298,8 +411,13 @@ def _container(
     if oneshot:
         labels[LABEL_ONESHOT] = "true"
     update = service.deploy.update_config if service.deploy else None
+    owners = (shared_service(m) for m in (service.network_mode, service.ipc, service.pid))
+    fields = unit_fields(stack, service, final, env)
+    # As Compose: links and service:X modes start the service after X has started.
+    implied = {s: Condition.STARTED for s in service.implied_dependencies if s in stack.services}
+    fields["depends_on"] = {**implied, **fields["depends_on"]}
     return DesiredContainer(
-        **unit_fields(stack, service, final, env),
+        **fields,
         update_order=(update.order if update and update.order else "stop-first"),
         failure_action=(update.failure_action if update and update.failure_action else "rollback"),
         runs_alone=_runs_alone(service, networks),
@@ -312,6 +430,10 @@ def _container(
         bind_sources=tuple(dict.fromkeys(binds)),
         pull_policy=service.pull_policy,
         labels=labels,
+        network_mode=_shared_mode(stack, service.network_mode),
+        namespace_owners=tuple(dict.fromkeys(o for o in owners if o and o in stack.services)),
+        ipc=_shared_mode(stack, service.ipc),
+        pid=_shared_mode(stack, service.pid),
     )
 
 
@@ -320,6 +442,9 @@ def _runs_alone(service: Service, networks: Sequence[ContainerNetwork]) -> str:
     a fixed name, a published host port or a static address would be held by the old."""
     if service.container_name:
         return f"container_name is set ({service.container_name})"
+    if service.network_mode and service.network_mode not in ("bridge", "none"):
+        return f"shares a network namespace (network_mode: {service.network_mode}): the old "
+        "would hold its ports"
     published = [p for p in service.ports if p.published is not None]
     if published:
         return f"publishes host port {published[0].published}"
@@ -495,8 +620,9 @@ def desire(stacks: Sequence[Stack]) -> DesiredState:
     problems: list[Diagnostic] = []
     resources = stack_resources(stacks, bridge_network)
     secrets = {stack.name: stack_secrets(stack) for stack in stacks}
+    links = {stack.name: _link_aliases(stack) for stack in stacks}
     containers = [
-        _container(stack, service, number, name, problems, secrets[stack.name])
+        _container(stack, service, number, name, problems, secrets[stack.name], links[stack.name])
         for stack in stacks
         for service in stack.services.values()
         for number, name in enumerate(stack.container_names(service), start=1)

@@ -47,6 +47,7 @@ class ObservedContainer(Labelled):
     # What `docker update` changes, as the desired config spells it ({"restart": "always",
     # "resources": {"memory": 134217728}}); None when the container was not inspected.
     settings: dict[str, Any] | None = None
+    network_mode: str = ""  # HostConfig.NetworkMode: a network, host, none, container:<id>
 
     @property
     def number(self) -> int:
@@ -166,6 +167,7 @@ def parse_container(raw: Mapping[str, Any]) -> ObservedContainer:
             for m in raw.get("Mounts") or []
             if m.get("Type") == "volume" and m.get("Name")
         ),
+        network_mode=str((raw.get("HostConfig") or {}).get("NetworkMode") or ""),
     )
 
 

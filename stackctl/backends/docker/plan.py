@@ -274,6 +274,7 @@ def _plan_containers(
     """(stack, service) -> ids of the operations that bring its containers up (after
     the pull or build of their image, ``pull_ops``; ``rebuilt``: the images built again)."""
     by_service: dict[tuple[str, str], list[str]] = {}
+    verdicts = _verdicts(desired, observed, verdict_of)
     for dc in desired.containers:
         obs = observed.container(dc.name)
         deps = [net_ops[n.name] for n in dc.networks if n.name in net_ops]
@@ -289,7 +290,9 @@ def _plan_containers(
         if obs is not None and (obs.stack != dc.stack or obs.service != dc.service):
             b.problems.append(_clash_message(dc.name, obs, dc.stack))
             continue
-        verdict = verdict_of(dc, obs, observed)
+        if not _namespace_found(b, dc, observed):
+            continue
+        verdict = verdicts[dc.name]
         if verdict is None:
             b.unchanged.append(f"container {dc.name}")
             continue
@@ -409,6 +412,71 @@ def _changed(changes: Sequence[Change]) -> str:
     return "; ".join(reasons)
 
 
+def _verdicts(
+    desired: DesiredState, observed: ObservedState, verdict_of: VerdictOf
+) -> dict[str, Verdict | None]:
+    """Each desired container's verdict, by name. A container that shares the namespace
+    of another service's container (``network_mode: service:X``, ipc, pid) is replaced
+    when that container is created or replaced, or when it is no longer the one the
+    container joined (Docker keeps the namespace of the container it was created with);
+    a running one whose owner is started again is replaced too (its namespace is gone)."""
+    out = {
+        dc.name: verdict_of(dc, observed.container(dc.name), observed) for dc in desired.containers
+    }
+    first = {(dc.stack, dc.service): dc.name for dc in desired.containers if dc.number == 1}
+    for _ in desired.containers:  # a chain of owners: each round settles one more link
+        changed = False
+        for dc in desired.containers:
+            obs = observed.container(dc.name)
+            mine = out[dc.name]
+            if obs is None or (mine is not None and mine[0] == Kind.REPLACE):
+                continue
+            for owner in dc.namespace_owners:
+                owner_name = first.get((dc.stack, owner))
+                if owner_name is None:
+                    continue
+                theirs = out[owner_name]
+                owner_obs = observed.container(owner_name)
+                moved = (
+                    dc.network_mode == f"container:{owner_name}"
+                    and owner_obs is not None
+                    and obs.network_mode.startswith("container:")
+                    and obs.network_mode != f"container:{owner_obs.id}"
+                )
+                if moved or (theirs is not None and theirs[0] in (Kind.CREATE, Kind.REPLACE)):
+                    out[dc.name] = (Kind.REPLACE, f"namespace owner replaced: {owner}", ())
+                    changed = True
+                    break
+                if mine is None and theirs is not None and theirs[0] == Kind.START:
+                    # a running container in a stopped owner's namespace has lost it: a
+                    # new container joins the namespace the owner starts with
+                    out[dc.name] = (Kind.REPLACE, f"namespace owner restarted: {owner}", ())
+                    changed = True
+                    break
+        if not changed:
+            break
+    return out
+
+
+def _namespace_found(b: PlanBuilder, dc: DesiredContainer, observed: ObservedState) -> bool:
+    """``network_mode`` (ipc, pid) ``container:NAME`` outside the stacks: NAME must exist."""
+    for field, mode in (("network_mode", dc.network_mode), ("ipc", dc.ipc), ("pid", dc.pid)):
+        if mode is None or not mode.startswith("container:") or dc.namespace_owners:
+            continue
+        ref = mode.removeprefix("container:")
+        if any(
+            c.name == ref or (len(ref) >= 12 and c.id.startswith(ref)) for c in observed.containers
+        ):
+            continue
+        b.problems.append(
+            f"container {dc.name!r} (service {dc.service!r} of stack {dc.stack!r}) uses "
+            f"{field} {mode}, but no container {ref!r} exists.\n  hint: start that container "
+            f"first, or use {field}: service:NAME for a service of the stack"
+        )
+        return False
+    return True
+
+
 def _verdict(
     dc: DesiredContainer,
     obs: ObservedContainer | None,
@@ -444,9 +512,12 @@ def _found_verdict(
     if current and obs.image_id and current != obs.image_id:
         return Kind.REPLACE, "image updated", (Change("image_id", obs.image_id[:19], current[:19]),)
     wanted_nets = {n.name for n in dc.networks}
+    if dc.network_mode in ("host", "none", "bridge"):
+        wanted_nets = {dc.network_mode}
     # Created but never started counts too: an apply killed between the create and the
     # connects (below API 1.44) leaves a container on its first network only.
-    if set(obs.networks) != wanted_nets:
+    in_other_namespace = dc.network_mode is not None and dc.network_mode.startswith("container:")
+    if not in_other_namespace and set(obs.networks) != wanted_nets:
         missing = sorted(wanted_nets - set(obs.networks))
         extra = sorted(set(obs.networks) - wanted_nets)
         detail = "; ".join(
@@ -508,6 +579,7 @@ def _leaving(
     """The existing containers the plan removes or replaces (what a replaced network
     does not reconnect): the same verdicts as _plan_containers and _plan_orphans."""
     wanted = {c.name: c for c in desired.containers}
+    verdicts = _verdicts(desired, observed, verdict_of)
     out: set[str] = set()
     for obs in observed.containers:
         dc = wanted.get(obs.name)
@@ -515,7 +587,7 @@ def _leaving(
             if obs.stack in ours and (prune or obs.name.endswith(TEMP_SUFFIX)):
                 out.add(obs.name)
         elif obs.stack == dc.stack and obs.service == dc.service:
-            verdict = verdict_of(dc, obs, observed)
+            verdict = verdicts[dc.name]
             if verdict is not None and verdict[0] == Kind.REPLACE:
                 out.add(obs.name)
     return out
