@@ -112,14 +112,14 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         lambda: [stack("app", svc("a", depends_on=["a"]))],
     ),
     (
-        "healthcheck-missing", "error", "app", "services.synapse.depends_on.postgres",
-        ("healthy", "is not defined", "add a healthcheck to 'postgres'"),
+        "healthcheck-missing", "warning", "app", "services.synapse.depends_on.postgres",
+        ("healthy", "is not defined in the stack", "add a healthcheck to 'postgres'"),
         lambda: [stack("app", svc("synapse", depends_on={"postgres": healthy}),
                        svc("postgres", "postgres:16"))],
     ),
     (
-        "healthcheck-missing", "error", "app", "services.synapse.depends_on.postgres",
-        ("is disabled",),
+        "healthcheck-disabled", "error", "app", "services.synapse.depends_on.postgres",
+        ("is disabled", "never becomes healthy"),
         lambda: [stack("app", svc("synapse", depends_on={"postgres": healthy}),
                        svc("postgres", "postgres:16", healthcheck=Healthcheck.none()))],
     ),

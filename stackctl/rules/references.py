@@ -1,7 +1,7 @@
 """References that lead nowhere, and waits that can never end.
 
 unknown-network, unknown-volume, unknown-secret, unknown-service, dependency-cycle,
-healthcheck-missing.
+healthcheck-missing (a warning: the image may define one), healthcheck-disabled.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from stackctl.errors import did_you_mean
 from stackctl.model import Condition, Stack
-from stackctl.rules.core import ERROR, Finding, Rule, each_stack, item_path
+from stackctl.rules.core import ERROR, WARNING, Finding, Rule, each_stack, item_path
 
 
 def _declare_hint(kind: str, word: str, choices: Iterable[str]) -> str:
@@ -121,25 +121,48 @@ def _dependency_cycles(stack: Stack) -> Iterator[Finding]:
         )
 
 
-def _healthy_without_healthcheck(stack: Stack) -> Iterator[Finding]:
-    """Waiting for ``service_healthy`` on a service that has no health check."""
+def _healthy_waits(stack: Stack, disabled: bool) -> Iterator[Finding]:
+    """Waiting for ``service_healthy`` on a service whose health check the stack does not
+    define (``disabled=False``) or turns off (``disabled=True``)."""
     for svc in stack.services.values():
         for dep, how in svc.depends_on.items():
             target = stack.services.get(dep)
             if how.condition != Condition.HEALTHY or target is None:
                 continue
-            if target.healthcheck is not None and not target.healthcheck.disabled:
+            check = target.healthcheck
+            if (check is not None and check.disabled) != disabled:
                 continue
-            state = "is disabled" if target.healthcheck else "is not defined"
-            yield Finding(
-                stack,
-                f"services.{svc.name}.depends_on.{dep}",
-                f"service '{svc.name}' waits for '{dep}' to be healthy, "
-                f"but the health check of '{dep}' {state}",
-                f"add a healthcheck to '{dep}' (its image may have one, but stackctl cannot "
-                "see it without a daemon), or wait with condition service_started",
-                item_path(f"services.{svc.name}.depends_on", svc.depends_on, dep),
-            )
+            if not disabled and check is not None:
+                continue
+            path = f"services.{svc.name}.depends_on.{dep}"
+            item = item_path(f"services.{svc.name}.depends_on", svc.depends_on, dep)
+            if disabled:
+                yield Finding(
+                    stack,
+                    path,
+                    f"service '{svc.name}' waits for '{dep}' to be healthy, but the health "
+                    f"check of '{dep}' is disabled: it never becomes healthy",
+                    f"enable the health check of '{dep}', or wait with condition service_started",
+                    item,
+                )
+            else:
+                yield Finding(
+                    stack,
+                    path,
+                    f"service '{svc.name}' waits for '{dep}' to be healthy, but the health "
+                    f"check of '{dep}' is not defined in the stack: only its image can have one",
+                    f"add a healthcheck to '{dep}' (if its image defines none, the wait fails "
+                    "at apply), or wait with condition service_started",
+                    item,
+                )
+
+
+def _healthy_without_healthcheck(stack: Stack) -> Iterator[Finding]:
+    return _healthy_waits(stack, disabled=False)
+
+
+def _healthy_with_disabled_healthcheck(stack: Stack) -> Iterator[Finding]:
+    return _healthy_waits(stack, disabled=True)
 
 
 RULES: tuple[Rule, ...] = (
@@ -153,6 +176,9 @@ RULES: tuple[Rule, ...] = (
          each_stack(_unknown_services)),
     Rule("dependency-cycle", ERROR, "services wait for each other",
          each_stack(_dependency_cycles)),
-    Rule("healthcheck-missing", ERROR, "service_healthy on a service without a health check",
+    Rule("healthcheck-missing", WARNING,
+         "service_healthy on a service the stack gives no health check (its image may have one)",
          each_stack(_healthy_without_healthcheck)),
+    Rule("healthcheck-disabled", ERROR, "service_healthy on a service whose health check is off",
+         each_stack(_healthy_with_disabled_healthcheck)),
 )  # fmt: skip
