@@ -75,6 +75,20 @@ KEY_INFO: dict[str, tuple[str, str]] = {
         "`<<: *list` merges a list; go-yaml refuses it too",
     ),
     "invalid-dns": ("real-error", "dns: ${DNS_IP} unset gives ''"),
+    "unknown-volume": (
+        "real-error",
+        "a named volume no `volumes:` declares (the platform adds it); Compose refuses it "
+        "too (refers to undefined volume)",
+    ),
+    "invalid: build context": (
+        "unsupported-yet",
+        "a remote (Git URL) build context: stackctl digests local contexts only",
+    ),
+    "build-context": (
+        "real-error",
+        "the build folder does not exist (the corpus keeps stand-in Dockerfiles where the "
+        "repository had the folder)",
+    ),
     "invalid-name": (
         "real-error",
         "container_name: ${VAR}-x with VAR unset gives '-x'; Docker refuses it too",
