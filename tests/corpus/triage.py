@@ -75,6 +75,10 @@ KEY_INFO: dict[str, tuple[str, str]] = {
         "`<<: *list` merges a list; go-yaml refuses it too",
     ),
     "invalid-dns": ("real-error", "dns: ${DNS_IP} unset gives ''"),
+    "config-source": (
+        "wrong-refusal",
+        "a `content:` or `environment:` config: Compose copies it into the container",
+    ),
     "unknown-volume": (
         "real-error",
         "a named volume no `volumes:` declares (the platform adds it); Compose refuses it "
