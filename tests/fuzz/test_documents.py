@@ -5,7 +5,6 @@ validate, the loader, the planner and plan (see harness.check_input)."""
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,15 +108,15 @@ def test_near_valid(
 @fuzz(10)
 @given(width=st.integers(2, 40), depth=st.integers(1, 25), compose=st.booleans())
 def test_alias_bombs_are_refused_quickly(width: int, depth: int, compose: bool) -> None:
-    """Billion laughs at any width and depth: refused (or read, when small) in bounded time."""
+    """Billion laughs at any width and depth: refused (or read, when small). The work is
+    bounded by the walker's alias budget (MAX_ALIASED), not measured here: pytest-timeout
+    catches a hang, and bench/ measures speed."""
     head = "" if compose else "name: fz\n"
     text = head + s.bomb(width, depth) + f"services:\n  web:\n    image: {s.BUSYBOX}\n"
     with tempfile.TemporaryDirectory(prefix="fz") as tmp:
         path = Path(tmp) / ("compose.yaml" if compose else "stack.yaml")
         path.write_text(text)
         COUNTS["inputs"] += 1
-        started = time.monotonic()
         run = check_validate(path)
-        assert time.monotonic() - started < 10, f"{width}x{depth}: too slow"
     if width**depth > 200_000:
         assert run.code == 1 and "YAML aliases expand to more than" in run.text, run.text
