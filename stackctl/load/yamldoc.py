@@ -144,10 +144,12 @@ class _Walker:
         self._walked: set[int] = set()
         self._aliased = 0
 
-    def walk(self, node: yaml.Node, path: Path_) -> Any:
+    def walk(self, node: yaml.Node, path: Path_, where: str = "") -> Any:
+        """``where``: ``path`` dotted (carried along: building it at each node is the
+        walk's largest cost on a big file)."""
         if id(node) in self._active:
             self.problems.append(
-                Problem("a YAML alias refers to itself", node.start_mark.line + 1, dotted(path))
+                Problem("a YAML alias refers to itself", node.start_mark.line + 1, where)
             )
             return None
         self._check_limits(node, path)
@@ -155,12 +157,13 @@ class _Walker:
         self._active.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
+                return self._mapping(node, path, where)
             if isinstance(node, yaml.SequenceNode):
                 out: list[Any] = []
                 for i, item in enumerate(node.value):
-                    self.lines.setdefault(dotted((*path, i)), item.start_mark.line + 1)
-                    out.append(self.walk(item, (*path, i)))
+                    sub = f"{where}.{i}" if where else str(i)
+                    self.lines.setdefault(sub, item.start_mark.line + 1)
+                    out.append(self.walk(item, (*path, i), sub))
                 return out
             return self._scalar(node)
         finally:
@@ -204,7 +207,7 @@ class _Walker:
             return text  # a plain scalar with an explicit !!str tag
         return resolve_plain(text)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: Path_, where: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         merged: list[yaml.MappingNode] = []
@@ -225,16 +228,18 @@ class _Walker:
                 )
                 continue
             first_line[key] = line
-            self.lines[dotted((*path, key))] = line
-            out[key] = self.walk(value_node, (*path, key))
+            sub = f"{where}.{key}" if where else key
+            self.lines[sub] = line
+            out[key] = self.walk(value_node, (*path, key), sub)
         seen: set[int] = set()
         for source in merged:  # explicit keys win over merged ones, as in YAML
             for key_node, value_node in self._merged_pairs(source, path, seen):
                 key = self._key(key_node, path)
                 if key in out:
                     continue
-                self.lines.setdefault(dotted((*path, key)), key_node.start_mark.line + 1)
-                out[key] = self.walk(value_node, (*path, key))
+                sub = f"{where}.{key}" if where else key
+                self.lines.setdefault(sub, key_node.start_mark.line + 1)
+                out[key] = self.walk(value_node, (*path, key), sub)
         return out
 
     def _merged_pairs(
