@@ -20,6 +20,7 @@ from (:class:`Node`), so a finding about a merged stack still points at the righ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,15 +129,33 @@ Merger = Callable[[Node | None, Node | None, Path_], Node | None]
 
 
 def _matches(path: Path_, pattern: str) -> bool:
-    parts = pattern.split(".")
+    parts = _parts(pattern)
     if len(parts) != len(path):
         return False
-    return all(p in ("*", str(k)) for p, k in zip(parts, path, strict=True))
+    return all(p == "*" or p == str(k) for p, k in zip(parts, path, strict=True))
+
+
+@functools.cache
+def _parts(pattern: str) -> tuple[str, ...]:
+    return tuple(pattern.split("."))
+
+
+@functools.cache
+def _by_end(table: str, length: int, last: str) -> tuple[str, ...]:
+    """The patterns of ``table`` (SPECIALS or UNIQUE) that a path of ``length`` ending in
+    ``last`` can match: a walk over every node of a big file tries only those."""
+    patterns = SPECIALS if table == "specials" else UNIQUE
+    return tuple(p for p in patterns if len(_parts(p)) == length and _parts(p)[-1] in ("*", last))
+
+
+def _candidates(table: str, path: Path_) -> tuple[str, ...]:
+    return _by_end(table, len(path), str(path[-1])) if path else ()
 
 
 def merge(base: Node | None, over: Node | None, path: Path_ = ()) -> Node | None:
     """compose-go's ``MergeYaml``: ``over`` (the later file) merged into ``base``."""
-    for pattern, merger in SPECIALS.items():
+    for pattern in _candidates("specials", path):
+        merger = SPECIALS[pattern]
         if _matches(path, pattern):
             return merger(base, over, path)
     if over is None or over.value is None:
@@ -449,7 +468,8 @@ def enforce_unicity(node: Node, path: Path_ = ()) -> list[Repeat]:
         for key, child in node.value.items():
             repeats += enforce_unicity(child, (*path, key))
     elif isinstance(node.value, list):
-        for pattern, indexer in UNIQUE.items():
+        for pattern in _candidates("unique", path):
+            indexer = UNIQUE[pattern]
             if not _matches(path, pattern):
                 continue
             kept: list[Node] = []
