@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stackctl.core.redact import redact_path
+
 
 class StackctlError(Exception):
     """Base of every error stackctl reports to a person (never a traceback)."""
@@ -46,7 +48,8 @@ class Diagnostic:
         if self.file:
             loc = self.file + (f":{self.line}" if self.line else "")
         if self.path:
-            loc = f"{loc}: {self.path}" if loc else self.path
+            path = redact_path(self.path)  # a key in the path may be a (short) secret value
+            loc = f"{loc}: {path}" if loc else path
         return loc
 
     def format(self) -> str:

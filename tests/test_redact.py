@@ -58,3 +58,15 @@ def test_free_text_redaction_hides_the_whole_token_and_escaped_forms() -> None:
     shown = redact_text(text, k)
     assert "p4ss" not in shown and "'é!'" not in shown and shown.count(MARKER) == 3
     assert "é!x" in shown  # a short value inside a word is ordinary text
+
+
+def test_a_path_segment_that_is_a_secret_is_hidden_however_short() -> None:
+    from stackctl.core.redact import Known, redact_path
+
+    values = Known()
+    values.add(["$!", "hunter2"])
+    assert redact_path("services.web.depends_on.$!", values) == (
+        "services.web.depends_on.(sensitive value)"
+    )
+    assert redact_path("services.web.environment.X", values) == "services.web.environment.X"
+    assert redact_path("services.$!x.image", values) == "services.$!x.image"  # a part only

@@ -19,6 +19,7 @@ import typer
 from stackctl import pipeline
 from stackctl.cli import app
 from stackctl.cli.common import Engine, Files, Paths, Profiles, load_options
+from stackctl.core.redact import redact_path
 from stackctl.errors import Diagnostic
 from stackctl.load.options import LoadOptions
 from stackctl.model import Stack
@@ -112,7 +113,10 @@ def render_json(report: Report) -> str:
             if order
             else None
         ),
-        "diagnostics": [asdict(d) for d in report.diagnostics],
+        "diagnostics": [
+            {**asdict(d), "path": redact_path(d.path) if d.path else d.path}
+            for d in report.diagnostics
+        ],
     }
     return json.dumps(doc, indent=2)
 

@@ -180,6 +180,16 @@ def collecting() -> Iterator[Known]:
 
 # --------------------------------------------------------------------------- free text
 
+
+def redact_path(path: str, values: Known | None = None) -> str:
+    """An attribute path (``services.web.depends_on.KEY``) with every segment that is a
+    secret value, however short, replaced: a path names keys, and a key may be a value."""
+    vals = (values or known()).values
+    if not vals or not path:
+        return path
+    return ".".join(MARKER if part in vals else part for part in path.split("."))
+
+
 _TOKEN_STOP = set(" \t\r\n\"'`,;()[]{}<>\\")
 
 
