@@ -372,6 +372,7 @@ _PUBLIC = {
     "Condition",
     "Dependency",
     "Deploy",
+    "DeviceRequest",
     "Healthcheck",
     "Ipam",
     "IpamPool",

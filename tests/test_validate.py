@@ -632,6 +632,18 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         lambda: [stack("app", svc("web", devices=["/dev/fuse"]), engine="swarm")],
     ),
     (
+        "swarm-unsupported-gpus", "error", "app", "services.web.gpus",
+        ("cannot request devices",),
+        lambda: [stack("app", svc("web", gpus="all"), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-gpus", "error", "app",
+        "services.web.deploy.resources.reservations.devices",
+        ("deploy.resources.reservations.devices is not supported on Swarm",),
+        lambda: [stack("app", svc("web", deploy={"resources": {"reservations": {
+            "devices": [{"capabilities": ["gpu"]}]}}}), engine="swarm")],
+    ),
+    (
         "swarm-unsupported-security-opt", "error", "app", "services.web.security_opt",
         ("take no security_opt",),
         lambda: [stack("app", svc("web", security_opt=["no-new-privileges:true"]),

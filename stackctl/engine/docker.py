@@ -859,6 +859,18 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
         host["CpuPeriod"] = resources["cpu_period"]
     if "cpuset_cpus" in resources:
         host["CpusetCpus"] = resources["cpuset_cpus"]
+    device_requests = cfg.get("device_requests", [])
+    if device_requests:
+        host["DeviceRequests"] = [
+            {
+                "Driver": d["driver"],
+                "Count": d["count"],
+                "DeviceIDs": d["device_ids"] or None,
+                "Capabilities": [d["capabilities"]] if d["capabilities"] else None,
+                "Options": d["options"] or None,
+            }
+            for d in device_requests
+        ]
     ulimits = cfg.get("ulimits", [])
     if ulimits:
         host["Ulimits"] = [

@@ -21,7 +21,8 @@ fields.py    field types: durations, sizes, image references, scalars, commands,
 network.py   the stack-level resources: Network (Ipam, IpamPool), Volume, SecretSource
 build.py     Build: a service's image built from a folder and a Dockerfile
 service.py   Service and its parts: Port, Mount, Healthcheck, Condition, Dependency,
-             Deploy (Resources, ResourceSpec, RestartPolicy, UpdateConfig, Placement),
+             Deploy (Resources, ResourceSpec, DeviceRequest, RestartPolicy, UpdateConfig,
+             Placement),
              Logging, ServiceNetwork, ServiceSecret, Secret
 stack.py     Stack
 """
@@ -42,6 +43,7 @@ from stackctl.model.service import (
     Condition,
     Dependency,
     Deploy,
+    DeviceRequest,
     Environment,
     EnvValue,
     Healthcheck,
@@ -75,6 +77,7 @@ __all__ = [
     "ConfigSource",
     "Dependency",
     "Deploy",
+    "DeviceRequest",
     "Duration",
     "EnvValue",
     "Environment",

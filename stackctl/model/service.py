@@ -543,10 +543,73 @@ def _service_configs(value: Any) -> Any:
 # --------------------------------------------------------------------------- deploy
 
 
+class DeviceRequest(_Model):
+    """Devices such as GPUs, asked of a device driver (the Engine's ``DeviceRequests``):
+    Compose's ``deploy.resources.reservations.devices`` and ``gpus``.
+
+    ``count`` (a number, or ``"all"``) and ``device_ids`` exclude each other; with
+    neither, every matching device is requested, as in Compose.
+    """
+
+    capabilities: StrList = Field(default_factory=list)
+    driver: str | None = None
+    count: int | Literal["all"] | None = None
+    device_ids: StrList = Field(default_factory=list)
+    options: StrMap = Field(default_factory=dict)
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().lower() == "all":
+                return "all"
+            try:
+                return int(value)
+            except ValueError as e:
+                raise ValueError(f"count takes a number or 'all', got {value!r}") from e
+        if value == -1 and not isinstance(value, bool):
+            return "all"  # the Engine API's spelling
+        return value
+
+    @field_validator("count")
+    @classmethod
+    def _positive(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"count takes a number of devices or 'all', got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _count_or_ids(self) -> DeviceRequest:
+        if self.count is not None and self.device_ids:
+            raise ValueError(
+                "count and device_ids exclude each other: request a number of devices, or "
+                "the devices by id"
+            )
+        return self
+
+    @property
+    def engine_count(self) -> int:
+        """The Engine API's ``Count``: -1 for all (also when neither count nor ids is set)."""
+        count = self.count
+        if isinstance(count, int):
+            return count
+        return 0 if count is None and self.device_ids else -1
+
+
+def _gpus(value: Any) -> Any:
+    """Compose's ``gpus: all``: one request for every GPU."""
+    if isinstance(value, str):
+        if value.strip().lower() != "all":
+            raise ValueError(f"gpus takes 'all' or a list of device requests, got {value!r}")
+        return [{"count": "all"}]
+    return value
+
+
 class ResourceSpec(_Model):
     cpus: float | None = Field(default=None, gt=0)
     memory: Size | None = None
     pids: int | None = None
+    devices: list[DeviceRequest] = Field(default_factory=list)  # reservations only
 
     @field_validator("cpus", mode="before")
     @classmethod
@@ -562,6 +625,15 @@ class ResourceSpec(_Model):
 class Resources(_Model):
     limits: ResourceSpec | None = None
     reservations: ResourceSpec | None = None
+
+    @model_validator(mode="after")
+    def _devices_are_reserved(self) -> Resources:
+        if self.limits is not None and self.limits.devices:
+            raise ValueError(
+                "limits.devices: devices are reserved, not limited: move them under "
+                "deploy.resources.reservations.devices"
+            )
+        return self
 
 
 class RestartPolicy(_Model):
@@ -800,6 +872,7 @@ class Service(_Model):
         default_factory=list
     )
     devices: list[str] = Field(default_factory=list)
+    gpus: Annotated[list[DeviceRequest], BeforeValidator(_gpus)] = Field(default_factory=list)
     sysctls: StrMap = Field(default_factory=dict)
     security_opt: list[str] = Field(default_factory=list)
     shm_size: Size | None = None
@@ -873,6 +946,7 @@ class Service(_Model):
             secrets: _SecretsIn = ...,
             configs: Sequence[ConfigSource | str | ServiceConfig | Mapping[str, Any]] = ...,
             devices: Sequence[str] = ...,
+            gpus: Literal["all"] | Sequence[DeviceRequest | Mapping[str, Any]] = ...,
             sysctls: _StrMapIn = ...,
             security_opt: Sequence[str] = ...,
             shm_size: _SizeIn | None = ...,

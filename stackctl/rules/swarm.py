@@ -7,7 +7,8 @@ file:line the loader recorded. These rules run only for ``engine="swarm"``.
 
 swarm-unsupported-<field> (build, container_name, privileged, devices, security_opt, shm_size:
 errors; pull_policy, expose: warnings), swarm-unsupported-host-setting (network_mode,
-links, ulimits, the service-level limits ...), swarm-unsupported-static-address,
+links, ulimits, the service-level limits ...), swarm-unsupported-gpus (gpus and
+deploy.resources.reservations.devices), swarm-unsupported-static-address,
 swarm-unsupported-host-ip, swarm-bind-mount (warning), swarm-global-replicas,
 swarm-dnsrr-ingress, swarm-network-driver.
 """
@@ -137,6 +138,25 @@ def _host_settings(stack: Stack) -> Iterator[Finding]:
                 )
 
 
+def _gpus(stack: Stack) -> Iterator[Finding]:
+    """GPU requests (``gpus``, ``deploy.resources.reservations.devices``): a swarm service
+    has no device requests (Swarm's generic resources are another mechanism)."""
+    for name, service in stack.services.items():
+        res = service.deploy.resources if service.deploy else None
+        paths = [f"services.{name}.gpus"] if service.gpus else []
+        if res and res.reservations and res.reservations.devices:
+            paths.append(f"services.{name}.deploy.resources.reservations.devices")
+        for path in paths:
+            yield Finding(
+                stack,
+                path,
+                f"service {name!r}: {path.split('.', 2)[2]} is not supported on Swarm: a "
+                "swarm service cannot request devices from a device driver",
+                "use --engine docker for this stack (or advertise the GPUs as the nodes' "
+                "generic resources and reserve those, outside stackctl)",
+            )
+
+
 def _static_addresses(stack: Stack) -> Iterator[Finding]:
     """A fixed ipv4_address/ipv6_address: tasks get theirs from the overlay's pool."""
     for name, service in stack.services.items():
@@ -240,6 +260,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("swarm-unsupported-host-setting", ERROR, "a single-host setting on a swarm service",
          each_stack(_host_settings), SWARM),
+    Rule("swarm-unsupported-gpus", ERROR, "GPU (device) requests on a swarm service",
+         each_stack(_gpus), SWARM),
     Rule("swarm-unsupported-static-address", ERROR, "fixed address on a swarm service",
          each_stack(_static_addresses), SWARM),
     Rule("swarm-unsupported-host-ip", ERROR, "port bound to one host address on a swarm",

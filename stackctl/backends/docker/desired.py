@@ -81,6 +81,14 @@ class ResourcesConfig(TypedDict, total=False):
     cpuset_cpus: str
 
 
+class DeviceRequestConfig(TypedDict):
+    driver: str
+    count: int  # -1: all
+    device_ids: list[str]
+    capabilities: list[str]
+    options: dict[str, str]
+
+
 class UlimitConfig(TypedDict):
     name: str
     soft: int
@@ -98,6 +106,7 @@ class ContainerConfig(ProcessConfig, total=False):
     resources: ResourcesConfig
     privileged: bool
     devices: list[str]
+    device_requests: list[DeviceRequestConfig]  # GPUs: reservations.devices, then gpus
     security_opt: list[str]
     shm_size: int | None
     files: dict[str, str]  # config files bind-mounted from the stack's folder -> content digest
@@ -206,6 +215,28 @@ class DesiredState(DesiredResources):
 
 
 # --------------------------------------------------------------------------- containers
+
+
+def _device_requests(service: Service) -> list[DeviceRequestConfig]:
+    """As Compose sends them: ``deploy.resources.reservations.devices``, then ``gpus``
+    (whose capabilities always include ``gpu``)."""
+    resources = service.deploy.resources if service.deploy else None
+    reserved = resources.reservations.devices if resources and resources.reservations else []
+    out: list[DeviceRequestConfig] = []
+    for request, gpu in [(r, False) for r in reserved] + [(r, True) for r in service.gpus]:
+        capabilities = list(request.capabilities)
+        if gpu and "gpu" not in capabilities:
+            capabilities.append("gpu")
+        out.append(
+            {
+                "driver": request.driver or "",
+                "count": request.engine_count,
+                "device_ids": list(request.device_ids),
+                "capabilities": capabilities,
+                "options": dict(sorted(request.options.items())),
+            }
+        )
+    return out
 
 
 def _resources(service: Service) -> ResourcesConfig:
@@ -375,6 +406,7 @@ def _container(
         "resources": _resources(service),
         "privileged": service.privileged,
         "devices": list(service.devices),
+        "device_requests": _device_requests(service),
         "security_opt": list(service.security_opt),
         "shm_size": units.parse_size(service.shm_size) if service.shm_size else None,
         "files": config_files(
