@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stackctl.backends import backend_named
-from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
+from stackctl.backends.docker.desired import ConfigCopy, ContainerNetwork, DesiredContainer
 from stackctl.backends.docker.observe import ObservedState
 from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
 from stackctl.backends.swarm.observe import SwarmObservedState
@@ -156,6 +156,11 @@ class RecordingEngine(Recording):
         self._rec("connect", self._name(container), net.name)
         super().connect(container, net)
 
+    def copy_configs(self, cid: str, name: str, copies: Sequence[ConfigCopy]) -> None:
+        if copies:
+            self._rec("copy_configs", name)
+        super().copy_configs(cid, name, copies)
+
     def disconnect(self, container: str, network: str) -> None:
         self._rec("disconnect", self._name(container), network)
         super().disconnect(container, network)
@@ -264,7 +269,12 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
     def create(name: str) -> list[Call]:
         assert isinstance(op.unit, DesiredContainer)
         extra = op.unit.networks[1:] if late_connects else ()
-        return [("create_container", name), *(("connect", name, n.name) for n in extra)]
+        copies = [("copy_configs", name)] if op.unit.copies else []
+        return [
+            ("create_container", name),
+            *(("connect", name, n.name) for n in extra),
+            *copies,
+        ]
 
     name = op.resource
     match op.kind:

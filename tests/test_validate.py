@@ -424,9 +424,21 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
                        configs={"app": {"file": "./app.conf"}})],
     ),
     (
-        "config-source", "error", "app", "configs.app.content",
-        ("`content`", "use `file: ./NAME`"),
-        lambda: [stack("app", svc("web", configs=["app"]), configs={"app": {"content": "x"}})],
+        "config-source", "error", "app", "configs.app.external",
+        ("`external`", "use `file: ./NAME`"),
+        lambda: [stack("app", svc("web", configs=["app"]), configs={"app": {"external": True}})],
+    ),
+    (
+        "config-copy", "error", "app", "services.web.configs.0",
+        ("read_only", "cannot be copied"),
+        lambda: [stack("app", svc("web", configs=["app"], read_only=True),
+                       configs={"app": {"content": "x"}})],
+    ),
+    (
+        "config-copy", "error", "app", "services.web.configs.0.uid",
+        ("uid 'www'", "numeric uid"),
+        lambda: [stack("app", svc("web", configs=[{"source": "app", "uid": "www"}]),
+                       configs={"app": {"environment": "APP_CONF"}})],
     ),
     (
         "swarm-unsupported-host-setting", "error", "app", "services.web.network_mode",

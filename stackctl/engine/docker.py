@@ -12,9 +12,11 @@ from __future__ import annotations
 import atexit
 import codecs
 import contextlib
+import io
 import os
 import signal
 import sys
+import tarfile
 import threading
 import time
 from collections import Counter
@@ -37,7 +39,7 @@ from tenacity import (
 )
 
 from stackctl import units
-from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer
+from stackctl.backends.docker.desired import ConfigCopy, ContainerNetwork, DesiredContainer
 from stackctl.core.build import DesiredBuild
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.engine.context import Target, resolve
@@ -525,7 +527,23 @@ class DockerEngine:
         if not self.multi_network_create:
             for net in dc.networks[1:]:
                 self.connect(cid, net)
+        self.copy_configs(cid, name, dc.copies)
         return cid
+
+    def copy_configs(self, cid: str, name: str, copies: Sequence[ConfigCopy]) -> None:
+        """Copy ``content:``/``environment:`` configs into the created, not yet started
+        container (as Compose does). If the copy fails the container is removed, so that
+        none stands with the wanted config hash and without its files."""
+        if not copies:
+            return
+        try:
+            self._write(
+                f"copy configs into {name}",
+                lambda: self.client.put_archive(cid, "/", config_archive(copies)),
+            )
+        except StackctlError:
+            self.remove_container(cid)
+            raise
 
     # ---------------------------------------------------------------- the daemon-side lock
 
@@ -701,6 +719,7 @@ class DockerEngine:
         if not self.multi_network_create:
             for net in dc.networks[1:]:
                 self.connect(cid, net)
+        self.copy_configs(cid, name, dc.copies)
         return cid
 
     def run_attached(self, container: str, term: Terminal, *, remove: bool = True) -> int:
@@ -729,6 +748,22 @@ class DockerEngine:
 
 
 _BUILD_NOISE = ("---> ", "Removing intermediate container")  # the builder's bookkeeping
+
+
+def config_archive(copies: Sequence[ConfigCopy]) -> bytes:
+    """A tar of the config files, paths relative to ``/``: mode, and uid/gid when given
+    (else root's, as Compose writes them). The daemon creates missing parent folders."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for copy in copies:
+            info = tarfile.TarInfo(copy.target.lstrip("/"))
+            info.size = len(copy.data)
+            info.mode = copy.mode
+            info.uid = copy.uid or 0
+            info.gid = copy.gid or 0
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(copy.data))
+    return out.getvalue()
 
 
 def _build_failure(action: str, step: str, tail: list[str], message: str) -> str:

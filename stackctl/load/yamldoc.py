@@ -3,7 +3,8 @@
 Why not ``yaml.safe_load``: it forgets where things were, and it reads YAML 1.1, where
 ``22:22`` is the number 1342 and ``yes`` is ``True``. Compose reads YAML 1.2 (go-yaml v3),
 so plain scalars here are resolved with the YAML 1.2 core schema: only ``true``/``false``,
-``null``/``~``, decimal/octal (``0o``)/hex (``0x``) integers and floats are not strings.
+``null``/``~``, decimal/octal (``0o``)/hex (``0x``) integers and floats are not strings;
+as in go-yaml v3, YAML 1.1's octal ``0440`` is still an octal integer (a file ``mode``).
 Keys are always strings (their source text). Anchors, aliases and ``<<`` merge keys work.
 
 Paths are tuples of keys and list indices; :func:`stackctl.load.outcome.dotted` turns one into
@@ -30,6 +31,7 @@ _TRUE = re.compile(r"^(?:true|True|TRUE)$")
 _FALSE = re.compile(r"^(?:false|False|FALSE)$")
 _INT10 = re.compile(r"^[-+]?[0-9]+$")
 _INT8 = re.compile(r"^0o[0-7]+$")
+_INT8_OLD = re.compile(r"^0[0-7]+$")  # YAML 1.1's octal, which go-yaml v3 still reads
 _INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
@@ -62,6 +64,8 @@ def resolve_plain(text: str) -> Any:
         return True
     if _FALSE.match(text):
         return False
+    if _INT8_OLD.match(text):
+        return int(text[1:], 8)
     if _INT10.match(text):
         return int(text)
     if _INT8.match(text):

@@ -141,9 +141,9 @@ class Volume(_Model):
 
 
 class ConfigSource(_Model):
-    """A top-level config: on one host, a file bind-mounted read-only (``file:``).
-    ``content``, ``environment`` and ``external`` are Compose's other sources; validation
-    refuses them on the docker engine (write the content to a file)."""
+    """A top-level config: on one host, a file bind-mounted read-only (``file:``), or a
+    text (``content:``, or the value of the variable ``environment:``) copied into the
+    container before it starts, as Compose does. ``external`` (a Swarm config) is refused."""
 
     key: str
     file: str | None = None

@@ -512,12 +512,21 @@ def _service_secrets(value: Any) -> Any:
     return value
 
 
+def _file_mode(value: Any) -> Any:
+    """A file mode as Compose reads one: a string is octal (``"0440"``)."""
+    if isinstance(value, str) and re.fullmatch(r"(0o?)?[0-7]+", value.strip()):
+        return int(value.strip().removeprefix("0o"), 8)
+    return value
+
+
 class ServiceConfig(_Model):
-    """A config the service mounts: read-only at ``target`` (default ``/<source>``)."""
+    """A config the service sees at ``target`` (default ``/<source>``): a file config
+    bind-mounted read-only, a ``content``/``environment`` one copied in before the start
+    with ``mode`` (default 0444), ``uid`` and ``gid``."""
 
     source: str
     target: str | None = None
-    mode: int | None = None
+    mode: Annotated[int, BeforeValidator(_file_mode)] | None = None
     uid: str | None = None
     gid: str | None = None
 

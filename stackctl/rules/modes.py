@@ -8,8 +8,11 @@ unknown-shared-service ``network_mode``/``ipc``/``pid`` ``service:X`` or ``links
                        service that is not in the stack (or the service itself)
 link-no-network        a link whose services share no network (the alias would reach no one)
 unknown-config         a service's ``configs`` naming a config the stack does not declare
-config-source          a config from ``content``, ``environment`` or ``external``: only
-                       ``file`` configs are mounted (a bind mount, read-only)
+config-source          a config from ``external`` (a Swarm config: none on one host), or
+                       with no source at all
+config-copy            a ``content``/``environment`` config the engine cannot copy in: a
+                       ``read_only`` service (Compose refuses it too), a ``uid``/``gid``
+                       that is not a number
 limits-conflict        ``mem_limit``/``cpus``/``pids_limit``/``mem_reservation`` and
                        ``deploy.resources`` with different values (Compose refuses it too)
 """
@@ -21,6 +24,7 @@ from collections.abc import Iterator
 from stackctl import units
 from stackctl.errors import did_you_mean
 from stackctl.model import Service, Stack
+from stackctl.model.network import ConfigSource
 from stackctl.model.service import shared_service
 from stackctl.rules.core import ERROR, Finding, Rule, each_stack
 
@@ -148,20 +152,54 @@ def _unknown_configs(stack: Stack) -> Iterator[Finding]:
                 )
 
 
+def _copied(cfg: ConfigSource) -> bool:
+    """A config whose text is copied into the container (not a file, not external)."""
+    return not cfg.file and not cfg.external and (cfg.content is not None or bool(cfg.environment))
+
+
 def _config_sources(stack: Stack) -> Iterator[Finding]:
     for key, cfg in stack.configs.items():
-        kind = next((k for k in ("content", "environment", "external") if getattr(cfg, k)), None)
-        if kind is not None and not cfg.file:
+        if cfg.external and not cfg.file:
             yield Finding(
                 stack,
-                f"configs.{key}.{kind}",
-                f"config '{key}' comes from `{kind}`: stackctl mounts only file configs",
-                "write the value to a file beside the stack and use `file: ./NAME`",
+                f"configs.{key}.external",
+                f"config '{key}' is `external`: a Swarm config, which one Docker host does "
+                "not have",
+                "write the value to a file beside the stack and use `file: ./NAME` (or `content:`)",
             )
-        elif cfg.file is None and kind is None:
+        elif not cfg.file and not _copied(cfg):
             yield Finding(
-                stack, f"configs.{key}", f"config '{key}' has no source", "give it `file:`"
+                stack,
+                f"configs.{key}",
+                f"config '{key}' has no source",
+                "give it `file:`, `content:` or `environment:`",
             )
+
+
+def _config_copies(stack: Stack) -> Iterator[Finding]:
+    for svc in stack.services.values():
+        for i, use in enumerate(svc.configs):
+            cfg = stack.configs.get(use.source)
+            if cfg is None or not _copied(cfg):
+                continue
+            if svc.read_only:
+                yield Finding(
+                    stack,
+                    f"services.{svc.name}.configs.{i}",
+                    f"service '{svc.name}' is read_only: config '{use.source}' (from "
+                    "`content`/`environment`) cannot be copied into it (Compose refuses it too)",
+                    "use a `file:` config (a bind mount), or drop `read_only`",
+                )
+            for field in ("uid", "gid"):
+                value = getattr(use, field)
+                if value is not None and not value.isdigit():
+                    yield Finding(
+                        stack,
+                        f"services.{svc.name}.configs.{i}.{field}",
+                        f"service '{svc.name}' gives config '{use.source}' the {field} "
+                        f"'{value}', which is not a number",
+                        f"give the numeric {field} (as Compose requires)",
+                    )
 
 
 def _size(text: str | None) -> int | None:
@@ -210,8 +248,10 @@ RULES: tuple[Rule, ...] = (
          each_stack(_links_without_network)),
     Rule("unknown-config", ERROR, "a service uses an undeclared config",
          each_stack(_unknown_configs)),
-    Rule("config-source", ERROR, "a config that is not a file",
+    Rule("config-source", ERROR, "an external config, or one with no source",
          each_stack(_config_sources)),
+    Rule("config-copy", ERROR, "a content/environment config that cannot be copied in",
+         each_stack(_config_copies)),
     Rule("limits-conflict", ERROR, "service-level limits that differ from deploy.resources",
          each_stack(_limits_conflicts)),
 )  # fmt: skip

@@ -4,11 +4,14 @@ Pure but for reading ``env_file`` files and secret files beside the stack. Every
 shapes a container goes into its canonical ``config`` (a plain JSON-able dict) and its
 SHA-256 ``config_hash``; nothing that does not (depends_on, stackctl's own labels). Secret
 values enter the config only as a hash of the value, so the config can be stored in a
-label and shown in a plan without leaking them.
+label and shown in a plan without leaking them. So do ``content:``/``environment:``
+configs: the config holds a keyed digest; the text itself is in ``DesiredContainer.copies``,
+which only the engine reads (it uploads the file before the container starts).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,6 +21,7 @@ from typing import Any, TypedDict
 from stackctl import units
 from stackctl.core.build import LABEL_BUILD, LABEL_BUILD_HASH, DesiredBuild, build_hash
 from stackctl.core.config import finalize
+from stackctl.core.dotenv import variables_for
 from stackctl.core.labels import (
     LABEL_CONFIG,
     LABEL_HASH,
@@ -109,7 +113,9 @@ class ContainerConfig(ProcessConfig, total=False):
     device_requests: list[DeviceRequestConfig]  # GPUs: reservations.devices, then gpus
     security_opt: list[str]
     shm_size: int | None
-    files: dict[str, str]  # config files bind-mounted from the stack's folder -> content digest
+    # config files bind-mounted from the stack's folder -> content digest; and configs
+    # copied in (content:, environment:): their target -> "<digest> mode=0444[ uid=..]"
+    files: dict[str, str]
     network_mode: str | None  # as written: host, none, bridge, container:NAME, service:NAME
     ulimits: list[UlimitConfig]
     runtime: str | None
@@ -130,6 +136,19 @@ class ContainerNetwork:
     aliases: tuple[str, ...]
     ipv4_address: str | None
     ipv6_address: str | None
+
+
+@dataclass(frozen=True)
+class ConfigCopy:
+    """A ``content:`` or ``environment:`` config: a file the engine copies into the
+    container after creating it and before starting it (Compose's CopyToContainer).
+    ``data`` is the real text: it goes to the daemon only, never to a label or a plan."""
+
+    target: str  # absolute path in the container
+    data: bytes = field(repr=False)
+    mode: int  # 0o444 unless the service's config sets it
+    uid: int | None
+    gid: int | None
 
 
 @dataclass(frozen=True)
@@ -169,6 +188,7 @@ class DesiredContainer:
     # Docker's IpcMode and PidMode, ``service:X`` resolved as for network_mode.
     ipc: str | None = None
     pid: str | None = None
+    copies: tuple[ConfigCopy, ...] = field(default=(), repr=False)  # for the engine only
 
     @property
     def key(self) -> str:
@@ -312,6 +332,68 @@ def _attachments(service: Service) -> dict[str, ServiceNetwork]:
     return service.networks or {"default": ServiceNetwork()}
 
 
+def config_texts(stack: Stack, problems: list[Diagnostic]) -> dict[str, str]:
+    """The text of each ``content:`` or ``environment:`` config a service of ``stack``
+    uses, by config key. ``environment:`` reads the variable as Compose does (the process
+    environment, then ``.env``): its value may be a secret, so it is redacted from every
+    message of the run; unset, it is a problem (Compose refuses it too)."""
+    used = {use.source for svc in stack.services.values() for use in svc.configs}
+    out: dict[str, str] = {}
+    variables = None
+    for key in sorted(used):
+        cfg = stack.configs.get(key)
+        if cfg is None or cfg.file or cfg.external:
+            continue
+        if cfg.content is not None:
+            out[key] = cfg.content
+        elif cfg.environment:
+            if variables is None:
+                variables = variables_for(stack.base_dir)[0]  # its problems were loading's
+            name = cfg.environment
+            value = variables.process.get(name, variables.dotenv.get(name))
+            if value is None:
+                problems.append(
+                    Diagnostic(
+                        "error",
+                        f"config '{key}' is the value of the variable {name}, which is not set",
+                        file=str(stack.origin) if stack.origin else None,
+                        line=stack.line_of(f"configs.{key}.environment"),
+                        path=f"configs.{key}.environment",
+                        hint=variables.where_to_set(name),
+                        code="config-environment-unset",
+                    )
+                )
+                continue
+            remember(value)
+            out[key] = value
+    return out
+
+
+def _copies(
+    service: Service, texts: Mapping[str, str], secrets: Secrets
+) -> tuple[list[ConfigCopy], dict[str, str]]:
+    """The service's ``content:``/``environment:`` configs as files to copy in, and their
+    entries for the config's ``files``: target -> keyed digest of the text (never the
+    text: an ``environment:`` config may hold a secret), mode, uid and gid. An empty text
+    is no file, as in Compose."""
+    copies: list[ConfigCopy] = []
+    files: dict[str, str] = {}
+    for use in service.configs:
+        text = texts.get(use.source)
+        if not text:
+            continue
+        target = "/" + use.path.lstrip("/")
+        mode = 0o444 if use.mode is None else use.mode
+        uid = int(use.uid) if use.uid and use.uid.isdigit() else None  # else: validate says
+        gid = int(use.gid) if use.gid and use.gid.isdigit() else None
+        data = text.encode()
+        entry = f"{secrets.digest(hashlib.sha256(data).hexdigest())} mode={mode:04o}"
+        entry += "".join(f" {k}={v}" for k, v in (("uid", uid), ("gid", gid)) if v is not None)
+        copies.append(ConfigCopy(target, data, mode, uid, gid))
+        files[target] = entry
+    return copies, files
+
+
 def _container(
     stack: Stack,
     service: Service,
@@ -320,8 +402,10 @@ def _container(
     problems: list[Diagnostic],
     secrets: Secrets,
     links: dict[tuple[str, str], list[str]],
+    texts: Mapping[str, str],
 ) -> DesiredContainer:
     env = service_env(stack, service, problems)
+    copies, copied = _copies(service, texts, secrets)
     networks: list[ContainerNetwork] = []
     for key, attach in _attachments(service).items():
         if key not in stack.networks:
@@ -409,9 +493,12 @@ def _container(
         "device_requests": _device_requests(service),
         "security_opt": list(service.security_opt),
         "shm_size": units.parse_size(service.shm_size) if service.shm_size else None,
-        "files": config_files(
-            stack, (m["source"] for m in mounts if m["type"] == "bind"), secrets.digest
-        ),
+        "files": {
+            **config_files(
+                stack, (m["source"] for m in mounts if m["type"] == "bind"), secrets.digest
+            ),
+            **copied,
+        },
         "network_mode": service.network_mode,
         "ulimits": [
             {"name": name, "soft": u.soft, "hard": u.hard}
@@ -466,6 +553,7 @@ def _container(
         namespace_owners=tuple(dict.fromkeys(o for o in owners if o and o in stack.services)),
         ipc=_shared_mode(stack, service.ipc),
         pid=_shared_mode(stack, service.pid),
+        copies=tuple(copies),
     )
 
 
@@ -653,8 +741,18 @@ def desire(stacks: Sequence[Stack]) -> DesiredState:
     resources = stack_resources(stacks, bridge_network)
     secrets = {stack.name: stack_secrets(stack) for stack in stacks}
     links = {stack.name: _link_aliases(stack) for stack in stacks}
+    texts = {stack.name: config_texts(stack, problems) for stack in stacks}
     containers = [
-        _container(stack, service, number, name, problems, secrets[stack.name], links[stack.name])
+        _container(
+            stack,
+            service,
+            number,
+            name,
+            problems,
+            secrets[stack.name],
+            links[stack.name],
+            texts[stack.name],
+        )
         for stack in stacks
         for service in stack.services.values()
         for number, name in enumerate(stack.container_names(service), start=1)
