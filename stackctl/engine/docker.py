@@ -790,7 +790,9 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
     binds: list[str] = []
     mounts: list[dict[str, Any]] = []
     for m in cfg.get("mounts", []):
-        if (m["type"] == "bind" and m.get("create_host_path", True)) or m.get("selinux"):
+        if (m["type"] == "bind" and m.get("create_host_path", True)) or (
+            m.get("selinux") and m.get("source")
+        ):
             # The legacy Binds form: the daemon creates a missing source folder, and it is
             # the only form with SELinux relabel (as Compose's toBindString).
             binds.append(_bind_string(m))

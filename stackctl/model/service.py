@@ -413,8 +413,6 @@ class Mount(_Model):
             raise ValueError(f"propagation {self.propagation!r} applies to bind mounts only")
         if self.selinux and self.type == "tmpfs":
             raise ValueError("SELinux relabel (z, Z) applies to bind mounts and named volumes")
-        if self.selinux and self.type == "volume" and not self.source:
-            raise ValueError("SELinux relabel (z, Z) needs a named volume: give it a name")
         if self.selinux and self.type == "bind" and not self.create_host_path:
             raise ValueError(
                 "SELinux relabel (z, Z) cannot go with create_host_path: false (the Engine "
