@@ -445,6 +445,12 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         lambda: [stack("app", svc("web", network_mode="host"), engine="swarm")],
     ),
     (
+        "swarm-unsupported-mount-option", "error", "app", "services.web.volumes.1",
+        ("tmpfs.mode on the mount at /t", "not supported on Swarm", "docker engine"),
+        lambda: [stack("app", svc("web", volumes=["/srv:/srv", {
+            "type": "tmpfs", "target": "/t", "tmpfs": {"mode": "0o700"}}]), engine="swarm")],
+    ),
+    (
         "swarm-unsupported-host-setting", "error", "app", "services.web.mem_limit",
         ("deploy.resources.limits.memory",),
         lambda: [stack("app", svc("web", mem_limit="1g"), engine="swarm")],
