@@ -44,6 +44,7 @@ def mount_short(mount: Mount) -> str | None:
     if mount.type == "tmpfs":
         return None
     options = [o for o, on in (("ro", mount.read_only), ("nocopy", mount.nocopy)) if on]
+    options += [o for o in (mount.selinux, mount.propagation) if o]
     text = mount.target if mount.source is None else f"{mount.source}:{mount.target}"
     if options:
         if mount.source is None:

@@ -235,22 +235,31 @@ def _generate() -> str:
         {
             "bind": {
                 "type": "object",
-                "properties": {"create_host_path": {"type": "boolean"}},
+                "properties": {
+                    "create_host_path": {"type": "boolean"},
+                    "propagation": {"enum": list(service.PROPAGATIONS)},
+                    "selinux": {"enum": ["z", "Z"]},
+                },
                 "additionalProperties": False,
             },
             "volume": {
                 "type": "object",
-                "properties": {"nocopy": {"type": "boolean"}},
+                "properties": {"nocopy": {"type": "boolean"}, "subpath": _STR},
                 "additionalProperties": False,
             },
             "tmpfs": {
                 "type": "object",
-                "properties": {"size": {"type": ["string", "integer"]}},
+                "properties": {
+                    "size": {"type": ["string", "integer"]},
+                    "mode": {"type": ["string", "integer"]},
+                },
                 "additionalProperties": False,
             },
             "consistency": _STR,
         }
     )
+    mount = defs["Mount"]["properties"]  # tmpfs_mode: a number, or a string read as Go does
+    mount["tmpfs_mode"] = _keep_doc(mount["tmpfs_mode"], {"type": ["string", "integer", "null"]})
     # In the mapping form the key names the item; its name/key field is optional.
     for name, key in (
         ("Service", "name"),

@@ -74,6 +74,17 @@ Build = Callable[[], list[Stack]]
 # (rule id, severity, blamed stack, attribute path, words the message or hint must hold, stacks)
 CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
     (
+        "relabel-anonymous-volume", "error", "app", "services.web.volumes.0",
+        ("empty source", "unset variable", ":z", "set the variable"),
+        lambda: [stack("app", svc("web", volumes=[":/var/run/docker.sock:ro,z"]))],
+    ),
+    (
+        "relabel-anonymous-volume", "error", "app", "services.web.volumes.0",
+        ("anonymous volume at /data", ":Z", "give the volume a name"),
+        lambda: [stack("app", svc("web", volumes=[
+            {"type": "volume", "target": "/data", "bind": {"selinux": "Z"}}]))],
+    ),
+    (
         "unknown-network", "error", "app", "services.web.networks.bakend",
         ("bakend", "did you mean 'backend'"),
         lambda: [stack("app", svc("web", networks=["bakend"]), networks=[net("backend")])],
@@ -444,6 +455,12 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         "swarm-unsupported-host-setting", "error", "app", "services.web.network_mode",
         ("not supported on Swarm", "overlay networks"),
         lambda: [stack("app", svc("web", network_mode="host"), engine="swarm")],
+    ),
+    (
+        "swarm-unsupported-mount-option", "error", "app", "services.web.volumes.1",
+        ("tmpfs.mode on the mount at /t", "not supported on Swarm", "docker engine"),
+        lambda: [stack("app", svc("web", volumes=["/srv:/srv", {
+            "type": "tmpfs", "target": "/t", "tmpfs": {"mode": "0o700"}}]), engine="swarm")],
     ),
     (
         "swarm-unsupported-host-setting", "error", "app", "services.web.mem_limit",

@@ -39,7 +39,12 @@ from tenacity import (
 )
 
 from stackctl import units
-from stackctl.backends.docker.desired import ConfigCopy, ContainerNetwork, DesiredContainer
+from stackctl.backends.docker.desired import (
+    ConfigCopy,
+    ContainerNetwork,
+    DesiredContainer,
+    MountConfig,
+)
 from stackctl.core.build import DesiredBuild
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.engine.context import Target, resolve
@@ -782,6 +787,19 @@ def _short(exc: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
+def _bind_string(m: MountConfig) -> str:
+    """A mount in the Binds form, ``SOURCE:TARGET:rw[,z][,rshared][,nocopy]`` (the options
+    in Compose's order)."""
+    options = ["ro" if m.get("read_only") else "rw"]
+    if m.get("selinux"):
+        options.append(m["selinux"])
+    if m.get("propagation"):
+        options.append(m["propagation"])
+    if m.get("nocopy"):
+        options.append("nocopy")
+    return f"{m['source']}:{m['target']}:{','.join(options)}"
+
+
 def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, Any]:
     """The Engine API body of ``POST /containers/create`` for ``dc``."""
     cfg = dc.spec  # real values (dc.config, stored in the label, has secrets as digests)
@@ -812,19 +830,23 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
     binds: list[str] = []
     mounts: list[dict[str, Any]] = []
     for m in cfg.get("mounts", []):
-        if m["type"] == "bind" and m.get("create_host_path", True):
-            # The legacy Binds form: the daemon creates a missing source folder.
-            binds.append(f"{m['source']}:{m['target']}:{'ro' if m.get('read_only') else 'rw'}")
+        if (m["type"] == "bind" and m.get("create_host_path", True)) or (
+            m.get("selinux") and m.get("source")
+        ):
+            # The legacy Binds form: the daemon creates a missing source folder, and it is
+            # the only form with SELinux relabel (as Compose's toBindString).
+            binds.append(_bind_string(m))
         elif m["type"] == "bind":
             # Mounts form: a missing source fails the create instead of becoming a folder.
-            mounts.append(
-                {
-                    "Type": "bind",
-                    "Source": m["source"],
-                    "Target": m["target"],
-                    "ReadOnly": bool(m.get("read_only")),
-                }
-            )
+            bind: dict[str, Any] = {
+                "Type": "bind",
+                "Source": m["source"],
+                "Target": m["target"],
+                "ReadOnly": bool(m.get("read_only")),
+            }
+            if m.get("propagation"):
+                bind["BindOptions"] = {"Propagation": m["propagation"]}
+            mounts.append(bind)
         elif m["type"] == "volume":
             mount: dict[str, Any] = {
                 "Type": "volume",
@@ -833,13 +855,23 @@ def container_config(dc: DesiredContainer, *, all_networks: bool) -> dict[str, A
             }
             if m.get("source"):
                 mount["Source"] = m["source"]
+            volume_options: dict[str, Any] = {}
             if m.get("nocopy"):
-                mount["VolumeOptions"] = {"NoCopy": True}
+                volume_options["NoCopy"] = True
+            if m.get("subpath"):
+                volume_options["Subpath"] = m["subpath"]
+            if volume_options:
+                mount["VolumeOptions"] = volume_options
             mounts.append(mount)
         else:
             tmpfs: dict[str, Any] = {"Type": "tmpfs", "Target": m["target"]}
+            tmpfs_options: dict[str, Any] = {}
             if m.get("tmpfs_size"):
-                tmpfs["TmpfsOptions"] = {"SizeBytes": m["tmpfs_size"]}
+                tmpfs_options["SizeBytes"] = m["tmpfs_size"]
+            if m.get("tmpfs_mode") is not None:
+                tmpfs_options["Mode"] = m["tmpfs_mode"]
+            if tmpfs_options:
+                tmpfs["TmpfsOptions"] = tmpfs_options
             mounts.append(tmpfs)
 
     exposed: dict[str, dict[str, Any]] = {}

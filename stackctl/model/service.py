@@ -347,6 +347,10 @@ Ports = Annotated[list[Port], BeforeValidator(_ports)]
 # --------------------------------------------------------------------------- mounts
 
 
+PROPAGATIONS = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
+Propagation = Literal["rprivate", "private", "rshared", "shared", "rslave", "slave"]
+
+
 class Mount(_Model):
     """A bind mount, a named volume or a tmpfs at ``target``.
 
@@ -361,6 +365,36 @@ class Mount(_Model):
     create_host_path: bool = True
     nocopy: bool = False
     tmpfs_size: Size | None = None
+    propagation: Propagation | None = None  # bind.propagation / short form ``:rshared``
+    selinux: Literal["z", "Z"] | None = None  # bind.selinux / short form ``:z``, ``:Z``
+    subpath: str | None = None  # volume.subpath: a folder of the volume (Engine API 1.45+)
+    tmpfs_mode: int | None = None  # tmpfs.mode: the tmpfs root's permission bits
+
+    @field_validator("tmpfs_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        # As compose-go: a number is taken as written, a string as Go reads it (``0o1777``
+        # or ``01777``: octal; ``1777``: decimal): write ``0o1777`` for the usual octal.
+        if isinstance(value, str):
+            text = value.strip().lower()
+            try:
+                if text.startswith("0o"):
+                    return int(text[2:], 8)
+                if text.startswith("0") and len(text) > 1:
+                    return int(text[1:], 8)
+                return int(text)
+            except ValueError:
+                raise ValueError(
+                    f"tmpfs mode {value!r} is not a number; write it as 0o1777"
+                ) from None
+        return value
+
+    @field_validator("tmpfs_mode")
+    @classmethod
+    def _mode_range(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 0o7777:
+            raise ValueError(f"tmpfs mode {value} is not a file mode (0 to 0o7777)")
+        return value
 
     @field_validator("target")
     @classmethod
@@ -375,6 +409,23 @@ class Mount(_Model):
             raise ValueError("a bind mount needs a source path")
         if self.type == "tmpfs" and self.source:
             raise ValueError("a tmpfs mount takes no source")
+        if self.propagation and self.type != "bind":
+            raise ValueError(f"propagation {self.propagation!r} applies to bind mounts only")
+        if self.selinux and self.type == "tmpfs":
+            raise ValueError("SELinux relabel (z, Z) applies to bind mounts and named volumes")
+        if self.selinux and self.type == "bind" and not self.create_host_path:
+            raise ValueError(
+                "SELinux relabel (z, Z) cannot go with create_host_path: false (the Engine "
+                "API relabels only through its Binds form, which creates a missing source)"
+            )
+        if self.subpath and self.type != "volume":
+            raise ValueError("subpath applies to volume mounts only")
+        if self.subpath and self.selinux:
+            raise ValueError(
+                "subpath cannot go with SELinux relabel (z, Z): no Engine API form has both"
+            )
+        if self.tmpfs_mode is not None and self.type != "tmpfs":
+            raise ValueError("tmpfs mode applies to tmpfs mounts only")
         return self
 
     @classmethod
@@ -407,9 +458,13 @@ def parse_mount_short(spec: str) -> dict[str, Any]:
     source, target = parts[0], parts[1]
     mode = parts[2] if len(parts) == 3 else ""
     options = set(mode.split(",")) if mode else set()
-    unknown = options - {"ro", "rw", "z", "Z", "nocopy", "cached", "delegated", "consistent"}
+    known = {"ro", "rw", "z", "Z", "nocopy", "cached", "delegated", "consistent", *PROPAGATIONS}
+    unknown = options - known
     if unknown:
-        raise ValueError(f"unknown volume option {sorted(unknown)[0]!r} in {spec!r}; use ro or rw")
+        raise ValueError(
+            f"unknown volume option {sorted(unknown)[0]!r} in {spec!r}; use ro or rw, z or Z, "
+            f"nocopy, or a propagation ({', '.join(PROPAGATIONS)})"
+        )
     entry: dict[str, Any] = {
         "type": "bind" if _is_path(source) else "volume",
         "source": source,
@@ -418,6 +473,11 @@ def parse_mount_short(spec: str) -> dict[str, Any]:
     }
     if "nocopy" in options:
         entry["nocopy"] = True
+    for option in mode.split(","):  # as compose-go: the last one written wins
+        if option in ("z", "Z"):
+            entry["selinux"] = option
+        elif option in PROPAGATIONS:
+            entry["propagation"] = option
     return entry
 
 
@@ -426,12 +486,17 @@ def _long_mount(item: Mapping[str, Any]) -> dict[str, Any]:
     entry = {k: v for k, v in item.items() if k not in ("bind", "volume", "tmpfs", "consistency")}
     if isinstance(item.get("bind"), Mapping):
         bind = item["bind"]
-        if "create_host_path" in bind:
-            entry["create_host_path"] = bind["create_host_path"]
-    if isinstance(item.get("volume"), Mapping) and "nocopy" in item["volume"]:
-        entry["nocopy"] = item["volume"]["nocopy"]
-    if isinstance(item.get("tmpfs"), Mapping) and "size" in item["tmpfs"]:
-        entry["tmpfs_size"] = item["tmpfs"]["size"]
+        for key in ("create_host_path", "propagation", "selinux"):
+            if key in bind:
+                entry[key] = bind[key]
+    if isinstance(item.get("volume"), Mapping):
+        for key in ("nocopy", "subpath"):
+            if key in item["volume"]:
+                entry[key] = item["volume"][key]
+    if isinstance(item.get("tmpfs"), Mapping):
+        for key, field in (("size", "tmpfs_size"), ("mode", "tmpfs_mode")):
+            if key in item["tmpfs"]:
+                entry[field] = item["tmpfs"][key]
     if isinstance(entry.get("source"), Volume):
         entry["source"] = entry["source"].key
     return entry
@@ -1028,11 +1093,13 @@ class Service(_Model):
                 if not isinstance(p, str):
                     raise ValueError(f"tmpfs takes paths such as '/run:size=64m', got {p!r}")
                 target, _, opts = p.partition(":")
-                size = None
+                mount: dict[str, Any] = {"type": "tmpfs", "target": target, "tmpfs_size": None}
                 for opt in opts.split(","):
                     if opt.startswith("size="):
-                        size = opt[5:]
-                mounts.append({"type": "tmpfs", "target": target, "tmpfs_size": size})
+                        mount["tmpfs_size"] = opt[5:]
+                    elif opt.startswith("mode="):  # the daemon reads it as octal
+                        mount["tmpfs_mode"] = "0o" + opt[5:].removeprefix("0o")
+                mounts.append(mount)
             data["volumes"] = mounts
         return data
 

@@ -1,6 +1,6 @@
 """The host the containers run on: files beside the stack, and what a container may reach.
 
-missing-env-file (error); bind-outside-stack, docker-socket, host-root,
+missing-env-file, relabel-anonymous-volume (errors); bind-outside-stack, docker-socket, host-root,
 sensitive-host-path, host-devices, privileged, dangerous-capability, unconfined-profile,
 exposed-database-port (warnings). Every bind source is judged by where it points on the
 host: relative to the stack's folder, its spelling normalized, symlinks resolved.
@@ -373,8 +373,30 @@ def _exposed_database_ports(stack: Stack) -> Iterator[Finding]:
             )
 
 
+def _relabel_anonymous_volumes(stack: Stack) -> Iterator[Finding]:
+    """SELinux relabel (``:z``, ``:Z``) needs a source: the Engine API relabels only in its
+    Binds form, ``SOURCE:TARGET:z``, which an anonymous volume does not have."""
+    for svc in stack.services.values():
+        for i, m in enumerate(svc.volumes):
+            if m.selinux and m.type == "volume" and not m.source:
+                empty = m.source == ""
+                yield Finding(
+                    stack,
+                    f"services.{svc.name}.volumes.{i}",
+                    (
+                        f"the volume at {m.target} has an empty source (an unset variable?)"
+                        if empty
+                        else f"the anonymous volume at {m.target} asks for SELinux relabel"
+                    )
+                    + f" with :{m.selinux}; relabel needs a host path or a named volume",
+                    "set the variable, or give the volume a name (or drop :z/:Z)",
+                )
+
+
 RULES: tuple[Rule, ...] = (
     Rule("missing-env-file", ERROR, "env_file does not exist", each_stack(_missing_env_files)),
+    Rule("relabel-anonymous-volume", ERROR, "SELinux relabel (:z, :Z) on a volume without source",
+         each_stack(_relabel_anonymous_volumes)),
     Rule("bind-outside-stack", WARNING, "relative bind source outside the stack's folder",
          each_stack(_binds_outside_stack)),
     Rule("docker-socket", WARNING, "Docker socket mounted (any spelling, or a folder holding it)",

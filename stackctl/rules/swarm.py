@@ -8,7 +8,8 @@ file:line the loader recorded. These rules run only for ``engine="swarm"``.
 swarm-unsupported-<field> (build, container_name, privileged, devices, security_opt, shm_size:
 errors; pull_policy, expose: warnings), swarm-unsupported-host-setting (network_mode,
 links, ulimits, the service-level limits ...), swarm-unsupported-gpus (gpus and
-deploy.resources.reservations.devices), swarm-unsupported-static-address,
+deploy.resources.reservations.devices), swarm-unsupported-mount-option (bind
+propagation, SELinux relabel, volume subpath, tmpfs mode), swarm-unsupported-static-address,
 swarm-unsupported-host-ip, swarm-bind-mount (warning), swarm-global-replicas,
 swarm-dnsrr-ingress, swarm-network-driver.
 """
@@ -247,6 +248,29 @@ def _network_drivers(stack: Stack) -> Iterator[Finding]:
         )
 
 
+MOUNT_OPTIONS = {  # Mount field -> how Compose spells it
+    "propagation": "bind.propagation",
+    "selinux": "bind.selinux (:z, :Z)",
+    "subpath": "volume.subpath",
+    "tmpfs_mode": "tmpfs.mode",
+}
+
+
+def _mount_options(stack: Stack) -> Iterator[Finding]:
+    """Volume options the swarm backend does not apply yet (the docker backend does)."""
+    for name, service in stack.services.items():
+        for i, m in enumerate(service.volumes):
+            for field, spelled in MOUNT_OPTIONS.items():
+                if getattr(m, field) is not None:
+                    yield Finding(
+                        stack,
+                        f"services.{name}.volumes.{i}",
+                        f"service {name!r}: {spelled} on the mount at {m.target} is not "
+                        "supported on Swarm by stackctl",
+                        "remove it, or deploy this stack with the docker engine",
+                    )
+
+
 RULES: tuple[Rule, ...] = (
     *(
         Rule(
@@ -262,6 +286,8 @@ RULES: tuple[Rule, ...] = (
          each_stack(_host_settings), SWARM),
     Rule("swarm-unsupported-gpus", ERROR, "GPU (device) requests on a swarm service",
          each_stack(_gpus), SWARM),
+    Rule("swarm-unsupported-mount-option", ERROR, "volume option not applied on a swarm",
+         each_stack(_mount_options), SWARM),
     Rule("swarm-unsupported-static-address", ERROR, "fixed address on a swarm service",
          each_stack(_static_addresses), SWARM),
     Rule("swarm-unsupported-host-ip", ERROR, "port bound to one host address on a swarm",

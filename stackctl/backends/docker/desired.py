@@ -65,6 +65,11 @@ class PortConfig(TypedDict):
 
 class MountConfig(MountBase, total=False):
     create_host_path: bool  # present (False) only when a missing source is an error
+    # Each present only when set, so configs without them keep their hash:
+    propagation: str  # bind: rprivate, private, rshared, shared, rslave, slave
+    selinux: str  # bind or named volume: z or Z (sent in the Binds form, as Compose does)
+    subpath: str  # volume: a folder of the volume (Engine API 1.45+, checked by the plan)
+    tmpfs_mode: int  # tmpfs: the permission bits of its root
 
 
 class AttachmentConfig(TypedDict):
@@ -436,8 +441,17 @@ def _container(
             volumes.append(entry["source"])
             if m.nocopy:
                 entry["nocopy"] = True
-        elif m.type == "tmpfs" and m.tmpfs_size:
-            entry["tmpfs_size"] = units.parse_size(m.tmpfs_size)
+            if m.subpath:
+                entry["subpath"] = m.subpath
+        elif m.type == "tmpfs":
+            if m.tmpfs_size:
+                entry["tmpfs_size"] = units.parse_size(m.tmpfs_size)
+            if m.tmpfs_mode is not None:
+                entry["tmpfs_mode"] = m.tmpfs_mode
+        if m.propagation:
+            entry["propagation"] = m.propagation
+        if m.selinux:
+            entry["selinux"] = m.selinux
         mounts.append(entry)
     for secret in service.secrets:  # file secrets: bind-mounted read-only, as Compose does
         src = stack.secrets.get(secret.source)

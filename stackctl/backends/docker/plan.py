@@ -90,6 +90,7 @@ def plan(
     b.waits(desired.containers, container_ops)
     _plan_orphans(b, desired, observed, ours, prune)
     _check_addresses(b, desired, observed)
+    _check_api_features(b, desired, observed.api_version)
 
     names = [
         *(c.name for c in desired.containers),
@@ -685,6 +686,33 @@ def _check_addresses(b: PlanBuilder, desired: DesiredState, observed: ObservedSt
                 f"{n.name!r}, which container {holder.name!r} ({owner}) holds.\n  hint: "
                 f"free it (docker network disconnect {n.name} {holder.name}) or give the "
                 "service another ipv4_address"
+            )
+
+
+SUBPATH_API = (1, 45)  # Mount.VolumeOptions.Subpath: Docker Engine 26.0
+
+
+def _check_api_features(b: PlanBuilder, desired: DesiredState, api_version: str) -> None:
+    """A mount option the daemon's API is too old for: refused here, since an older daemon
+    would ignore the field and mount the whole volume."""
+    try:
+        have = tuple(int(part) for part in api_version.split(".")[:2])
+    except ValueError:
+        return  # an unreadable version: the daemon says for itself
+    if have >= SUBPATH_API:
+        return
+    seen: set[tuple[str, str, str]] = set()
+    for dc in desired.containers:
+        for m in dc.spec.get("mounts", []):
+            where = (dc.stack, dc.service, m["target"])
+            if not m.get("subpath") or where in seen:
+                continue
+            seen.add(where)
+            b.problems.append(
+                f"stack {dc.stack!r}, services.{dc.service}.volumes (target {m['target']}): "
+                f"volume.subpath needs Docker Engine API 1.45 (Engine 26.0) or later; this "
+                f"daemon speaks API {api_version}.\n  hint: upgrade the daemon, or mount "
+                "the whole volume (drop subpath) and point the service at the folder"
             )
 
 
