@@ -1,8 +1,9 @@
 """``plan`` on every corpus file that validates (tests/corpus), against the real engine.
 
-Each file is copied into a folder of its own named after a unique test stack, with the
-files beside it (env files, secret files); a top-level ``name:`` and every
-``container_name:`` get that stack's name as prefix, so nothing can meet the daemon's other
+Each file is planned in a copy of its source's folder under a unique test stack's folder
+(what it refers to comes along: env files, secret files, build contexts); the stack's
+name is given by ``COMPOSE_PROJECT_NAME`` (which wins over a ``.env``, as in Compose), and
+every ``container_name:`` gets it as prefix, so nothing can meet the daemon's other
 containers. Plan only reads: the test counts the Engine API calls that write (none) and
 checks that the folder holds the same files afterwards. Images need not exist (the plan
 shows the pulls). The one refusal a valid file may get from plan is an external network
@@ -34,21 +35,17 @@ _CONTAINER_NAME = re.compile(r"^(\s+)container_name:\s*(['\"]?)(.*?)\2\s*(?:#.*)
 
 
 def isolated_copy(rel: str, stack: str, dest: Path) -> Path:
-    """The corpus file ``rel`` in ``dest/stack/`` (its project name: the folder's), the
-    files beside it, and its names prefixed with ``stack``."""
+    """The corpus file ``rel`` in a copy of its source's folder under ``dest/stack/`` (what
+    it refers to: env files, secret files, build contexts, however far up), its names
+    prefixed with ``stack``."""
     source = FILES / rel
-    folder = dest / stack
-    for companion in source.parent.rglob("*"):
-        if companion.is_file() and companion.suffix not in (".yml", ".yaml"):
-            target = folder / companion.relative_to(source.parent)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(companion, target)
+    repo = rel.split("/", 1)[0]
+    shutil.copytree(FILES / repo, dest / stack / repo)
     text = _NAME.sub(f"name: {stack}", source.read_text(encoding="utf-8"))
     text = _CONTAINER_NAME.sub(
         lambda m: f'{m[1]}container_name: "{stack}-{m[3].replace(chr(34), "")}"', text
     )
-    path = folder / source.name
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = dest / stack / rel
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -67,7 +64,10 @@ def test_plan_a_valid_corpus_file(
 ) -> None:
     path = isolated_copy(rel, stack_name, tmp_path)
     before = tree(tmp_path)
-    with environment(EXPECTED[rel].get("env") or {}):
+    # COMPOSE_PROJECT_NAME from the environment wins over a `.env` beside the file that
+    # names the project (paperless-ngx's does), as in Compose: the unique name holds.
+    env = {**(EXPECTED[rel].get("env") or {}), "COMPOSE_PROJECT_NAME": stack_name}
+    with environment(env):
         loaded = pipeline.load([path])
     assert [s.name for s in loaded.stacks] == [stack_name]
     try:
