@@ -62,8 +62,15 @@ def stack_file(folder: Path, factory: str, *args: object) -> Path:
 def containers_of(
     client: docker.DockerClient, stack: str
 ) -> list[docker.models.containers.Container]:
-    """Every container of ``stack``: labelled, or named after it (leftovers made by hand)."""
-    found = {c.id: c for c in client.containers.list(all=True, filters={"name": stack})}
+    """Every container of ``stack``: labelled, or named after it (leftovers made by hand).
+    Not the daemon lock a killed CLI apply leaves (``stackctl-lock-STACK``): the recovery
+    here applies in-process, without the CLI's locks; the next CLI apply breaks a dead
+    holder's lock (tests/integration/test_remote.py)."""
+    found = {
+        c.id: c
+        for c in client.containers.list(all=True, filters={"name": stack})
+        if not c.name.startswith("stackctl-lock-")
+    }
     labelled = client.containers.list(all=True, filters={"label": f"{LABEL_STACK}={stack}"})
     found.update({c.id: c for c in labelled})
     return list(found.values())
