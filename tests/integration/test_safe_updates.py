@@ -49,6 +49,7 @@ def test_anonymous_volume_survives_three_replacements_and_destroy_volumes_remove
     assert first not in {v.name for v in docker_client.volumes.list()}
 
 
+@pytest.mark.engines("host")  # a bind source is a path on the daemon's machine
 def test_an_edited_config_file_is_planned_and_applied(
     engine, stack_name, docker_client, tmp_path, monkeypatch
 ) -> None:
@@ -139,6 +140,7 @@ def test_failure_action_pause_leaves_a_failed_replacement_as_is(
     assert _names(docker_client, stack_name) == [name]
 
 
+@pytest.mark.engines("host")  # the port is held on this machine's loopback
 def test_a_replacement_whose_host_port_is_taken_is_rolled_back(
     engine, stack_name, docker_client
 ) -> None:
