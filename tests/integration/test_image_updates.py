@@ -17,7 +17,9 @@ from stackctl.cli import main
 from tests.conftest import BUSYBOX
 from tests.registry import PASSWORD, Registry
 
-pytestmark = pytest.mark.integration
+# the test registries listen on this machine's loopback, which the second engine (its own
+# network namespace) cannot reach
+pytestmark = [pytest.mark.integration, pytest.mark.engines("host")]
 
 LOOP = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]
 

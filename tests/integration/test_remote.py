@@ -20,7 +20,8 @@ from stackctl.lock import HOLDER_LABEL, LOCK_LABEL, daemon_lock_name
 from tests.conftest import BUSYBOX
 from tests.sshd import Sshd
 
-pytestmark = pytest.mark.integration
+# the sshd forwards to the host engine's socket: the remote daemon is the host engine
+pytestmark = [pytest.mark.integration, pytest.mark.engines("host")]
 
 LOOP = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]
 
