@@ -5,6 +5,8 @@
 #   apache2-utils    htpasswd -B (the registry's htpasswd auth wants bcrypt)
 #   openssh-server   sshd for DOCKER_HOST=ssh:// (tests/sshd.py runs one on 127.0.0.1)
 #   openssh-client   the ssh client the docker SDK shells out to (use_ssh_client)
+#   docker-compose   Compose 1.29: brings up the projects the adoption tests take over, and
+#                    checks every `stackctl export` (docker-compose config)
 set -euo pipefail
 apt_get() { flock /var/lock/stackctl-apt.lock apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 say() { echo "install-test-tools: $*" >&2; }
@@ -14,6 +16,7 @@ command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 [[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [[ ${#need[@]} -eq 0 ]]; then
     exit 0
 fi

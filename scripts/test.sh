@@ -6,7 +6,7 @@
 #      .venv/.stackctl-installed).
 #   2. scripts/ensure-docker.sh        a Docker engine answers (installs/starts dockerd)
 #   3. scripts/build-test-images.sh    offline test images exist
-#      scripts/install-test-tools.sh   docker-registry, htpasswd, sshd (apt, idempotent)
+#      scripts/install-test-tools.sh   docker-registry, htpasswd, sshd, docker-compose (apt, idempotent)
 #      scripts/engine26.sh start         a second engine, Docker 26.1 (API 1.45), in its
 #                                        own namespaces, started in the background while
 #                                        ruff and mypy run; stopped on exit (trap), even

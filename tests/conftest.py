@@ -17,6 +17,7 @@ import pytest
 from stackctl.backends.docker.observe import is_anonymous_volume
 from stackctl.core.labels import LABEL_STACK
 from stackctl.engine import DockerEngine
+from stackctl.lock import LOCK_LABEL
 
 if TYPE_CHECKING:
     from tests.engines import EngineTarget
@@ -47,6 +48,7 @@ def cleanup(names: list[str], base_url: str | None = None) -> None:
         c["Id"]
         for c in client.containers(all=True)
         if (c.get("Labels") or {}).get(LABEL_STACK) in names
+        or (c.get("Labels") or {}).get(LOCK_LABEL) in names  # a killed apply's daemon lock
         or any((c.get("Names") or ["/"])[0].lstrip("/").startswith(n) for n in names)
     ]
 
