@@ -132,12 +132,14 @@ def make_plan(
     rollback: bool = True,
     no_build: bool = False,
     pull: bool = False,
+    adopt: bool = False,
 ) -> Planned:
     """``engine``: what ``loaded.backend.connect()`` returned. ``targets``: plan only these
     services and what they depend on (``--target``); ``replace``: services recreated even
     when in sync (``--replace``); ``no_build``: never build an image (one that is missing
     is a plan error); ``pull``: ask the registry for every image's current digest (else
-    only for ``pull_policy: always`` ones)."""
+    only for ``pull_policy: always`` ones); ``adopt``: take over a docker compose project
+    of a stack's name (``--adopt``)."""
     from stackctl import targets as targeting
 
     backend, desired = loaded.backend, loaded.desired
@@ -156,6 +158,7 @@ def make_plan(
         wait=wait,
         rollback=rollback,
         no_build=no_build,
+        adopt=adopt,
     )
     if targets:
         plan = targeting.partial(plan, targeting.with_dependencies(loaded.stacks, wanted), targets)

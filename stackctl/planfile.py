@@ -133,7 +133,7 @@ def schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
-    summary_keys = ["add", "change", "replace", "destroy", "pull", "build", "wait"]
+    summary_keys = ["add", "change", "replace", "destroy", "pull", "build", "wait", "adopt"]
     plan = {
         "type": "object",
         "required": [
@@ -149,7 +149,8 @@ def schema() -> dict[str, Any]:
             "has_changes": {"type": "boolean"},
             "summary": {
                 "type": "object",
-                "required": [k for k in summary_keys if k != "build"],  # build: since 0.1
+                # build, adopt: added later (older saved plans lack them)
+                "required": [k for k in summary_keys if k not in ("build", "adopt")],
                 "properties": dict.fromkeys(summary_keys, count),
                 "additionalProperties": False,
             },

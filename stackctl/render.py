@@ -12,7 +12,17 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from stackctl.core.plan import ADDS, CHANGES, DESTROYS, REPLACES, Change, Kind, Operation, Plan
+from stackctl.core.plan import (
+    ADDS,
+    ADOPTS,
+    CHANGES,
+    DESTROYS,
+    REPLACES,
+    Change,
+    Kind,
+    Operation,
+    Plan,
+)
 
 PLAN_FORMAT_VERSION = 1
 SENSITIVE = "(sensitive value)"
@@ -36,6 +46,9 @@ SYMBOLS: dict[Kind, tuple[str, str]] = {
     Kind.REMOVE_NETWORK: ("-", "red"),
     Kind.REMOVE_VOLUME: ("-", "red"),
     Kind.WAIT: ("…", "blue"),
+    Kind.ADOPT: ("=", "cyan"),
+    Kind.ADOPT_NETWORK: ("=", "cyan"),
+    Kind.ADOPT_VOLUME: ("=", "cyan"),
     Kind.CREATE_SERVICE: ("+", "green"),
     Kind.UPDATE_SERVICE: ("~", "yellow"),
     Kind.REMOVE_SERVICE: ("-", "red"),
@@ -59,6 +72,9 @@ NOUNS: dict[Kind, str] = {
     Kind.REMOVE_NETWORK: "network",
     Kind.REMOVE_VOLUME: "volume",
     Kind.WAIT: "wait",
+    Kind.ADOPT: "container",
+    Kind.ADOPT_NETWORK: "network",
+    Kind.ADOPT_VOLUME: "volume",
     Kind.CREATE_SERVICE: "service",
     Kind.UPDATE_SERVICE: "service",
     Kind.REMOVE_SERVICE: "service",
@@ -82,6 +98,9 @@ VERBS: dict[Kind, str] = {
     Kind.REMOVE_NETWORK: "remove",
     Kind.REMOVE_VOLUME: "remove",
     Kind.WAIT: "wait",
+    Kind.ADOPT: "adopt",
+    Kind.ADOPT_NETWORK: "adopt",
+    Kind.ADOPT_VOLUME: "adopt",
     Kind.CREATE_SERVICE: "create",
     Kind.UPDATE_SERVICE: "update (rolling)",
     Kind.REMOVE_SERVICE: "remove",
@@ -123,6 +142,9 @@ def summary(plan: Plan) -> str:
     pulls = plan.count({Kind.PULL})
     builds = plan.count({Kind.BUILD})
     text = f"Plan: {add} to add, {change} to change, {replace} to replace, {destroy} to destroy."
+    adopt = plan.count(ADOPTS)
+    if adopt:
+        text += f" {adopt} to adopt (made by docker compose, kept as they run)."
     if pulls:
         text += f" {pulls} image{'s' if pulls != 1 else ''} to pull."
     if builds:
@@ -281,6 +303,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             "pull": plan.count({Kind.PULL}),
             "build": plan.count({Kind.BUILD}),
             "wait": plan.count({Kind.WAIT}),
+            "adopt": plan.count(ADOPTS),
         },
         "operations": [operation_json(op) for op in plan.operations],
         "unchanged": list(plan.unchanged),

@@ -497,7 +497,7 @@ OWNERSHIP_ERRORS: list[tuple[str, Callable[[], list[Stack]], Scenario, tuple[str
             applied(d),
             volumes=(ObservedVolume("lab_data", {"com.docker.compose.project": "lab"}, "local"),),
         ),
-        ("docker compose project 'lab'", "external: true"),
+        ("docker compose project 'lab' already runs here (volumes: lab_data)", "--adopt"),
     ),
     (
         "another stack's volume: a_b of x and b of x_a are both x_a_b (x applied first)",

@@ -13,6 +13,7 @@ import typer
 from stackctl import lock, pipeline, planfile
 from stackctl.cli import app
 from stackctl.cli.common import (
+    Adopt,
     Engine,
     Files,
     NoBuild,
@@ -153,6 +154,7 @@ def apply(
     target: Target = None,
     replace: Replace = None,
     pull: Pull = False,
+    adopt: Adopt = False,
 ) -> int:
     """Apply the stacks (or a saved plan file) to the daemon: plan, confirm, converge."""
     saved: dict[str, Any] | None = None
@@ -167,6 +169,7 @@ def apply(
         replace = list(saved_options.get("replace") or [])
         no_build = bool(saved_options.get("no_build", False))
         pull = bool(saved_options.get("pull", False))
+        adopt = bool(saved_options.get("adopt", False))
         options = planfile.load_options_of(saved)
     loaded = pipeline.load(paths, strict=strict, engine=engine, options=options)
     print_warnings(loaded.warnings)
@@ -186,6 +189,7 @@ def apply(
             rollback=not no_rollback,
             no_build=no_build,
             pull=pull,
+            adopt=adopt,
         )
         if saved is not None:
             planfile.check_fresh(saved, planned.plan)

@@ -52,6 +52,15 @@ NoBuild = Annotated[
     bool,
     typer.Option("--no-build", help="Do not build images; an image to build must exist already."),
 ]
+Adopt = Annotated[
+    bool,
+    typer.Option(
+        "--adopt",
+        help="Take over a running docker compose project of the stack's name: containers "
+        "whose config matches keep running untouched, the others are replaced; networks "
+        "and volumes are kept. Needed once; stackctl records the adoption.",
+    ),
+]
 Engine = Annotated[
     str,
     typer.Option(

@@ -11,6 +11,7 @@ import typer
 from stackctl import pipeline, planfile
 from stackctl.cli import app
 from stackctl.cli.common import (
+    Adopt,
     Engine,
     Files,
     NoBuild,
@@ -49,6 +50,7 @@ def plan(
     engine: Engine = "docker",
     target: Target = None,
     replace: Replace = None,
+    adopt: Adopt = False,
 ) -> int:
     """Show what apply would do: + create, ~ start, -/+ replace, - remove, … wait."""
     options = load_options(files, profiles)
@@ -63,6 +65,7 @@ def plan(
         replace=forced,
         no_build=no_build,
         pull=pull,
+        adopt=adopt,
     )
     if as_json:
         print(json.dumps(plan_json(planned.plan), indent=2, ensure_ascii=False))
@@ -79,6 +82,7 @@ def plan(
                 "replace": forced,
                 "no_build": no_build,
                 "pull": pull,
+                "adopt": adopt,
             },
             options,
         )

@@ -87,11 +87,13 @@ class Backend(Protocol[DesiredT, ObservedT, EngineT]):
         wait: bool = True,
         rollback: bool = True,
         no_build: bool = False,
+        adopt: bool = False,
     ) -> Plan:
         """``replace``: (stack, service) pairs to recreate even when in sync (--replace);
         ``wait``: replacements waited for before the old unit goes; ``rollback``: a failed
         one undone (where the backend replaces units itself); ``no_build``: build no image
-        (the docker backend; a swarm builds none)."""
+        (the docker backend; a swarm builds none); ``adopt``: take over a docker compose
+        project of a stack's name (the docker backend; refused by the others)."""
         ...
 
     def plan_destroy(self, desired: DesiredT, observed: ObservedT, *, volumes: bool) -> Plan: ...

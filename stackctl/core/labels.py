@@ -26,6 +26,14 @@ LABEL_ONEOFF = "io.stackctl.oneoff"  # stackctl run: STACK/SERVICE (no stack lab
 LABEL_SECRET = "io.stackctl.secret"  # a swarm secret: the key of the stack's secret
 
 COMPOSE_PROJECT = "com.docker.compose.project"  # the label docker compose sets
+# docker compose's other labels (v1 and v2 write the same ones)
+COMPOSE_SERVICE = "com.docker.compose.service"
+COMPOSE_NUMBER = "com.docker.compose.container-number"
+COMPOSE_ONEOFF = "com.docker.compose.oneoff"  # docker compose run: never adopted
+COMPOSE_NETWORK = "com.docker.compose.network"
+COMPOSE_VOLUME = "com.docker.compose.volume"
+# On the adoption record volume (backends/docker/adopt.py): the compose project adopted
+LABEL_ADOPTED = "io.stackctl.adopted"
 STACK_NAMESPACE = "com.docker.stack.namespace"  # the label `docker stack deploy` sets
 
 TEMP_SUFFIX = "_stackctl-new"

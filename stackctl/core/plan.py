@@ -40,6 +40,10 @@ class Kind(StrEnum):
     UPDATE = "update"  # a container's restart policy / resource limits, in place
     REMOVE = "remove"
     WAIT = "wait"
+    # taken over as they run (made by docker compose; see backends/docker/adopt.py)
+    ADOPT = "adopt"
+    ADOPT_NETWORK = "adopt-network"
+    ADOPT_VOLUME = "adopt-volume"
     # swarm services (--engine swarm): see stackctl/backends/swarm/plan.py
     CREATE_SERVICE = "create-service"
     UPDATE_SERVICE = "update-service"
@@ -57,6 +61,7 @@ ADDS = {
 }
 CHANGES = {Kind.START, Kind.UNPAUSE, Kind.RESTART, Kind.UPDATE, Kind.UPDATE_SERVICE}
 REPLACES = {Kind.REPLACE, Kind.REPLACE_NETWORK}
+ADOPTS = {Kind.ADOPT, Kind.ADOPT_NETWORK, Kind.ADOPT_VOLUME}
 DESTROYS = {
     Kind.REMOVE,
     Kind.REMOVE_NETWORK,
@@ -86,6 +91,7 @@ class Step(StrEnum):
     REMOVE_OLD = "remove-old"  # only once the new one is ready: until then it can come back
     RENAME = "rename"  # the new container takes the old one's name
     START_OLD = "start-old"  # rollback: the old container again, as it ran before
+    ADOPT = "adopt"  # nothing to run: the container is the stack's from now on, as it runs
 
 
 # What a dependency's condition means, in the words of a plan.
@@ -515,6 +521,11 @@ def network_id(name: str) -> str:
 
 def remove_network_id(name: str) -> str:
     return f"remove-network:{name}"
+
+
+def adopt_id(noun: str, name: str) -> str:
+    """Adopt the container, network or volume (``noun``) ``name`` made by docker compose."""
+    return f"adopt-{noun}:{name}"
 
 
 def remove_volume_id(name: str) -> str:

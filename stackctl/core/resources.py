@@ -9,7 +9,7 @@ Engine API's list results, which are the same on both.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from stackctl.core.labels import (
@@ -271,6 +271,10 @@ class ObservedNetwork(Labelled):
     labels: dict[str, str]
     driver: str
     scope: str
+    # Its settings as the list gives them, in the desired config's terms (driver, options,
+    # internal, attachable, enable_ipv6, ipam, ipam_driver): compared when a network made
+    # by docker compose is adopted, since it has no config label.
+    settings: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,7 @@ class ObservedVolume(Labelled):
     name: str
     labels: dict[str, str]
     driver: str
+    options: dict[str, str] = field(default_factory=dict)  # its driver options
 
 
 @dataclass(frozen=True)
@@ -302,12 +307,26 @@ class ObservedResources:
 
 
 def parse_network(raw: Mapping[str, Any]) -> ObservedNetwork:
+    ipam = raw.get("IPAM") or {}
+    pools = [
+        {k: str(v) for k, v in pool.items() if k in ("Subnet", "Gateway", "IPRange") and v}
+        for pool in ipam.get("Config") or []
+    ]
     return ObservedNetwork(
         id=str(raw.get("Id", "")),
         name=str(raw.get("Name", "")),
         labels=dict(raw.get("Labels") or {}),
         driver=str(raw.get("Driver") or ""),
         scope=str(raw.get("Scope") or "local"),
+        settings={
+            "driver": str(raw.get("Driver") or ""),
+            "options": dict(raw.get("Options") or {}),
+            "internal": bool(raw.get("Internal")),
+            "attachable": bool(raw.get("Attachable")),
+            "enable_ipv6": bool(raw.get("EnableIPv6")),
+            "ipam": [p for p in pools if p],
+            "ipam_driver": str(ipam.get("Driver") or "default"),
+        },
     )
 
 
@@ -316,4 +335,5 @@ def parse_volume(raw: Mapping[str, Any]) -> ObservedVolume:
         name=str(raw.get("Name", "")),
         labels=dict(raw.get("Labels") or {}),
         driver=str(raw.get("Driver") or "local"),
+        options=dict(raw.get("Options") or {}),
     )

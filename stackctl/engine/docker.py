@@ -307,6 +307,26 @@ class DockerEngine:
             found = list(pool.map(self.inspect_container, ids))
         return {cid: raw for cid, raw in zip(ids, found, strict=True) if raw is not None}
 
+    def inspect_images(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Id -> ``GET /images/{id}/json`` of each of ``ids`` still there (what an image
+        gives its containers by default: adoption compares without it)."""
+        out: dict[str, dict[str, Any]] = {}
+        for iid in ids:
+            raw = self._inspect_image(iid)
+            if raw is not None:
+                out[iid] = raw
+        return out
+
+    def _inspect_image(self, iid: str) -> dict[str, Any] | None:
+        try:
+            return dict(
+                self._read(f"inspect image {iid[:19]}", lambda: self.client.inspect_image(iid))
+            )
+        except DaemonError as e:
+            if "No such image" in str(e):
+                return None
+            raise
+
     def registry_digest(self, image: str) -> str:
         """The digest the registry has now for ``image`` (``GET /distribution/{name}/json``:
         the daemon asks the registry, with the credentials of the docker CLI's config, as

@@ -37,9 +37,11 @@ class DockerBackend:
     ) -> ObservedState:
         """``inspect``: the stacks whose containers' settings are read (the plan's);
         ``registry``: the images whose current digest the registry is asked for."""
+        from stackctl.backends.docker.adopt import owned
         from stackctl.backends.docker.observe import observe
 
-        return observe(engine, inspect, registry)
+        # what docker compose made for a stack that adopted it counts as the stack's
+        return owned(observe(engine, inspect, registry))
 
     def plan(
         self,
@@ -51,6 +53,7 @@ class DockerBackend:
         wait: bool = True,
         rollback: bool = True,
         no_build: bool = False,
+        adopt: bool = False,
     ) -> Plan:
         from stackctl.backends.docker.plan import plan
 
@@ -62,6 +65,7 @@ class DockerBackend:
             wait=wait,
             rollback=rollback,
             no_build=no_build,
+            adopt=adopt,
         )
 
     def plan_destroy(

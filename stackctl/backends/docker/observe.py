@@ -15,8 +15,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from stackctl.backends.docker.readback import read_container, read_image
 from stackctl.core.build import parts_from_labels
 from stackctl.core.labels import (
+    COMPOSE_PROJECT,
     LABEL_NUMBER,
     canonical_json,
     sha256,
@@ -48,6 +50,12 @@ class ObservedContainer(Labelled):
     # "resources": {"memory": 134217728}}); None when the container was not inspected.
     settings: dict[str, Any] | None = None
     network_mode: str = ""  # HostConfig.NetworkMode: a network, host, none, container:<id>
+    # A container docker compose made for a planned stack's project: its running config in
+    # the desired config's terms (backends/docker/readback.py), to compare for adoption.
+    readback: dict[str, Any] | None = None
+    # Set once it counts as a stack's (backends/docker/adopt.py): compose's name for it
+    # (``proj_web_1`` for compose v1, which ``name`` gives as stackctl's ``proj-web-1``).
+    adopted_from: str | None = None
 
     @property
     def number(self) -> int:
@@ -73,6 +81,9 @@ class ObservedState(ObservedResources):
     # or why it could not be asked (registry_errors)
     registry: dict[str, str] = field(default_factory=dict)
     registry_errors: dict[str, str] = field(default_factory=dict)
+    # image id -> what it gives a container by default (readback.read_image), for the
+    # images of the compose-made containers read back
+    image_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def local_digests(self, image: str) -> set[str]:
         """The registry digests of the image the tag ``image`` names here (RepoDigests)."""
@@ -124,6 +135,7 @@ class Reader(Protocol):
     def list_images(self) -> list[dict[str, Any]]: ...
     def api_version(self) -> str: ...
     def inspect_containers(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+    def inspect_images(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
     def registry_digests(self, images: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]: ...
 
 
@@ -233,17 +245,23 @@ def observe(
     reader: Reader, inspect: Collection[str] = (), registry: Sequence[str] = ()
 ) -> ObservedState:
     """One snapshot of the daemon: four list calls (plus the version, negotiated once),
-    an inspect of each container of the stacks ``inspect`` (their settings), and for each
-    image of ``registry`` the digest its registry has now (``plan --pull``)."""
+    an inspect of each container of the stacks ``inspect`` (their settings) and of each
+    container docker compose made for a project of that name (read back for adoption, with
+    an inspect of each of their images), and for each image of ``registry`` the digest its
+    registry has now (``plan --pull``)."""
     digests, errors = reader.registry_digests(registry) if registry else ({}, {})
     containers = [parse_container(c) for c in reader.list_containers()]
     ids = [c.id for c in containers if c.stack is not None and c.stack in inspect]
-    if ids:
-        found = reader.inspect_containers(ids)  # one gone since the list is left out
-        containers = [
-            replace(c, settings=parse_settings(found[c.id])) if c.id in found else c
-            for c in containers
-        ]
+    composed = [c.id for c in containers if c.stack is None and _composed(c, inspect)]
+    image_defaults: dict[str, dict[str, Any]] = {}
+    if ids or composed:
+        found = reader.inspect_containers([*ids, *composed])  # one gone since is left out
+        containers = [_inspected(c, found.get(c.id)) for c in containers]
+        image_ids = sorted({c.image_id for c in containers if c.readback is not None})
+        if image_ids:
+            image_defaults = {
+                iid: read_image(raw) for iid, raw in reader.inspect_images(image_ids).items()
+            }
     images = reader.list_images()
     return ObservedState(
         containers=tuple(containers),
@@ -254,7 +272,22 @@ def observe(
         api_version=reader.api_version(),
         registry=digests,
         registry_errors=errors,
+        image_defaults=image_defaults,
     )
+
+
+def _composed(c: ObservedContainer, stacks: Collection[str]) -> bool:
+    """Made by docker compose for a project named as one of ``stacks``."""
+    project = c.labels.get(COMPOSE_PROJECT)
+    return project is not None and project in stacks
+
+
+def _inspected(c: ObservedContainer, raw: Mapping[str, Any] | None) -> ObservedContainer:
+    if raw is None:
+        return c
+    if c.stack is None:
+        return replace(c, readback=read_container(raw))
+    return replace(c, settings=parse_settings(raw))
 
 
 def fingerprint(observed: ObservedState, stacks: Sequence[str], names: Sequence[str]) -> str:

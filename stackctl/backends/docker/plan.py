@@ -12,6 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import partial
 
+from stackctl.backends.docker import adopt as adoption
 from stackctl.backends.docker.desired import ContainerNetwork, DesiredContainer, DesiredState
 from stackctl.backends.docker.observe import ObservedContainer, ObservedState, fingerprint
 from stackctl.core.build import changed_parts
@@ -23,6 +24,7 @@ from stackctl.core.plan import (
     Plan,
     PlanBuilder,
     Step,
+    adopt_id,
     build_id,
     change_reason,
     container_id,
@@ -52,6 +54,7 @@ STEPS: dict[Kind, tuple[Step, ...]] = {
     Kind.UNPAUSE: (Step.UNPAUSE,),
     Kind.UPDATE: (Step.UPDATE,),  # then START or UNPAUSE when it is not running
     Kind.REMOVE: (Step.STOP, Step.REMOVE),
+    Kind.ADOPT: (Step.ADOPT,),  # and a rename, a start (see _adopt_steps)
 }
 
 # --------------------------------------------------------------------------- plan
@@ -66,6 +69,7 @@ def plan(
     wait: bool = True,
     rollback: bool = True,
     no_build: bool = False,
+    adopt: bool = False,
 ) -> Plan:
     """Operations that take ``observed`` to ``desired``; raises PlanError when it cannot.
 
@@ -74,8 +78,12 @@ def plan(
     before the old container is removed; ``rollback``: if it fails before then, the old
     one is put back (unless the service's ``deploy.update_config.failure_action`` says
     otherwise); ``no_build``: never build; an image to build must then be on the daemon
-    already."""
+    already; ``adopt``: a docker compose project of a stack's name becomes the stack's
+    (``adopt.py``), else it is refused."""
     b = PlanBuilder()
+    claim = adoption.claim(desired, observed, adopt=adopt)
+    b.problems.extend(claim.problems)
+    observed = claim.observed
     ours = set(desired.stacks)
     build_ops = _plan_builds(b, desired, observed, no_build)
     verdict = partial(_verdict, replace=replace, rebuilt=frozenset(build_ops))
@@ -88,6 +96,7 @@ def plan(
         b, desired, observed, ours, net_ops, vol_ops, pull_ops, verdict, policy
     )
     b.waits(desired.containers, container_ops)
+    _plan_adoptions(b, claim)
     _plan_orphans(b, desired, observed, ours, prune)
     _check_addresses(b, desired, observed)
     _check_api_features(b, desired, observed.api_version)
@@ -303,6 +312,10 @@ def _plan_containers(
         notes: tuple[str, ...] = ()
         if kind == Kind.REPLACE and obs is not None:
             steps, undo, notes = _replace_steps(dc, obs, policy)
+        if kind == Kind.ADOPT and obs is not None:
+            steps = _adopt_steps(dc, obs)
+            if obs.adopted_from != obs.name:
+                notes = (f"renamed from {obs.adopted_from} (docker rename: it keeps running)",)
         # the anonymous volumes to keep: the replaced container's, or (the old one gone)
         # those of the half-made replacement that an interrupted apply left
         previous = {Kind.REPLACE: obs, Kind.CREATE: leftover}.get(kind)
@@ -500,6 +513,8 @@ def _found_verdict(
 ) -> Verdict | None:
     if obs is None:
         return Kind.CREATE, "missing", ()
+    if obs.adopted_from is not None and obs.config_hash is None:
+        return _adopt_verdict(dc, obs, observed)
     if obs.config_hash not in (dc.config_hash, dc.legacy_hash):  # legacy: core/config.py
         changes = diff_config(obs.config, dc.config, dc.sensitive)
         return Kind.REPLACE, _changed(changes), changes
@@ -535,6 +550,65 @@ def _found_verdict(
             return Kind.UPDATE, f"drift: {fields} (docker update)", drift
         return Kind.REPLACE, f"drift: {fields} (a limit to lift: not possible in place)", drift
     return _state_verdict(dc, obs)
+
+
+def _adopt_verdict(
+    dc: DesiredContainer, obs: ObservedContainer, observed: ObservedState
+) -> Verdict | None:
+    """A container docker compose made, of a project the stack adopts: replaced when its
+    running config differs (it then carries stackctl's labels), else adopted as it runs
+    the first time (and renamed, compose v1's ``proj_web_1``), then in sync."""
+    changes = adoption.changes(dc, obs, observed)
+    if changes:
+        return Kind.REPLACE, "made by docker compose, " + change_reason(changes), changes
+    if obs.state in ("dead", "removing"):
+        return Kind.REPLACE, f"container is {obs.state}", ()
+    if not adoption.recorded(observed, dc.stack) or obs.adopted_from != obs.name:
+        return Kind.ADOPT, "made by docker compose, config matches", ()
+    return _state_verdict(dc, obs)
+
+
+def _adopt_steps(dc: DesiredContainer, obs: ObservedContainer) -> tuple[Step, ...]:
+    """Adopting takes nothing but a rename of a compose v1 name (which does not restart
+    it), and a start when it is stopped (or an unpause)."""
+    steps: tuple[Step, ...] = (Step.RENAME,) if obs.adopted_from != obs.name else ()
+    state = _state_verdict(dc, obs)
+    if state is not None:
+        steps = (*steps, *STEPS[state[0]])
+    return steps or (Step.ADOPT,)
+
+
+def _plan_adoptions(b: PlanBuilder, claim: adoption.Claim) -> None:
+    """The networks and volumes adopted in place, and each adopting stack's record (made
+    once its containers are adopted: from then on compose's labels count as its own)."""
+    for res in claim.resources:
+        kind = Kind.ADOPT_NETWORK if res.noun == "network" else Kind.ADOPT_VOLUME
+        op = Operation(
+            adopt_id(res.noun, res.name),
+            kind,
+            res.name,
+            res.stack,
+            "made by docker compose, settings match",
+            steps=(Step.ADOPT,),
+        )
+        b.add(op)
+    for stack in claim.fresh:
+        record = adoption.record_volume(stack)
+        adopted = [
+            op.id
+            for op in b.ops
+            if op.kind in (Kind.ADOPT, Kind.ADOPT_NETWORK, Kind.ADOPT_VOLUME) and op.stack == stack
+        ]
+        op = Operation(
+            volume_id(record.name),
+            Kind.CREATE_VOLUME,
+            record.name,
+            stack,
+            f"records that stack {stack!r} owns what docker compose made for project "
+            f"{stack!r} (adopted)",
+            volume=record,
+        )
+        b.add(op, after=adopted)
 
 
 def _settings_drift(dc: DesiredContainer, obs: ObservedContainer) -> tuple[Change, ...]:
@@ -736,6 +810,7 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
     """Remove what the stacks made: containers (dependents first), networks, and volumes
     only when asked. External networks and anything not ours are never touched."""
     b = PlanBuilder()
+    observed = adoption.owned(observed)  # what compose made for a stack that adopted it
     ours = set(desired.stacks)
     mine = destroy_units(b, desired.containers, observed.containers, ours, remove_id, _remove)
     for net in observed.networks:
@@ -754,7 +829,7 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
         attached = tuple(remove_id(c.name) for c in mine if net.name in c.networks)
         b.remove_network(net, "destroy", attached)
     b.remove_volumes(
-        observed.volumes,
+        [v for v in observed.volumes if not adoption.is_record(v)],
         ours,
         remove=volumes,
         after=tuple(remove_id(c.name) for c in mine),
@@ -762,6 +837,7 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
     )
     if volumes:
         _remove_anonymous_volumes(b, mine)
+    _remove_records(b, observed, ours, volumes)
     names = [c.name for c in mine] + [n.name for n in observed.networks if n.stack in ours]
     return b.finish(
         desired.stacks,
@@ -769,6 +845,37 @@ def plan_destroy(desired: DesiredState, observed: ObservedState, *, volumes: boo
         observed.api_version,
         destroy=True,
     )
+
+
+def _remove_records(b: PlanBuilder, observed: ObservedState, ours: set[str], volumes: bool) -> None:
+    """An adopting stack's record goes last, with what it records: kept while a volume
+    compose made for the stack is kept (so ``destroy --volumes`` still finds it)."""
+    for record in observed.volumes:
+        stack = record.stack
+        if stack not in ours or not adoption.is_record(record):
+            continue
+        kept = [
+            v.name
+            for v in observed.volumes
+            if v.stack == stack and v.labels.get(COMPOSE_PROJECT) == stack
+        ]
+        if kept and not volumes:
+            b.unchanged.append(
+                f"volume {record.name} (the record that stack {stack!r} adopted docker "
+                f"compose's {', '.join(kept)}; kept with them)"
+            )
+            continue
+        before = [op.id for op in b.ops if op.stack == stack]
+        b.add(
+            Operation(
+                remove_volume_id(record.name),
+                Kind.REMOVE_VOLUME,
+                record.name,
+                stack,
+                f"destroy: the record of the adoption of docker compose project {stack!r}",
+            ),
+            after=before,
+        )
 
 
 def _remove_anonymous_volumes(b: PlanBuilder, mine: Sequence[ObservedContainer]) -> None:

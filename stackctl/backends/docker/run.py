@@ -97,6 +97,8 @@ class ContainerRunner:
                 e.stop(current, self.options.stop_timeout)
             case Step.REMOVE:
                 e.remove_container(current)
+            case Step.ADOPT:
+                pass  # the stack's from now on, as it runs (the plan's record says so)
         return current
 
     def _ready(self, op: Operation, container: str, progress: StepProgress) -> None:

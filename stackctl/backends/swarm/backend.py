@@ -51,10 +51,14 @@ class SwarmBackend:
         wait: bool = True,
         rollback: bool = True,
         no_build: bool = False,  # nothing is built for a swarm (rule swarm-build)
+        adopt: bool = False,
     ) -> Plan:
         """``wait``, ``rollback``: Swarm's own rolling update (update_config) decides."""
         from stackctl.backends.swarm.plan import plan_swarm
 
+        if adopt:  # a compose project's containers are not swarm services
+            what = "stackctl plan/apply --adopt"
+            raise _unsupported(what, "adopt it with --engine docker, or `docker compose down` it")
         if replace:
             what = "stackctl plan/apply --replace"
             raise _unsupported(what, "docker service update --force NAME")
