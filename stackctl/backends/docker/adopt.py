@@ -292,15 +292,16 @@ def _without(observed: ObservedState, projects: Collection[str]) -> ObservedStat
 
 def network_differences(net: DesiredNetwork, obs: ObservedNetwork) -> tuple[Change, ...]:
     """The settings where a network compose made differs from the stack's: the driver,
-    its options, internal, attachable, IPv6, and the IPAM pools and driver the stack sets
-    (a pool the daemon picked itself is not a difference); and the network's labels."""
+    its options, internal, IPv6, and the IPAM pools and driver the stack sets (a pool the
+    daemon picked itself is not a difference), attachable (overlay networks only: compose
+    v1 makes its bridge networks attachable, which changes nothing on one host); and the
+    network's labels."""
     have = obs.settings
     own = ("com.docker.compose.", "io.stackctl.")
     pairs: list[tuple[str, Any, Any]] = [
         ("driver", have.get("driver"), net.driver),
         ("options", have.get("options") or {}, dict(net.options)),
         ("internal", bool(have.get("internal")), net.internal),
-        ("attachable", bool(have.get("attachable")), net.attachable),
         ("enable_ipv6", bool(have.get("enable_ipv6")), net.enable_ipv6),
         ("ipam_driver", have.get("ipam_driver") or "default", net.ipam_driver),
         (
@@ -309,6 +310,8 @@ def network_differences(net: DesiredNetwork, obs: ObservedNetwork) -> tuple[Chan
             {k: v for k, v in net.config.get("labels", {}).items() if not k.startswith(own)},
         ),
     ]
+    if net.driver == "overlay":
+        pairs.append(("attachable", bool(have.get("attachable")), net.attachable))
     if net.ipam:
         pairs.append(("ipam", have.get("ipam") or [], list(net.ipam)))
     return tuple(Change(path, old, new) for path, old, new in pairs if old != new)
