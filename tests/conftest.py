@@ -15,7 +15,7 @@ import docker
 import pytest
 
 from stackctl.backends.docker.observe import is_anonymous_volume
-from stackctl.core.labels import LABEL_STACK
+from stackctl.core.labels import COMPOSE_PROJECT, LABEL_STACK
 from stackctl.engine import DockerEngine
 from stackctl.lock import LOCK_LABEL
 
@@ -44,10 +44,16 @@ def cleanup(names: list[str], base_url: str | None = None) -> None:
     or named with one of them as prefix (things the tests made by hand), on the engine at
     ``base_url`` (default: DOCKER_HOST, or the default socket)."""
     client = _client(base_url)
+
+    def ours(labels: dict[str, str] | None) -> bool:
+        """stackctl's stack label, or docker compose's project label (adoption tests)."""
+        labels = labels or {}
+        return labels.get(LABEL_STACK) in names or labels.get(COMPOSE_PROJECT) in names
+
     doomed = [
         c["Id"]
         for c in client.containers(all=True)
-        if (c.get("Labels") or {}).get(LABEL_STACK) in names
+        if ours(c.get("Labels"))
         or (c.get("Labels") or {}).get(LOCK_LABEL) in names  # a killed apply's daemon lock
         or any((c.get("Names") or ["/"])[0].lstrip("/").startswith(n) for n in names)
     ]
@@ -68,14 +74,12 @@ def cleanup(names: list[str], base_url: str | None = None) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:  # 50-service stacks: not one by one
         list(pool.map(remove, doomed))
     for n in client.networks():
-        if (n.get("Labels") or {}).get(LABEL_STACK) in names or any(
-            n["Name"].startswith(x) for x in names
-        ):
+        if ours(n.get("Labels")) or any(n["Name"].startswith(x) for x in names):
             with contextlib.suppress(docker.errors.APIError):
                 client.remove_network(n["Id"])
     for v in client.volumes().get("Volumes") or []:
         if (
-            (v.get("Labels") or {}).get(LABEL_STACK) in names
+            ours(v.get("Labels"))
             or any(v["Name"].startswith(x) for x in names)
             or v["Name"] in anonymous
         ):

@@ -330,8 +330,16 @@ def expected_calls(op: Operation, api_version: str) -> list[Call]:
             return [("create_secret", name)]
         case Kind.REMOVE_SECRET:
             return [("remove_secret", name)]
-        case Kind.WAIT:
+        case Kind.WAIT | Kind.ADOPT_NETWORK | Kind.ADOPT_VOLUME:
             return []
+        case Kind.ADOPT:  # nothing, or a compose v1 name's rename, then a start or unpause
+            adopting: dict[Step, list[Call]] = {
+                Step.ADOPT: [],
+                Step.RENAME: [("rename", name, name)],  # observed under stackctl's name
+                Step.START: [("start", name)],
+                Step.UNPAUSE: [("unpause", name)],
+            }
+            return [call for step in op.steps for call in adopting[step]]
     raise AssertionError(f"no expectation for {op.kind}")
 
 

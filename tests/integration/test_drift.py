@@ -144,8 +144,10 @@ def test_what_is_not_ours_is_refused_and_left_alone(
     text = str(err.value)
     assert f"container '{s}-a-1' wanted by stack '{s}' already exists and belongs to nobody" in text
     assert f"docker rm -f {s}-a-1" in text
-    assert f"belongs to docker compose project '{s}'" in text
-    assert f"docker compose -p {s} down" in text
+    # a compose project of the stack's name: one problem for the whole project
+    assert f"docker compose project '{s}' already runs here (containers: {s}-d-1)" in text
+    assert text.count(f"docker compose project '{s}'") == 1
+    assert "rerun with --adopt" in text and f"docker compose -p {s} down" in text
 
     path = tmp_path / "stack.py"
     path.write_text(stack_file(s))
