@@ -383,6 +383,16 @@ def test_a_changed_field_shows_in_the_plan_and_env_secrets_stay_hidden() -> None
     assert "other" not in plan_text(p) and "s3cret" not in plan_text(p)
 
 
+def test_a_secret_looking_variable_only_the_container_has_is_not_shown() -> None:
+    d = desire([lab()])
+    tweak = {"web": lambda raw: raw["Config"]["Env"].append("API_TOKEN=tok-123")}
+    p = plan(d, composed(d, tweak=tweak), adopt=True)
+    op = p.by_id()["container:lab-web-1"]
+    assert [(c.path, c.sensitive) for c in op.changes] == [("env.API_TOKEN", True)]
+    assert "tok-123" not in plan_text(p)
+    assert "tok-123" not in str(plan_json(p))
+
+
 def test_plan_text_and_json_say_adopt() -> None:
     d = desire([lab()])
     p = plan(d, composed(d), adopt=True)

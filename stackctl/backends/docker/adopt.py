@@ -43,6 +43,7 @@ from stackctl.core.labels import (
 )
 from stackctl.core.plan import Change
 from stackctl.core.resources import DesiredNetwork, DesiredVolume, ObservedNetwork, ObservedVolume
+from stackctl.secrets import looks_secret
 
 RECORD_KEY = "stackctl-adoption"
 
@@ -356,12 +357,16 @@ def changes(
     could not be read back differs as a whole."""
     if obs.readback is None:
         return (Change("config", "(not read back from the daemon)", "(this stack)"),)
+    # a variable only the running container has is shown unless its name looks secret
+    # (its value is known to no redaction: the stack does not have it)
+    running_env = obs.readback.get("env") or {}
+    hidden = {*dc.sensitive, *(k for k in running_env if looks_secret(k))}
     out = differences(
         obs.readback,
         wanted(dc.spec, dc.env, dc.image),
         observed.image_defaults.get(obs.image_id),
         anonymous=sorted(dc.anonymous_targets()),
-        sensitive=sorted(dc.sensitive),
+        sensitive=sorted(hidden),
     )
     current = observed.images.get(dc.image)
     if current and obs.image_id and current != obs.image_id:
