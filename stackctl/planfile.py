@@ -196,6 +196,7 @@ def schema() -> dict[str, Any]:
                     "prune": {"type": "boolean"},
                     "no_build": {"type": "boolean"},
                     "pull": {"type": "boolean"},
+                    "adopt": {"type": "boolean"},
                     "target": strings,
                     "replace": strings,
                     "files": {
