@@ -21,6 +21,7 @@ import functools
 import json
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator
@@ -300,29 +301,85 @@ def schema_text() -> str:
 
 def stack_schema() -> JSONDict:
     """The schema as data (a fresh copy)."""
-    result: JSONDict = json.loads(_generate())
+    result: JSONDict = json.loads(_cached_text())
     return result
 
 
+# What the generated schema depends on: the model, this module and what they import.
+_SOURCES = ("model", "schema.py", "units.py", "core/redact.py")
+
+
 @functools.cache
-def stack_validator() -> Any:
-    """A reusable JSON Schema validator for stack documents."""
+def _cached_text() -> str:
+    """:func:`_generate`'s text, kept in the user's cache: generating it asks pydantic for
+    the model's JSON schema, about 0.25 s, on every run that reads a stack file. The file
+    is named by a hash of pydantic's version and of the sources the schema comes from, so
+    an edited model or another pydantic never reads a stale schema."""
+    import hashlib
+
+    import pydantic
+
+    from stackctl import schema_check
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(pydantic.VERSION.encode())
+    for name in _SOURCES:
+        part = root / name
+        for source in sorted(part.glob("*.py")) if part.is_dir() else [part]:
+            digest.update(f"\0{source.relative_to(root)}\0".encode())
+            digest.update(source.read_bytes())
+    path = schema_check.cache_dir() / f"stack-schema_{digest.hexdigest()[:32]}.json"
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError):  # not cached yet, or unreadable: generate (again)
+        text = _generate()
+        schema_check.store(path, text.encode())
+        return text
+
+
+class SchemaValidator:
+    """A JSON Schema and its jsonschema validator, made on first use.
+
+    A valid document never needs jsonschema: the compiled check (``schema_check``) answers
+    yes first, so importing jsonschema and building its validator (about 0.1 s) waits until
+    a document fails, or a caller asks for the errors."""
+
+    def __init__(self, schema: JSONDict, make: Callable[[JSONDict], Any]) -> None:
+        self.schema = schema
+        self._make = make
+        self._validator: Any = None
+
+    def iter_errors(self, instance: Any) -> Any:
+        if self._validator is None:
+            self._validator = self._make(self.schema)
+        return self._validator.iter_errors(instance)
+
+
+def _checked_validator(schema: JSONDict) -> Any:
     import jsonschema
 
-    schema = stack_schema()
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
 
 
+def _draft7_validator(schema: JSONDict) -> Any:
+    import jsonschema
+
+    # The file declares draft-07 by an https URL that jsonschema does not recognise.
+    return jsonschema.Draft7Validator(schema)
+
+
 @functools.cache
-def compose_validator() -> Any:
+def stack_validator() -> SchemaValidator:
+    """A reusable JSON Schema validator for stack documents."""
+    return SchemaValidator(stack_schema(), _checked_validator)
+
+
+@functools.cache
+def compose_validator() -> SchemaValidator:
     """A reusable validator for the Compose specification shipped in ``stackctl/data``."""
     import importlib.resources
 
-    import jsonschema
-
     text = importlib.resources.files("stackctl").joinpath("data/compose-spec.json").read_text()
-    schema = json.loads(text)
-    # The file declares draft-07 by an https URL that jsonschema does not recognise.
-    return jsonschema.Draft7Validator(schema)
+    return SchemaValidator(json.loads(text), _draft7_validator)

@@ -83,7 +83,7 @@ def _load(key: str, text: str, fastjsonschema: Any) -> Check | None:
             code = compile(_source(text, fastjsonschema), str(path), "exec")
         except Exception:  # fastjsonschema cannot compile this schema: jsonschema decides
             return None
-        _store(path, marshal.dumps(code))
+        store(path, marshal.dumps(code))
     namespace: dict[str, Any] = {}
     try:
         exec(code, namespace)  # the code fastjsonschema generated from our own schema
@@ -93,7 +93,7 @@ def _load(key: str, text: str, fastjsonschema: Any) -> Check | None:
     return entry if callable(entry) else None
 
 
-def _store(path: Path, data: bytes) -> None:
+def store(path: Path, data: bytes) -> None:
     """Write the cache file atomically (a concurrent run reads a whole file or none); a
     cache that cannot be written costs the compile on each run, nothing else."""
     try:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +109,7 @@ def test_compiled_check_agrees_with_jsonschema(cache: Path) -> None:
         assert schema_check.satisfies(validator.schema, data) == (not errors), where
         valid += not errors
     assert valid > 10
-    assert len(list(cache.iterdir())) == 2  # one compiled check per schema, cached
+    assert len(list(cache.glob("check_*.bin"))) == 2  # one compiled check per schema, cached
 
 
 @pytest.mark.parametrize(
@@ -147,3 +149,49 @@ def test_an_unwritable_cache_still_checks(tmp_path: Path, monkeypatch: pytest.Mo
     schema = compose_validator().schema
     assert schema_check.satisfies(schema, {"services": {}})
     assert not schema_check.satisfies(schema, {"services": []})
+
+
+def test_the_stack_schema_is_generated_once_then_read_from_the_cache(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stackctl import schema
+
+    monkeypatch.setattr(schema, "_cached_text", functools.cache(schema._cached_text.__wrapped__))
+    first = schema.stack_schema()
+    [entry] = cache.glob("stack-schema_*.json")
+    assert json.loads(entry.read_text()) == first == json.loads(schema._generate())
+    entry.write_text('{"marker": true}')  # what the next run reads is the cached file
+    schema._cached_text.cache_clear()
+    assert schema.stack_schema() == {"marker": True}
+
+
+def test_the_stack_schema_cache_is_keyed_by_the_model_sources(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from stackctl import schema
+
+    monkeypatch.setattr(schema, "_cached_text", functools.cache(schema._cached_text.__wrapped__))
+    schema.stack_schema()
+    # the same sources under another name: an edit of any of them is another key
+    monkeypatch.setattr(schema, "_SOURCES", (*schema._SOURCES, "errors.py"))
+    schema._cached_text.cache_clear()
+    schema.stack_schema()
+    assert len(list(cache.glob("stack-schema_*.json"))) == 2
+
+
+def test_the_jsonschema_validator_is_made_only_when_errors_are_asked_for() -> None:
+    from stackctl.schema import SchemaValidator
+
+    made: list[object] = []
+
+    def make(s: object) -> object:
+        made.append(s)
+        import jsonschema
+
+        return jsonschema.Draft7Validator(s)
+
+    v = SchemaValidator({"type": "object"}, make)
+    assert made == []
+    assert [e.message for e in v.iter_errors(3)] == ["3 is not of type 'object'"]
+    assert list(v.iter_errors({})) == []
+    assert len(made) == 1

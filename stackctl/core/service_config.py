@@ -95,6 +95,9 @@ def config_files(
     cannot be checked against a dictionary). In a unit's config, so that an edit of the
     file changes the config hash. Folders and files outside the stack's folder are not
     read; a file that cannot be read is left out (the create reports it)."""
+    sources = list(sources)
+    if not sources:
+        return {}
     base = os.path.realpath(stack.base_dir)
     out: dict[str, str] = {}
     for source in sources:

@@ -21,6 +21,7 @@ from stackctl.core.dotenv import DotenvError, Variables, read_dotenv_file, varia
 from stackctl.errors import Diagnostic
 from stackctl.load import reading
 from stackctl.load.merge import (
+    Flat,
     MergeError,
     Node,
     Path_,
@@ -57,6 +58,9 @@ class _File:
 
     node: Node
     name: tuple[str, int | None] | None
+    # the file's flattened tree when neither `include` nor `extends` changed the node
+    # after it was flattened (a single such file is then not flattened a second time)
+    flat: Flat | None = None
 
 
 @dataclass
@@ -106,8 +110,11 @@ def load_compose(
     schema_only = all(d in project.schema_errors for d in out.diagnostics if d.severity == "error")
     if not schema_only or merged is None:
         return _sorted(out, main_file)
-    enforce_unicity(merged)
-    flat = flatten(merged)
+    if len(paths) == 1 and loaded is not None and loaded.flat is not None:
+        flat = loaded.flat  # one file, unchanged since its own flatten: already unique
+    else:
+        enforce_unicity(merged)
+        flat = flatten(merged)
     data: dict[str, Any] = flat.data
     name = _project_name(names, variables, main, main_file, out)
     before = len(out.diagnostics)
@@ -163,6 +170,7 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     )
     out.diagnostics += errors
     project.schema_errors += errors
+    unchanged = not _has_include_or_extends(flat.data)
     if not errors:
         _apply_include(node, path, project)
         _apply_extends(node, path, project)
@@ -170,7 +178,20 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     name = (str(raw_name), flat.lines.get("name")) if raw_name not in (None, "") else None
     if any(d.severity == "error" and d not in errors for d in out.diagnostics[before:]):
         return None
-    return _File(node, name)
+    return _File(node, name, flat if unchanged and not errors else None)
+
+
+def _has_include_or_extends(data: Any) -> bool:
+    """Whether a file's tree has an ``include`` or a service with ``extends`` (both change
+    the tree after its schema check)."""
+    if not isinstance(data, dict):
+        return True
+    if "include" in data:
+        return True
+    services = data.get("services")
+    return isinstance(services, dict) and any(
+        isinstance(s, dict) and "extends" in s for s in services.values()
+    )
 
 
 def _without_extensions(data: Any) -> Any:
