@@ -26,6 +26,7 @@ from stackctl import pipeline
 from stackctl.backends.docker.observe import ObservedState
 from stackctl.backends.swarm.observe import SwarmObservedState
 from stackctl.cli import main
+from stackctl.dump import to_stack_yaml
 from stackctl.core.resources import ObservedNetwork
 from stackctl.errors import ExportRefusedError, StackctlError
 from stackctl.export import EXTENSION, Export, to_compose
@@ -38,6 +39,7 @@ from stackctl.model import (
     Deploy,
     Healthcheck,
     Mount,
+    Network,
     Port,
     Resources,
     ResourceSpec,
@@ -45,6 +47,7 @@ from stackctl.model import (
     SecretSource,
     Service,
     Stack,
+    Volume,
 )
 from stackctl.render import plan_json
 from tests.corpus.corpus import FILES, environment, load_expected
@@ -129,7 +132,8 @@ def plan_from_nothing(paths: list[Path]) -> tuple[list[str], dict[str, Any], lis
         ObservedNetwork(id=f"id-{n.name}", name=n.name, labels={}, driver=scope[0], scope=scope[1])
         for n in loaded.desired.external_networks
     )
-    observed = replace(EMPTY[backend.name], networks=externals)
+    # API 1.45: what a newer engine takes too (volume subpath)
+    observed = replace(EMPTY[backend.name], networks=externals, api_version="1.45")
     plan = backend.plan(loaded.desired, observed, prune=False)
     configs = [op.unit.config for op in plan.operations if op.unit is not None]
     return [s.name for s in loaded.stacks], plan_json(plan), configs
@@ -185,3 +189,310 @@ def assert_no_secret_value(export: Export) -> None:
 def test_every_refusal_is_a_case() -> None:
     assert set(REFUSED) <= set(CASES)
     assert all(REFUSED.values())
+
+
+# --------------------------------------------------------------------------- field table
+
+SECRET_VALUE = "s3cr3t-export-value-9f2c"
+BUSY = "busybox:1.36"
+
+
+def svc(**fields: Any) -> Service:
+    return Service("app", image=BUSY, **fields)
+
+
+# (id, stack, the service's compose keys expected (a subset), its x-stackctl keys)
+FIELD_CASES: list[tuple[str, Stack, dict[str, Any], set[str]]] = [
+    ("plain", Stack("f", services=[svc(command=["sleep", "1d"])]),
+     {"image": BUSY, "command": ["sleep", "1d"]}, set()),
+    ("dollar-escaped", Stack("f", services=[svc(command=["sh", "-c", "echo $HOME"])]),
+     {"command": ["sh", "-c", "echo $$HOME"]}, set()),
+    ("number-like-label", Stack("f", services=[svc(labels={"a": "007", "b": "yes"})]),
+     {"labels": {"a": "007", "b": "yes"}}, set()),
+    ("healthcheck-start-interval",
+     Stack("f", services=[svc(healthcheck=Healthcheck.shell(
+         "true", interval="5s", start_interval="1s"))]),
+     {"healthcheck": {"test": ["CMD-SHELL", "true"], "interval": "5s"}}, {"healthcheck"}),
+    ("healthcheck-disabled", Stack("f", services=[svc(healthcheck=Healthcheck.none())]),
+     {"healthcheck": {"disable": True}}, set()),
+    ("bind-no-create",
+     Stack("f", services=[svc(volumes=[Mount(type="bind", source="./data", target="/data",
+                                             create_host_path=False)])]),
+     {"volumes": [{"type": "bind", "target": "/data", "source": "./data"}]}, {"volumes"}),
+    ("bind-short", Stack("f", services=[svc(volumes=["./data:/data:ro"])]),
+     {"volumes": ["./data:/data:ro"]}, set()),
+    ("tmpfs-size-mode",
+     Stack("f", services=[svc(volumes=[Mount(type="tmpfs", target="/run", tmpfs_size="64m",
+                                             tmpfs_mode=0o1777)])]),
+     {"volumes": [{"type": "tmpfs", "target": "/run", "tmpfs": {"size": 64 * 1024 * 1024}}]},
+     {"volumes"}),
+    ("tmpfs-size", Stack("f", services=[svc(volumes=[Mount.tmpfs("/run", size="1g")])]),
+     {"volumes": [{"type": "tmpfs", "target": "/run", "tmpfs": {"size": 1024**3}}]}, set()),
+    ("volume-subpath",
+     Stack("f", services=[svc(volumes=[Mount(type="volume", source="data", target="/d",
+                                             subpath="sub")])], volumes=[Volume("data")]),
+     {"volumes": [{"type": "volume", "target": "/d", "source": "data"}]}, {"volumes"}),
+    ("port-host-ip-mode",
+     Stack("f", services=[svc(ports=[Port(target=80, published=8080, host_ip="127.0.0.1",
+                                          mode="host")])]),
+     {"ports": [{"target": 80, "published": 8080, "mode": "host"}]}, {"ports"}),
+    ("port-short", Stack("f", services=[svc(ports=["127.0.0.1:8080:80/udp"])]),
+     {"ports": ["127.0.0.1:8080:80/udp"]}, set()),
+    ("port-ipv6", Stack("f", services=[svc(ports=["[::1]:8080:80"])]),
+     {"ports": ["[::1]:8080:80"]}, set()),
+    ("depends-on-not-required",
+     Stack("f", services=[svc(depends_on={"db": Dependency(required=False, restart=True)}),
+                          Service("db", image=BUSY)]),
+     {"depends_on": ["db"]}, {"depends_on"}),
+    ("depends-on-healthy",
+     Stack("f", services=[svc(depends_on={"db": "service_healthy"}),
+                          Service("db", image=BUSY, healthcheck=Healthcheck.shell("true"))]),
+     {"depends_on": {"db": {"condition": "service_healthy"}}}, set()),
+    ("gpus", Stack("f", services=[svc(gpus="all")]), {}, {"gpus"}),
+    ("pull-policy-missing", Stack("f", services=[svc(pull_policy="missing")]), {},
+     {"pull_policy"}),
+    ("pull-policy-if-not-present", Stack("f", services=[svc(pull_policy="if_not_present")]),
+     {"pull_policy": "if_not_present"}, set()),
+    ("replicas", Stack("f", services=[svc(replicas=2)]), {"scale": 2}, set()),
+    ("deploy-pids",
+     Stack("f", services=[svc(deploy=Deploy(resources=Resources(
+         limits=ResourceSpec(cpus=0.5, memory="64m", pids=100))))]),
+     {"deploy": {"resources": {"limits": {"cpus": 0.5, "memory": "64m"}}}}, {"deploy"}),
+    ("deploy-restart-policy",
+     Stack("f", services=[svc(deploy={"restart_policy": {"condition": "any"}})]),
+     {"restart": "no", "deploy": {"restart_policy": {"condition": "any"}}}, set()),
+    ("build-inline",
+     Stack("f", services=[Service("app", build=Build(".", dockerfile_inline="FROM busybox",
+                                                     no_cache=True))]),
+     {"build": {"context": "."}}, {"build"}),
+    ("build-args", Stack("f", services=[Service("app", build=Build(".", args={"V": "1"}))]),
+     {"build": {"context": ".", "args": {"V": "1"}}}, set()),
+    ("acknowledge",
+     Stack("f", services=[svc(volumes=["/var/run/docker.sock:/var/run/docker.sock:ro"],
+                              acknowledge=[Acknowledge("docker-socket", reason="reads labels")])]),
+     {"volumes": ["/var/run/docker.sock:/var/run/docker.sock:ro"]}, {"acknowledge"}),
+    ("service-engine", Stack("f", services=[svc(engine="docker")]), {}, {"engine"}),
+    ("stack-engine-swarm", Stack("f", services=[svc()], engine="swarm"), {}, set()),
+    ("host-settings",
+     Stack("f", services=[svc(ulimits={"nofile": 1024}, sysctls={"net.core.somaxconn": 1024},
+                              extra_hosts={"h": "10.0.0.1"}, cap_add=["NET_ADMIN"],
+                              logging={"driver": "json-file", "options": {"max-size": "1m"}},
+                              init=True, stop_grace_period="5s", shm_size="64m")]),
+     {"ulimits": {"nofile": {"soft": 1024, "hard": 1024}}, "cap_add": ["NET_ADMIN"],
+      "extra_hosts": {"h": "10.0.0.1"}, "init": True}, set()),
+    ("network-address",
+     Stack("f", services=[svc(networks={"n": {"ipv4_address": "172.28.0.10", "aliases": ["a"]}})],
+           networks=[Network("n", ipam={"subnet": "172.28.0.0/16"})]),
+     {"networks": {"n": {"aliases": ["a"], "ipv4_address": "172.28.0.10"}}}, set()),
+    ("external-network",
+     Stack("f", services=[svc(networks=["edge"])],
+           networks=[Network("edge", external=True, name="traefik_default")]),
+     {"networks": ["edge"]}, set()),
+    ("file-secret",
+     Stack("f", services=[svc(secrets=["token"])],
+           secrets=[SecretSource("token", file="./token.txt")]),
+     {"secrets": [{"source": "token"}]}, set()),
+    ("typed-secret",
+     Stack("f", services=[svc(environment={"APP_CONFIG": Secret(SECRET_VALUE), "MODE": "x"},
+                              command=["run", f"--config={SECRET_VALUE}"])]),
+     {"environment": {"APP_CONFIG": "${APP_CONFIG_SECRET}", "MODE": "x"},
+      "command": ["run", "--config=${APP_CONFIG_SECRET}"]}, set()),
+    ("secret-looking-key",
+     Stack("f", services=[svc(environment={"DB_PASSWORD": SECRET_VALUE,
+                                           "URL": Secret(f"pg://u:{SECRET_VALUE}@db")})]),
+     {"environment": {"DB_PASSWORD": "${DB_PASSWORD}", "URL": "pg://u:${DB_PASSWORD}@db"}},
+     set()),
+]  # fmt: skip
+
+
+def write_case(stack: Stack, folder: Path) -> Path:
+    """The stack as a stack YAML file in ``folder``, with the files it refers to."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data").mkdir()
+    (folder / "token.txt").write_text("a file secret\n", encoding="utf-8")
+    (folder / "Dockerfile").write_text("FROM busybox\n", encoding="utf-8")
+    path = folder / "stack.yaml"
+    path.write_text(to_stack_yaml(stack), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("stack", "compose", "extension"),
+    [c[1:] for c in FIELD_CASES],
+    ids=[c[0] for c in FIELD_CASES],
+)
+def test_a_field_is_exported_and_round_trips(
+    stack: Stack, compose: dict[str, Any], extension: set[str], tmp_path: Path
+) -> None:
+    path = write_case(stack, tmp_path / "f")
+    before, after, export = round_trip(path, {})
+    service = export.data["services"]["app"]
+    for key, value in compose.items():
+        assert service[key] == value, key
+    assert set(service.get(EXTENSION, {})) == extension
+    assert export.data[EXTENSION] == {"name": "f", **({"engine": stack.engine} if stack.engine else {})}
+    assert after == before
+    assert_no_secret_value(export)
+
+
+# --------------------------------------------------------------------------- refusals
+
+REFUSALS = [
+    ("config-content", Stack("r", services=[svc(configs=["conf"])],
+                             configs=[ConfigSource("conf", content="x = 1\n")]),
+     "configs.conf.content"),
+    ("config-environment", Stack("r", services=[svc(configs=["conf"])],
+                                 configs=[ConfigSource("conf", environment="CONF")]),
+     "configs.conf.environment"),
+    ("secret-environment", Stack("r", services=[svc(secrets=["tok"])],
+                                 secrets=[SecretSource("tok", environment="TOKEN")]),
+     "secrets.tok.environment"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("stack", "field"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_what_compose_cannot_hold_is_refused_with_exit_3(
+    stack: Stack, field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ExportRefusedError) as e:
+        to_compose(stack)
+    assert field in e.value.message and "'r'" in e.value.message
+    path = write_case(stack, tmp_path / "r")
+    with environment({"CONF": "x", "TOKEN": "t0ken-value"}):
+        assert main(["export", str(path), "-o", str(tmp_path / "out.yaml")]) == 3
+    err = capsys.readouterr().err
+    assert field in err and "docker-compose 1.29" in err
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_a_secret_value_no_variable_stands_for_is_refused(tmp_path: Path) -> None:
+    """A secret-looking variable's value in a command, where no service's environment
+    and no variable of the process or .env holds it any more: not written."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    command: [run, '${API_TOKEN}']\n",
+        encoding="utf-8",
+    )
+    with environment({"API_TOKEN": SECRET_VALUE}):
+        (stack,) = load_paths([folder])
+    assert SECRET_VALUE in stack.secret_values
+    with pytest.raises(StackctlError) as e:
+        to_compose(stack)
+    assert "services.app.command[1]" in e.value.message
+    assert SECRET_VALUE not in str(e.value)
+    with environment({"API_TOKEN": SECRET_VALUE}):
+        export = to_compose(stack)  # with the variable known, it is referred to
+    assert export.data["services"]["app"]["command"] == ["run", "${API_TOKEN}"]
+    assert export.variables == ("API_TOKEN",)
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_no_secret_value_is_ever_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tests/leaks.py's three stacks (a typed Secret in Python, secret-looking variables
+    in a stack YAML with an env_file, a compose file with a secret in a URL): their exports,
+    on stdout and in files, hold none of the values, and name the variables to set."""
+    secrets = Secrets()
+    setup = Stacks(tmp_path / "src", ["leak-py", "leak-yaml", "leak-compose"], secrets, monkeypatch)
+    setup.write()
+    out = Outputs()
+    for path in setup.paths:
+        assert main(["export", path]) == 0
+        stdout, stderr = capsys.readouterr()
+        out.add(f"{path} stdout", stdout)
+        out.add(f"{path} stderr", stderr)
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        target = folder / EXPORT_NAME
+        assert main(["export", path, "-o", str(target)]) == 0
+        capsys.readouterr()
+        out.add(str(target), target.read_text(encoding="utf-8"))
+    assert out.leaks(secrets.every()) == []
+    texts = out.texts
+    py, yml, comp = (texts[f"{p} stdout"] for p in setup.paths)
+    assert "APP_CONFIG: ${APP_CONFIG_SECRET}" in py
+    assert "API_TOKEN: ${API_TOKEN}" in yml and "AUTH_HEADER: Bearer ${API_TOKEN}" in yml
+    assert "./api.env" in yml  # the env file is named, its values stay in it
+    assert "DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app" in comp
+    assert "set these variables first: APP_CONFIG_SECRET" in py
+    assert "APP_CONFIG_SECRET" in texts[f"{setup.paths[0]} stderr"]
+    # loaded back with the variables set: the same plans
+    monkeypatch.setenv("APP_CONFIG_SECRET", secrets.python)
+    for path in setup.paths:
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        assert plan_from_nothing([folder / EXPORT_NAME]) == plan_from_nothing([Path(path)])
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_export_prints_to_stdout_and_writes_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_case(FIELD_CASES[0][1], tmp_path / "f")
+    assert main(["export", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("# stack 'f', written by `stackctl export`")
+    assert yaml.safe_load(printed)["services"]["app"]["image"] == BUSY
+    out = tmp_path / "f" / "compose.yaml"
+    assert main(["export", str(path), "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == printed
+    assert main(["export", str(path), "-o", str(out)]) == 1  # exists: --force replaces it
+    assert "pass --force" in capsys.readouterr().err
+    assert main(["export", str(path), "-o", str(out), "--force"]) == 0
+
+
+def test_a_file_elsewhere_gets_its_relative_paths_rewritten(tmp_path: Path) -> None:
+    stack_yaml = write_case(
+        Stack("f", services=[svc(volumes=["./data:/data"], env_file=["./app.env"])],
+              secrets=[SecretSource("token", file="./token.txt")]),
+        tmp_path / "project" / "f",
+    )  # fmt: skip
+    (stack_yaml.parent / "app.env").write_text("A=1\n", encoding="utf-8")
+    out = tmp_path / "elsewhere" / "compose.yaml"
+    assert main(["export", str(stack_yaml), "-o", str(out)]) == 0
+    data = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert data["services"]["app"]["volumes"] == ["../project/f/data:/data"]
+    assert data["services"]["app"]["env_file"] == ["../project/f/app.env"]
+    assert data["secrets"]["token"]["file"] == "../project/f/token.txt"
+
+
+def test_several_stacks_need_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("one", "two"):
+        write_case(Stack(name, services=[svc()]), tmp_path / "stacks" / name)
+    assert main(["export", str(tmp_path / "stacks")]) == 1
+    err = capsys.readouterr().err
+    assert "2 stacks to export (one, two)" in err and "-o DIR" in err
+    out = tmp_path / "out"
+    assert main(["export", str(tmp_path / "stacks"), "-o", str(out)]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.yaml")) == [
+        "one/compose.yaml",
+        "two/compose.yaml",
+    ]
+    assert [s.name for s in load_paths([out])] == ["one", "two"]
+
+
+def test_an_invalid_stack_is_not_exported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text("services:\n  app: {}\n", encoding="utf-8")
+    assert main(["export", str(folder)]) == 1
+    assert "image" in capsys.readouterr().err
+
+
+def test_x_stackctl_is_checked_when_loading(tmp_path: Path) -> None:
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(
+        "x-stackctl: {name: xs, engine: docker, colour: red}\n"
+        "services:\n  app:\n    image: busybox\n    x-stackctl: {bogus: 1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(StackctlError) as e:
+        load_paths([folder])
+    text = str(e.value)
+    assert "`colour` is not a stack setting of `x-stackctl`" in text
+    assert "`bogus` is not a service setting of stackctl" in text

@@ -1,6 +1,6 @@
 """docker-compose 1.29 accepts every export: ``docker-compose -f FILE config`` on the export
-of every case of tests/test_export.py (shipped stacks, test fixtures, valid corpus files),
-the variables the export names set, as a person would.
+of every case of tests/test_export.py (shipped stacks, test fixtures, valid corpus files,
+the field table), the variables the export names set, as a person would.
 
 All files go through one docker-compose process (tests/compose_config_batch.py, run by the
 interpreter of docker-compose's shebang): a process per file would cost about a second of
@@ -22,7 +22,7 @@ import pytest
 from stackctl.export import to_compose
 from stackctl.load import load_paths
 from tests.corpus.corpus import environment
-from tests.test_export import CASES, EXPORT_NAME, REFUSED, copy_case
+from tests.test_export import CASES, EXPORT_NAME, FIELD_CASES, REFUSED, copy_case, write_case
 
 pytestmark = pytest.mark.integration
 
@@ -82,6 +82,13 @@ def test_docker_compose_accepts_every_export(tmp_path: Path) -> None:
         services[str(target)] = sorted(stack.services)
         if case in SOURCE_REFUSED_TOO:
             jobs.append({"file": str(path), "env": env, "case": f"source of {case}"})
+    for name, field_stack, _, _ in FIELD_CASES:  # every field the export writes
+        path = write_case(field_stack, tmp_path / "fields" / name)
+        export = to_compose(load_paths([path])[0])
+        target = path.parent / EXPORT_NAME
+        target.write_text(export.text(), encoding="utf-8")
+        jobs.append({"file": str(target), "env": export.values, "case": f"field {name}"})
+        services[str(target)] = sorted(field_stack.services)
     rows = compose_config(jobs)
     assert len(rows) == len(jobs) >= 200
     cases = {job["file"]: job["case"] for job in jobs}
