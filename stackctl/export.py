@@ -61,9 +61,7 @@ class Export:
         head = [f"# stack {self.stack!r}, written by `stackctl export`"]
         if self.source:
             head[0] += f" from {self.source}"
-        head.append(
-            "# docker-compose (1.29+) and stackctl read it; stackctl also reads x-stackctl"
-        )
+        head.append("# docker-compose (1.29+) and stackctl read it; stackctl also reads x-stackctl")
         if self.variables:
             head.append(
                 "# secret values are not written: set these variables first: "
@@ -222,9 +220,8 @@ class _SecretNames:
         nor escaped); a secret value that no variable stands for is refused, not written."""
         if isinstance(data, str):
             written = self.text(data)
-            if data in self.values and written == escape(data) or any(
-                len(v) >= MIN_REDACTED and escape(v) in written for v in self.values
-            ):
+            whole = data in self.values and written == escape(data)
+            if whole or any(len(v) >= MIN_REDACTED and escape(v) in written for v in self.values):
                 raise StackctlError(
                     f"stack {self.stack.name!r}: {path.lstrip('.') or 'a value'} holds a "
                     "secret value that no variable stands for; nothing was written",
@@ -484,7 +481,5 @@ def variables_note(exports: Iterable[Export]) -> str | None:
     wanted = sorted({v for e in exports for v in e.variables})
     if not wanted:
         return None
-    return (
-        "secret values were not written; set these variables before using the file: "
-        + " ".join(wanted)
-    )
+    listed = " ".join(wanted)
+    return f"secret values were not written; set these variables before using the file: {listed}"

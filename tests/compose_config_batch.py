@@ -41,7 +41,7 @@ def config_of(path, env):
         serialize_config(config)  # what `config` prints: it must serialize too
         row["services"] = sorted(s["name"] for s in config.services)
         row["ok"] = True
-    except Exception as e:  # noqa: BLE001 - any refusal is the answer, with its words
+    except Exception as e:  # any refusal is the answer, in compose's words
         row["error"] = f"{type(e).__name__}: {getattr(e, 'msg', None) or e}"
     finally:
         os.chdir(cwd)

@@ -10,12 +10,10 @@ Then data tables for single fields, the secret-leak search and the command itsel
 
 from __future__ import annotations
 
-import json
 import re
-import os
 import shutil
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +24,8 @@ from stackctl import pipeline
 from stackctl.backends.docker.observe import ObservedState
 from stackctl.backends.swarm.observe import SwarmObservedState
 from stackctl.cli import main
-from stackctl.dump import to_stack_yaml
 from stackctl.core.resources import ObservedNetwork
+from stackctl.dump import to_stack_yaml
 from stackctl.errors import ExportRefusedError, StackctlError
 from stackctl.export import EXTENSION, Export, to_compose
 from stackctl.load import load_paths
@@ -330,7 +328,10 @@ def test_a_field_is_exported_and_round_trips(
     for key, value in compose.items():
         assert service[key] == value, key
     assert set(service.get(EXTENSION, {})) == extension
-    assert export.data[EXTENSION] == {"name": "f", **({"engine": stack.engine} if stack.engine else {})}
+    assert export.data[EXTENSION] == {
+        "name": "f",
+        **({"engine": stack.engine} if stack.engine else {}),
+    }
     assert after == before
     assert_no_secret_value(export)
 
@@ -350,7 +351,9 @@ REFUSALS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("stack", "field"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize(
+    ("stack", "field"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS]
+)
 def test_what_compose_cannot_hold_is_refused_with_exit_3(
     stack: Stack, field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -475,7 +478,9 @@ def test_several_stacks_need_a_folder(tmp_path: Path, capsys: pytest.CaptureFixt
     assert [s.name for s in load_paths([out])] == ["one", "two"]
 
 
-def test_an_invalid_stack_is_not_exported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_invalid_stack_is_not_exported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "compose.yaml").write_text("services:\n  app: {}\n", encoding="utf-8")

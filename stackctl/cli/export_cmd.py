@@ -26,7 +26,9 @@ from stackctl.model import Stack
 
 def _write(path: Path, export: Export, force: bool) -> None:
     if path.exists() and not force:
-        raise StackctlError(f"{path} exists; nothing was written", hint="pass --force to replace it")
+        raise StackctlError(
+            f"{path} exists; nothing was written", hint="pass --force to replace it"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(export.text(), encoding="utf-8")
 

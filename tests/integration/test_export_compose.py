@@ -99,9 +99,7 @@ def test_docker_compose_accepts_every_export(tmp_path: Path) -> None:
         )
     assert refused == {}, "\n".join(f"{k}: {v}" for k, v in refused.items())
     rows = [r for r in rows if r["ok"]]
-    unset = [
-        f"{cases[r['file']]}: {w}" for r in rows for w in r["warnings"] if "is not set" in w
-    ]
+    unset = [f"{cases[r['file']]}: {w}" for r in rows for w in r["warnings"] if "is not set" in w]
     assert unset == [], "\n".join(unset)
     for row in rows:
         assert row["services"] == services[row["file"]], cases[row["file"]]
