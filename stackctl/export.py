@@ -17,7 +17,10 @@ secret-looking name or holds a secret value becomes a ``${VAR}`` reference (the 
 it was read from when known, else the key itself, with ``_SECRET`` added when the key does
 not look secret, so that stackctl loads it back as a secret), and every other place that
 holds a secret value refers to the same variable. ``Export.variables`` lists what must be
-set. What 1.29 cannot hold at all (a config's ``content:``, a secret or config read from
+set. (Which variable a value came from: ``stack_variables``, the one read of the
+environment and ``.env``, which the caller passes in.)
+
+What 1.29 cannot hold at all (a config's ``content:``, a secret or config read from
 ``environment:``) raises :class:`ExportRefusedError` (exit code 3), naming the field.
 """
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,12 +81,16 @@ class Export:
         return "\n".join(head) + "\n" + body
 
 
-def to_compose(stack: Stack, folder: Path | None = None) -> Export:
+def to_compose(
+    stack: Stack, folder: Path | None = None, variables: Mapping[str, str] | None = None
+) -> Export:
     """``stack`` as a compose document. ``folder``: where the file will be (relative paths
-    are rewritten to stay right from there); None: the stack's own folder."""
+    are rewritten to stay right from there); None: the stack's own folder. ``variables``:
+    where the stack's values came from (:func:`stack_variables`), so that a secret value
+    is written as the variable it was read from."""
     _refuse_what_compose_cannot_hold(stack)
     rebase = _rebaser(stack.base_dir, folder)
-    names = _SecretNames(stack)
+    names = _SecretNames(stack, variables or {})
     extension: dict[str, Any] = {"name": stack.name}
     if stack.engine is not None:
         extension["engine"] = stack.engine
@@ -136,13 +143,14 @@ def _refuse_what_compose_cannot_hold(stack: Stack) -> None:
 
 
 def _rebaser(base: Path, folder: Path | None) -> Callable[[str], str]:
-    """Relative paths (``./data``, ``../x``) as seen from ``folder`` instead of ``base``."""
+    """Relative paths (``./data``, ``../x``, ``app.env``) as seen from ``folder`` instead of
+    ``base``; absolute ones, ``~/...`` and URLs (a remote build context) stay."""
     if folder is None or folder.resolve() == base.resolve():
         return lambda path: path
     here = folder.resolve()
 
     def rebase(path: str) -> str:
-        if not path.startswith(".") or path.startswith("~"):
+        if os.path.isabs(path) or path.startswith(("~", "git@", "github.com/")) or "://" in path:
             return path
         moved = os.path.relpath(os.path.normpath(base / path), here)
         return moved if moved.startswith(".") else f"./{moved}"
@@ -157,14 +165,12 @@ class _SecretNames:
     """Which variable stands for each secret value, and the writing of every string: ``$``
     escaped as ``$$``, each secret value replaced by its ``${VAR}``."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, variables: Mapping[str, str]) -> None:
         self.stack = stack
         self.values = _secret_values(stack)
         self.by_value: dict[str, str] = {}
         self.used: set[str] = set()
-        variables = variables_for(stack.base_dir)[0]
-        known = {**variables.dotenv, **variables.process}
-        for name, value in sorted(known.items()):
+        for name, value in sorted(variables.items()):
             if value in self.values and looks_secret(name) and value not in self.by_value:
                 self.by_value[value] = name
 
@@ -234,6 +240,13 @@ class _SecretNames:
         if isinstance(data, list):
             return [self.write(v, f"{path}[{i}]") for i, v in enumerate(data)]
         return data
+
+
+def stack_variables(stack: Stack) -> dict[str, str]:
+    """The variables a stack's values are read from, as loading reads them: the process
+    environment over the ``.env`` beside the stack (the I/O :func:`to_compose` leaves out)."""
+    variables = variables_for(stack.base_dir)[0]
+    return {**variables.dotenv, **variables.process}
 
 
 def _secret_values(stack: Stack) -> set[str]:
@@ -358,7 +371,7 @@ def _service(stack: Stack, service: Service, rebase: _Rebase, names: _SecretName
                 names.name_for(value, key)
         out["build"] = build
         if set(data["build"]) - set(_BUILD_KEYS):
-            inexact("build")
+            extension["build"] = {**data["build"], "context": build["context"]}
     if service.ports:
         out["ports"] = [_port(p) for p in service.ports]
         if any(port_short(p) is None and p.host_ip for p in service.ports):

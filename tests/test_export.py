@@ -27,7 +27,7 @@ from stackctl.cli import main
 from stackctl.core.resources import ObservedNetwork
 from stackctl.dump import to_stack_yaml
 from stackctl.errors import ExportRefusedError, StackctlError
-from stackctl.export import EXTENSION, Export, to_compose
+from stackctl.export import EXTENSION, Export, stack_variables, to_compose
 from stackctl.load import load_paths
 from stackctl.model import (
     Acknowledge,
@@ -142,7 +142,7 @@ def round_trip(path: Path, env: dict[str, str]) -> tuple[Any, Any, Export]:
     beside the source (relative paths stay right) and loaded with its variables set."""
     with environment(env):
         (stack,) = load_paths([path])
-        export = to_compose(stack)
+        export = to_compose(stack, variables=stack_variables(stack))
         target = stack.base_dir / EXPORT_NAME
         target.write_text(export.text(), encoding="utf-8")  # first: it is in build contexts
         before = plan_from_nothing([path])
@@ -370,7 +370,7 @@ def test_what_compose_cannot_hold_is_refused_with_exit_3(
 
 def test_a_secret_value_no_variable_stands_for_is_refused(tmp_path: Path) -> None:
     """A secret-looking variable's value in a command, where no service's environment
-    and no variable of the process or .env holds it any more: not written."""
+    and no variable given holds it: not written."""
     folder = tmp_path / "s"
     folder.mkdir()
     (folder / "compose.yaml").write_text(
@@ -381,11 +381,11 @@ def test_a_secret_value_no_variable_stands_for_is_refused(tmp_path: Path) -> Non
         (stack,) = load_paths([folder])
     assert SECRET_VALUE in stack.secret_values
     with pytest.raises(StackctlError) as e:
-        to_compose(stack)
+        to_compose(stack, variables={"API_TOKEN": "another value"})
     assert "services.app.command[1]" in e.value.message
     assert SECRET_VALUE not in str(e.value)
-    with environment({"API_TOKEN": SECRET_VALUE}):
-        export = to_compose(stack)  # with the variable known, it is referred to
+    # with the variable it was read from known, the file refers to it
+    export = to_compose(stack, variables={"API_TOKEN": SECRET_VALUE, "OTHER": SECRET_VALUE})
     assert export.data["services"]["app"]["command"] == ["run", "${API_TOKEN}"]
     assert export.variables == ("API_TOKEN",)
 
@@ -451,7 +451,7 @@ def test_export_prints_to_stdout_and_writes_files(
 def test_a_file_elsewhere_gets_its_relative_paths_rewritten(tmp_path: Path) -> None:
     stack_yaml = write_case(
         Stack("f", services=[svc(volumes=["./data:/data"], env_file=["./app.env"])],
-              secrets=[SecretSource("token", file="./token.txt")]),
+              secrets=[SecretSource("token", file="token.txt")]),
         tmp_path / "project" / "f",
     )  # fmt: skip
     (stack_yaml.parent / "app.env").write_text("A=1\n", encoding="utf-8")
@@ -501,3 +501,13 @@ def test_x_stackctl_is_checked_when_loading(tmp_path: Path) -> None:
     text = str(e.value)
     assert "`colour` is not a stack setting of `x-stackctl`" in text
     assert "`bogus` is not a service setting of stackctl" in text
+
+
+def test_a_build_kept_in_x_stackctl_is_rebased_too(tmp_path: Path) -> None:
+    stack = Stack("b", services=[Service("app", build=Build("app", dockerfile_inline="FROM x"))])
+    path = write_case(stack, tmp_path / "project" / "b")
+    (path.parent / "app").mkdir()
+    export = to_compose(load_paths([path])[0], tmp_path / "elsewhere")
+    service = export.data["services"]["app"]
+    assert service["build"] == {"context": "../project/b/app"}
+    assert service[EXTENSION]["build"]["context"] == "../project/b/app"

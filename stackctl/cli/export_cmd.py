@@ -20,7 +20,7 @@ from stackctl import pipeline
 from stackctl.cli import app
 from stackctl.cli.common import Engine, Files, Paths, Profiles, load_options, print_warnings
 from stackctl.errors import StackctlError
-from stackctl.export import Export, to_compose, variables_note
+from stackctl.export import Export, stack_variables, to_compose, variables_note
 from stackctl.model import Stack
 
 
@@ -44,7 +44,7 @@ def export_stacks(stacks: list[Stack], output: Path | None, force: bool) -> list
                 "to write DIR/<stack>/compose.yaml for each",
             )
         folder = output.resolve().parent if output is not None else None
-        export = to_compose(stacks[0], folder)
+        export = to_compose(stacks[0], folder, stack_variables(stacks[0]))
         if output is None:
             sys.stdout.write(export.text())
         else:
@@ -55,7 +55,9 @@ def export_stacks(stacks: list[Stack], output: Path | None, force: bool) -> list
             f"{output} is a file; several stacks are written to a folder",
             hint="give -o DIR (made if missing): DIR/<stack>/compose.yaml for each stack",
         )
-    exports = [to_compose(s, (output / s.name).resolve()) for s in stacks]  # all or nothing
+    exports = [  # all or nothing
+        to_compose(s, (output / s.name).resolve(), stack_variables(s)) for s in stacks
+    ]
     for export in exports:
         _write(output / export.stack / "compose.yaml", export, force)
     return exports

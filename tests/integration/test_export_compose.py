@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from stackctl.export import to_compose
+from stackctl.export import stack_variables, to_compose
 from stackctl.load import load_paths
 from tests.corpus.corpus import environment
 from tests.test_export import CASES, EXPORT_NAME, FIELD_CASES, REFUSED, copy_case, write_case
@@ -75,7 +75,7 @@ def test_docker_compose_accepts_every_export(tmp_path: Path) -> None:
         path, env = copy_case(case, tmp_path / str(i))
         with environment(env):
             (stack,) = load_paths([path])
-            export = to_compose(stack)
+            export = to_compose(stack, variables=stack_variables(stack))
         target = stack.base_dir / EXPORT_NAME
         target.write_text(export.text(), encoding="utf-8")
         jobs.append({"file": str(target), "env": {**env, **export.values}, "case": case})
@@ -84,7 +84,8 @@ def test_docker_compose_accepts_every_export(tmp_path: Path) -> None:
             jobs.append({"file": str(path), "env": env, "case": f"source of {case}"})
     for name, field_stack, _, _ in FIELD_CASES:  # every field the export writes
         path = write_case(field_stack, tmp_path / "fields" / name)
-        export = to_compose(load_paths([path])[0])
+        (field_stack_loaded,) = load_paths([path])
+        export = to_compose(field_stack_loaded, variables=stack_variables(field_stack_loaded))
         target = path.parent / EXPORT_NAME
         target.write_text(export.text(), encoding="utf-8")
         jobs.append({"file": str(target), "env": export.values, "case": f"field {name}"})
