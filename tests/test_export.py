@@ -511,3 +511,21 @@ def test_a_build_kept_in_x_stackctl_is_rebased_too(tmp_path: Path) -> None:
     service = export.data["services"]["app"]
     assert service["build"] == {"context": "../project/b/app"}
     assert service[EXTENSION]["build"]["context"] == "../project/b/app"
+
+
+def test_stdout_is_refused_where_its_redaction_would_change_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An env_file's values are hidden from every output; a label equal to one would print
+    as (sensitive value): export says so and writes files only."""
+    path = write_case(
+        Stack("e", services=[svc(env_file=["./app.env"], labels={"tier": "gold-tier-7"})]),
+        tmp_path / "e",
+    )
+    (path.parent / "app.env").write_text("TIER=gold-tier-7\n", encoding="utf-8")
+    assert main(["export", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "-o FILE" in captured.err
+    out = tmp_path / "e.compose.yaml"
+    assert main(["export", str(path), "-o", str(out)]) == 0
+    assert "tier: gold-tier-7" in out.read_text(encoding="utf-8")

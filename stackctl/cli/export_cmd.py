@@ -19,6 +19,7 @@ import typer
 from stackctl import pipeline
 from stackctl.cli import app
 from stackctl.cli.common import Engine, Files, Paths, Profiles, load_options, print_warnings
+from stackctl.core.redact import redact_text
 from stackctl.errors import StackctlError
 from stackctl.export import Export, stack_variables, to_compose, variables_note
 from stackctl.model import Stack
@@ -31,6 +32,20 @@ def _write(path: Path, export: Export, force: bool) -> None:
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(export.text(), encoding="utf-8")
+
+
+def _print(export: Export) -> None:
+    """The file on stdout, unless stdout's redaction would change it: a word of it equal to
+    a value stackctl hides (an env_file's), which would print as ``(sensitive value)``."""
+    text = export.text()
+    if redact_text(text) != text:
+        raise StackctlError(
+            f"the compose file of stack {export.stack!r} holds text equal to a value stackctl "
+            "hides in its output (an env_file's or a secret file's); printed, it would read "
+            "(sensitive value); nothing was printed",
+            hint="write it to a file: -o FILE",
+        )
+    sys.stdout.write(text)
 
 
 def export_stacks(stacks: list[Stack], output: Path | None, force: bool) -> list[Export]:
@@ -46,7 +61,7 @@ def export_stacks(stacks: list[Stack], output: Path | None, force: bool) -> list
         folder = output.resolve().parent if output is not None else None
         export = to_compose(stacks[0], folder, stack_variables(stacks[0]))
         if output is None:
-            sys.stdout.write(export.text())
+            _print(export)
         else:
             _write(output, export, force)
         return [export]
