@@ -114,7 +114,10 @@ def to_compose(
         written,
         tuple(sorted(names.used)),
         str(stack.origin) if stack.origin else None,
-        {name: value for value, name in names.by_value.items() if name in names.used},
+        {
+            **{name: value for value, name in names.by_value.items() if name in names.used},
+            **names.blanks,
+        },
     )
 
 
@@ -122,6 +125,17 @@ def to_compose(
 
 
 def _refuse_what_compose_cannot_hold(stack: Stack) -> None:
+    labelled = [
+        *(f"services.{k}" for k, s in stack.services.items() if "" in s.labels),
+        *(f"networks.{k}" for k, n in stack.networks.items() if "" in n.labels),
+        *(f"volumes.{k}" for k, v in stack.volumes.items() if "" in v.labels),
+    ]
+    if labelled:
+        raise ExportRefusedError(
+            f"stack {stack.name!r}: {labelled[0]}.labels: a label with an empty name, which a "
+            "compose file cannot hold; nothing was written",
+            hint="give the label a name, or remove it",
+        )
     for key, config in stack.configs.items():
         for field_name in ("content", "environment"):
             if getattr(config, field_name) is not None:
@@ -170,6 +184,7 @@ class _SecretNames:
         self.values = _secret_values(stack)
         self.by_value: dict[str, str] = {}
         self.used: set[str] = set()
+        self.blanks: dict[str, str] = {}  # variables of blank Secrets -> their value
         for name, value in sorted(variables.items()):
             if value in self.values and looks_secret(name) and value not in self.by_value:
                 self.by_value[value] = name
@@ -222,6 +237,13 @@ class _SecretNames:
         return "".join(out)
 
     def write(self, data: Any, path: str = "") -> Any:
+        if isinstance(data, _Reference):
+            self.used.add(data.name)
+            self.blanks[data.name] = data.value
+            return f"${{{data.name}}}"
+        return self._write(data, path)
+
+    def _write(self, data: Any, path: str) -> Any:
         """Every string value of ``data`` as written (keys are names: neither interpolated
         nor escaped); a secret value that no variable stands for is refused, not written."""
         if isinstance(data, str):
@@ -265,18 +287,36 @@ def _secret_values(stack: Stack) -> set[str]:
     return {v for v in values if v and v.strip()}
 
 
-def _environment(service: Service, names: _SecretNames) -> dict[str, str]:
+def _environment(service: Service, names: _SecretNames) -> dict[str, Any]:
     """The environment; each secret value gets a variable (see the module)."""
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     for key, value in service.environment.items():
         text = value.value if isinstance(value, Secret) else value
-        if (isinstance(value, Secret) or looks_secret(key)) and text.strip():
-            refs = names.references(text)
-            # Loaded back as a secret: by its key, or by a secret-looking variable in it.
-            if not (refs and (looks_secret(key) or any(looks_secret(r) for r in refs))):
-                names.name_for(text, key if looks_secret(key) else f"{key}_SECRET")
         out[key] = text
+        if not isinstance(value, Secret) and not (looks_secret(key) and text):
+            continue
+        wanted = key if looks_secret(key) else f"{key}_SECRET"
+        if not text.strip():  # a blank Secret: no value to find elsewhere, a variable all the same
+            out[key] = _Reference(names.name_for(_Reference.blank(key, text), wanted), text)
+            continue
+        refs = names.references(text)
+        # Loaded back as a secret: by its key, or by a secret-looking variable in it.
+        if not (refs and (looks_secret(key) or any(looks_secret(r) for r in refs))):
+            names.name_for(text, wanted)
     return out
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A variable written as ``${name}`` for a value no string of the file may stand for."""
+
+    name: str
+    value: str
+
+    @staticmethod
+    def blank(key: str, value: str) -> str:
+        """A stand-in to reserve the variable's name by (never written)."""
+        return f"\0blank {key} {value!r}"
 
 
 # --------------------------------------------------------------------------- services
@@ -408,9 +448,26 @@ def _service(stack: Stack, service: Service, rebase: _Rebase, names: _SecretName
             out["pull_policy"] = service.pull_policy
         else:
             inexact("pull_policy")
+    # A repeated entry (dns: [a, a], two mounts at one target): compose's unicity rules
+    # keep one (load/merge.py), so the exact list goes to x-stackctl.
+    identities: dict[str, list[Any]] = {
+        "volumes": [m.target for m in service.volumes],
+        "secrets": [x.target or x.source for x in service.secrets],
+        "configs": [x.path for x in service.configs],
+        "devices": [d.split(":")[1] if ":" in d else d for d in service.devices],
+        "networks": [a for n in service.networks.values() for a in n.aliases],
+    }
+    for key, value in out.items():
+        items = identities.get(key, value)
+        if key in data and isinstance(items, list) and _repeats(items) and key not in extension:
+            inexact(key)
     if extension:
         out[EXTENSION] = extension
     return out
+
+
+def _repeats(items: list[Any]) -> bool:
+    return len({repr(i) for i in items}) < len(items)
 
 
 def _stack_format(service: Service) -> dict[str, Any]:

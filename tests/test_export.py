@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from stackctl import pipeline
 from stackctl.backends.docker.observe import ObservedState
@@ -50,6 +53,7 @@ from stackctl.model import (
 from stackctl.render import plan_json
 from tests.corpus.corpus import FILES, environment, load_expected
 from tests.leaks import Outputs, Secrets, Stacks
+from tests.test_roundtrip import stacks as generated_stacks
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -181,7 +185,7 @@ def assert_no_secret_value(export: Export) -> None:
     """No value of the document holds a secret value, once its ``${VAR}`` are taken out."""
     written = [re.sub(r"\$\{\w+\}", " ", w) for w in values_of(export.data)]
     for value in export.values.values():
-        assert not [w for w in written if value in w]
+        assert not value.strip() or not [w for w in written if value in w]
 
 
 def test_every_refusal_is_a_case() -> None:
@@ -252,6 +256,11 @@ FIELD_CASES: list[tuple[str, Stack, dict[str, Any], set[str]]] = [
     ("pull-policy-if-not-present", Stack("f", services=[svc(pull_policy="if_not_present")]),
      {"pull_policy": "if_not_present"}, set()),
     ("replicas", Stack("f", services=[svc(replicas=2)]), {"scale": 2}, set()),
+    ("repeated-dns", Stack("f", services=[svc(dns=["1.1.1.1", "1.1.1.1"])]),
+     {"dns": ["1.1.1.1", "1.1.1.1"]}, {"dns"}),
+    ("one-target-twice", Stack("f", services=[svc(volumes=[Mount(type="volume", target="/x"),
+                                                           Mount.tmpfs("/x")])]),
+     {}, {"volumes"}),
     ("deploy-pids",
      Stack("f", services=[svc(deploy=Deploy(resources=Resources(
          limits=ResourceSpec(cpus=0.5, memory="64m", pids=100))))]),
@@ -295,6 +304,8 @@ FIELD_CASES: list[tuple[str, Stack, dict[str, Any], set[str]]] = [
                               command=["run", f"--config={SECRET_VALUE}"])]),
      {"environment": {"APP_CONFIG": "${APP_CONFIG_SECRET}", "MODE": "x"},
       "command": ["run", "--config=${APP_CONFIG_SECRET}"]}, set()),
+    ("blank-secret", Stack("f", services=[svc(environment={"A": Secret(""), "B": ""})]),
+     {"environment": {"A": "${A_SECRET}", "B": ""}}, set()),
     ("secret-looking-key",
      Stack("f", services=[svc(environment={"DB_PASSWORD": SECRET_VALUE,
                                            "URL": Secret(f"pg://u:{SECRET_VALUE}@db")})]),
@@ -348,6 +359,7 @@ REFUSALS = [
     ("secret-environment", Stack("r", services=[svc(secrets=["tok"])],
                                  secrets=[SecretSource("tok", environment="TOKEN")]),
      "secrets.tok.environment"),
+    ("label-without-name", Stack("r", services=[svc(labels={"": "x"})]), "services.app.labels"),
 ]  # fmt: skip
 
 
@@ -364,7 +376,7 @@ def test_what_compose_cannot_hold_is_refused_with_exit_3(
     with environment({"CONF": "x", "TOKEN": "t0ken-value"}):
         assert main(["export", str(path), "-o", str(tmp_path / "out.yaml")]) == 3
     err = capsys.readouterr().err
-    assert field in err and "docker-compose 1.29" in err
+    assert field in err and "compose" in err
     assert not (tmp_path / "out.yaml").exists()
 
 
@@ -529,3 +541,30 @@ def test_stdout_is_refused_where_its_redaction_would_change_the_file(
     out = tmp_path / "e.compose.yaml"
     assert main(["export", str(path), "-o", str(out)]) == 0
     assert "tier: gold-tier-7" in out.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- property
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_generated_stacks_round_trip(data: st.DataObject) -> None:
+    """tests/test_roundtrip.py's generated stacks (quotes, dollars, YAML-special words,
+    secrets, every port and mount form): those that validate export and plan the same."""
+    stack = data.draw(generated_stacks())
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "s"
+        folder.mkdir()
+        path = folder / "stack.yaml"
+        path.write_text(to_stack_yaml(stack), encoding="utf-8")
+        try:
+            with environment({}):
+                plan_from_nothing([path])
+        except StackctlError:
+            assume(False)  # the rules refuse it (a bind outside the folder, a clash...)
+        try:
+            before, after, export = round_trip(path, {})
+        except ExportRefusedError:
+            assume(False)  # refused on purpose (tests above): a label with an empty name
+        assert after == before
+        assert_no_secret_value(export)
