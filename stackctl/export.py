@@ -461,6 +461,8 @@ def _service(stack: Stack, service: Service, rebase: _Rebase, names: _SecretName
         items = identities.get(key, value)
         if key in data and isinstance(items, list) and _repeats(items) and key not in extension:
             inexact(key)
+            if isinstance(value, list) and len(value) == len(items):
+                out[key] = _unique(value, items)  # what docker-compose accepts: no repeats
     if extension:
         out[EXTENSION] = extension
     return out
@@ -468,6 +470,14 @@ def _service(stack: Stack, service: Service, rebase: _Rebase, names: _SecretName
 
 def _repeats(items: list[Any]) -> bool:
     return len({repr(i) for i in items}) < len(items)
+
+
+def _unique(values: list[Any], identities: list[Any]) -> list[Any]:
+    """One value per identity, as compose-go's unicity: first position, last value."""
+    kept: dict[str, Any] = {}
+    for value, identity in zip(values, identities, strict=True):
+        kept[repr(identity)] = value
+    return list(kept.values())
 
 
 def _stack_format(service: Service) -> dict[str, Any]:

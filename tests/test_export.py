@@ -257,10 +257,10 @@ FIELD_CASES: list[tuple[str, Stack, dict[str, Any], set[str]]] = [
      {"pull_policy": "if_not_present"}, set()),
     ("replicas", Stack("f", services=[svc(replicas=2)]), {"scale": 2}, set()),
     ("repeated-dns", Stack("f", services=[svc(dns=["1.1.1.1", "1.1.1.1"])]),
-     {"dns": ["1.1.1.1", "1.1.1.1"]}, {"dns"}),
+     {"dns": ["1.1.1.1"]}, {"dns"}),
     ("one-target-twice", Stack("f", services=[svc(volumes=[Mount(type="volume", target="/x"),
                                                            Mount.tmpfs("/x")])]),
-     {}, {"volumes"}),
+     {"volumes": [{"type": "tmpfs", "target": "/x"}]}, {"volumes"}),
     ("deploy-pids",
      Stack("f", services=[svc(deploy=Deploy(resources=Resources(
          limits=ResourceSpec(cpus=0.5, memory="64m", pids=100))))]),
