@@ -423,6 +423,12 @@ def _service(stack: Stack, service: Service, rebase: _Rebase, names: _SecretName
             extension["volumes"] = [_rebased_mount(m, rebase) for m in data["volumes"]]
     if service.networks:
         out["networks"] = data["networks"]
+        if any(_repeats(n.aliases) for n in service.networks.values()):
+            inexact("networks")  # compose's unicity keeps one of each alias
+            out["networks"] = {
+                k: {**v, "aliases": list(dict.fromkeys(v["aliases"]))} if "aliases" in v else v
+                for k, v in data["networks"].items()
+            }
     if service.depends_on:
         out["depends_on"] = {
             k: {"condition": str(d.condition)} for k, d in service.depends_on.items()
@@ -433,7 +439,9 @@ def _service(stack: Stack, service: Service, rebase: _Rebase, names: _SecretName
             inexact("depends_on")
     if service.healthcheck is not None:
         out["healthcheck"] = {k: v for k, v in data["healthcheck"].items() if k in _HEALTH_KEYS}
-        if service.healthcheck.start_interval is not None:
+        if service.healthcheck.disabled:  # 1.29: `disable: true` takes no other option
+            out["healthcheck"] = {"disable": True}
+        if data["healthcheck"] != out["healthcheck"]:
             inexact("healthcheck")
     if service.deploy is not None:
         out["deploy"], exact = _deploy(data["deploy"])
@@ -455,7 +463,6 @@ def _service(stack: Stack, service: Service, rebase: _Rebase, names: _SecretName
         "secrets": [x.target or x.source for x in service.secrets],
         "configs": [x.path for x in service.configs],
         "devices": [d.split(":")[1] if ":" in d else d for d in service.devices],
-        "networks": [a for n in service.networks.values() for a in n.aliases],
     }
     for key, value in out.items():
         items = identities.get(key, value)

@@ -18,11 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
+from stackctl import pipeline
+from stackctl.dump import to_stack_yaml
+from stackctl.errors import StackctlError
 from stackctl.export import stack_variables, to_compose
 from stackctl.load import load_paths
+from stackctl.model import Stack
 from tests.corpus.corpus import environment
 from tests.test_export import CASES, EXPORT_NAME, FIELD_CASES, REFUSED, copy_case, write_case
+from tests.test_roundtrip import stacks as generated_stacks
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +111,33 @@ def test_docker_compose_accepts_every_export(tmp_path: Path) -> None:
     for row in rows:
         assert row["services"] == services[row["file"]], cases[row["file"]]
     print(f"docker-compose config accepted {len(rows)} exports", file=sys.stderr)
+
+
+def test_docker_compose_accepts_generated_exports(tmp_path: Path) -> None:
+    """tests/test_roundtrip.py's generated stacks (every port and mount form, YAML-special
+    words, dollars, secrets): the export of each one that validates."""
+    jobs: list[dict[str, Any]] = []
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(generated_stacks())
+    def collect(stack: Stack) -> None:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        path = folder / "stack.yaml"
+        path.write_text(to_stack_yaml(stack), encoding="utf-8")
+        try:
+            pipeline.load([path])
+            (loaded,) = load_paths([path])
+            export = to_compose(loaded, variables=stack_variables(loaded))
+        except StackctlError:
+            return  # the rules refuse it, or export does on purpose (tests/test_export.py)
+        target = folder / EXPORT_NAME
+        target.write_text(export.text(), encoding="utf-8")
+        jobs.append({"file": str(target), "env": export.values})
+
+    collect()
+    rows = compose_config(jobs)
+    assert len(rows) >= 50
+    refused = [f"{r['file']}: {r['error']}" for r in rows if not r["ok"]]
+    assert refused == [], "\n".join(refused)
