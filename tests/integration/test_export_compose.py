@@ -1,6 +1,7 @@
 """docker-compose 1.29 accepts every export: ``docker-compose -f FILE config`` on the export
 of every case of tests/test_export.py (shipped stacks, test fixtures, valid corpus files,
-the field table), the variables the export names set, as a person would.
+the field table) and of 150 generated stacks, the variables the export names set, as a
+person would.
 
 All files go through one docker-compose process (tests/compose_config_batch.py, run by the
 interpreter of docker-compose's shebang): a process per file would cost about a second of
