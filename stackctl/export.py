@@ -97,7 +97,7 @@ def to_compose(
     doc: dict[str, Any] = {EXTENSION: extension}
     services: dict[str, Any] = {}
     for name, service in stack.services.items():
-        services[name] = _service(stack, service, rebase, names)
+        services[name] = _service(service, rebase, names)
     doc["services"] = services
     plain = to_data(stack, escape_dollars=False)
     for section in ("networks", "volumes", "secrets", "configs"):
@@ -386,7 +386,8 @@ _HEALTH_KEYS = ("test", "interval", "timeout", "retries", "start_period", "disab
 _PULL_POLICIES = ("always", "never", "if_not_present", "build")
 
 
-def _service(stack: Stack, service: Service, rebase: _Rebase, names: _SecretNames) -> Any:
+def _service(service: Service, rebase: _Rebase, names: _SecretNames) -> Any:
+    """The service in 1.29's keys, with an ``x-stackctl`` of what they cannot say."""
     data: dict[str, Any] = _stack_format(service)
     out: dict[str, Any] = {}
     extension: dict[str, Any] = {}
