@@ -4,6 +4,7 @@ Exit codes (documented in the README):
     0  success (for ``plan --detailed-exitcode``: no changes)
     1  an error: invalid stack, plan error, failed apply, daemon unreachable
     2  ``plan --detailed-exitcode`` only: the plan has changes
+    3  ``export``: the stack holds something a compose file cannot (``ExportRefusedError``)
     130 interrupted (Ctrl-C)
 """
 
@@ -94,6 +95,12 @@ class PlanError(StackctlError):
     def __init__(self, problems: Sequence[str], hint: str | None = None) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems), hint)
+
+
+class ExportRefusedError(StackctlError):
+    """``export``: the stack holds something a compose file (docker-compose 1.29) cannot."""
+
+    exit_code = 3
 
 
 class StalePlanError(StackctlError):

@@ -35,6 +35,7 @@ COMMANDS = {
     "completion": "completion_cmd",
     "destroy": "destroy_cmd",
     "exec": "exec_cmd",
+    "export": "export_cmd",
     "graph": "graph_cmd",
     "import": "import_cmd",
     "logs": "logs_cmd",

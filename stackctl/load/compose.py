@@ -3,8 +3,12 @@
 Compose keys that mean the same thing in stackctl pass through unchanged (the model's
 validators read Compose's short and long forms). ``scale`` becomes ``replicas``; the old
 ``external: {name: x}`` form becomes ``external: true`` plus ``name: x``; ``version`` is
-ignored, as Compose does; ``x-*`` extensions are ignored. Every other key is reported by
-name with a hint, never dropped silently: stackctl would not do what the file says.
+ignored, as Compose does; ``x-*`` extensions are ignored, but for ``x-stackctl``, where
+``stackctl export`` keeps what docker-compose 1.29 has no key for: at the top level the
+stack's ``name`` and ``engine``; in a service, settings in the stack format that replace
+the service's compose keys of the same name (``engine``, ``acknowledge``, a health check
+with ``start_interval``...). Every other key is reported by name with a hint, never dropped
+silently: stackctl would not do what the file says.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from typing import Any
 from stackctl.model import Service
 
 PathT = tuple[str | int, ...]
+
+EXTENSION = "x-stackctl"
+_STACK_EXTENSION_KEYS = ("name", "engine")
 
 _REMOVE = "remove it; stackctl does not support it yet"
 _LIMITS = "set it under deploy.resources.limits ({what})"
@@ -90,6 +97,9 @@ def compose_to_stack(data: Mapping[str, Any], *, default_name: str) -> Mapped:
     """The stack-format data for a compose document, plus the keys stackctl cannot honour."""
     out = Mapped({"name": data.get("name") or project_name(default_name)})
     for key, value in data.items():
+        if key == EXTENSION:
+            _stack_extension(value, out)
+            continue
         if key in ("name", "version") or str(key).startswith("x-"):
             continue
         if key in TOP_LEVEL_HINTS:
@@ -110,6 +120,53 @@ def compose_to_stack(data: Mapping[str, Any], *, default_name: str) -> Mapped:
         elif key in ("networks", "volumes", "secrets", "configs"):
             out.data[key] = {k: _top_item(v) for k, v in value.items()}
     return out
+
+
+def _stack_extension(value: Any, out: Mapped) -> None:
+    """Top-level ``x-stackctl``: the stack's ``name`` (read with the project name) and
+    ``engine``."""
+    if not isinstance(value, Mapping):
+        out.problems.append(
+            Unsupported((EXTENSION,), f"`{EXTENSION}` must be a mapping", "write `engine: swarm`")
+        )
+        return
+    for key, item in value.items():
+        if key not in _STACK_EXTENSION_KEYS:
+            out.problems.append(
+                Unsupported(
+                    (EXTENSION, key),
+                    f"`{key}` is not a stack setting of `{EXTENSION}`",
+                    f"use {' or '.join(_STACK_EXTENSION_KEYS)}",
+                )
+            )
+        elif key == "engine":
+            out.data["engine"] = item
+
+
+def _service_extension(value: Any, path: PathT, out: Mapped) -> dict[str, Any]:
+    """A service's ``x-stackctl``: stack-format settings over its compose keys."""
+    if not isinstance(value, Mapping):
+        out.problems.append(
+            Unsupported(
+                (*path, EXTENSION),
+                f"`{EXTENSION}` must be a mapping",
+                "write the service's settings in the stack format",
+            )
+        )
+        return {}
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in Service.model_fields and key != "name":
+            kept[key] = item
+        else:
+            out.problems.append(
+                Unsupported(
+                    (*path, EXTENSION, key),
+                    f"`{key}` is not a service setting of stackctl",
+                    "remove it (`stackctl schema` lists the settings)",
+                )
+            )
+    return kept
 
 
 def _service(svc: Mapping[str, Any], path: PathT, out: Mapped) -> dict[str, Any]:
@@ -134,6 +191,8 @@ def _service(svc: Mapping[str, Any], path: PathT, out: Mapped) -> dict[str, Any]
     if isinstance(result.get("devices"), list):
         result["devices"] = [_device(d) for d in result["devices"]]
     _restart_policy(result)
+    if EXTENSION in svc:
+        result.update(_service_extension(svc[EXTENSION], path, out))
     return result
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from stackctl.core.dotenv import DotenvError, Variables, read_dotenv_file, variables_for
 from stackctl.errors import Diagnostic
 from stackctl.load import reading
+from stackctl.load.compose import EXTENSION
 from stackctl.load.merge import (
     Flat,
     MergeError,
@@ -175,6 +176,9 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
         _apply_include(node, path, project)
         _apply_extends(node, path, project)
     raw_name = flat.data.get("name")
+    extension = flat.data.get(EXTENSION)
+    if raw_name in (None, "") and isinstance(extension, Mapping):
+        raw_name = extension.get("name")  # what `stackctl export` writes (1.29 has no name:)
     name = (str(raw_name), flat.lines.get("name")) if raw_name not in (None, "") else None
     if any(d.severity == "error" and d not in errors for d in out.diagnostics[before:]):
         return None
@@ -195,12 +199,13 @@ def _has_include_or_extends(data: Any) -> bool:
 
 
 def _without_extensions(data: Any) -> Any:
-    """The document without its top-level ``x-*`` keys: stackctl ignores them (as the
+    """The document without its top-level ``x-*`` keys but ``x-stackctl`` (the settings
+    ``stackctl export`` keeps there): stackctl ignores them (as the
     Compose mapping does), and a large anchor block there (a YAML alias bomb just under
     the limit) need not be copied into located nodes, merged and flattened."""
     if not isinstance(data, Mapping):
         return data
-    return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+    return {k: v for k, v in data.items() if k == EXTENSION or not str(k).startswith("x-")}
 
 
 def _repeat_warning(repeat: Repeat) -> Diagnostic:
