@@ -20,7 +20,8 @@ With ``--applied N`` it also applies the N-service stack once and times, from ea
                                                         and healthy (bench/gen.py ``changed``:
                                                         a new BENCH_CHANGE value each run)
 
-then destroys both stacks.
+stackctl's stack and the floor's are up one at a time (each side timed beside the same
+load of health checks); each is destroyed after its turn.
 
 Each row gives wall seconds, CPU seconds (user + system) and the peak memory of the
 process (maximum resident set size), stackctl's distance from the floor, and the row's
@@ -157,48 +158,56 @@ def scaling(cmd: list[str], sizes: list[int], runs: int, folder: Path) -> list[s
 
 
 def applied(cmd: list[str], n: int, runs: int, folder: Path) -> list[str]:
+    """The rows of an applied N-service stack: stackctl's on its own stack, then the
+    floor's on an equal stack of its own (one stack up at a time: each side is timed
+    beside the same load of health checks)."""
     import docker
 
     from bench.run import free_subnets
 
     api = docker.APIClient(version="auto")
-    subnets = free_subnets(api, 2 * len(gen.NETWORKS))
-    d = gen.describe(f"bl{uuid.uuid4().hex[:8]}", n, subnets[: len(gen.NETWORKS)])
-    # the floor's own equal stack, for its change (its containers are the floor's own)
-    f = gen.describe(f"bl{uuid.uuid4().hex[:8]}", n, subnets[len(gen.NETWORKS) :])
+    subnets = free_subnets(api, len(gen.NETWORKS))
+    d = gen.describe(f"bl{uuid.uuid4().hex[:8]}", n, subnets)
+    f = gen.describe(f"bl{uuid.uuid4().hex[:8]}", n, subnets)  # the floor's
     here = folder / d.name  # the compose form's project name is its folder's
     gen.write(d, here)
     files = {form: str(here / form) for form in FORMS}
     floor = [sys.executable, "-m", "bench.floor"]
     on_f = [f.name, str(n), "--subnets", ",".join(s for _, s in f.subnets)]
-    lines = []
+    plans: dict[str, Sample] = {}
+    changes: dict[str, Sample] = {}
     try:
         measure([*cmd, "apply", "-y", "--parallelism", "16", files["stack.py"]])
-        measure([*floor, "apply", *on_f, "--parallelism", "16"])
-        base = median([measure([*floor, "noop", *on_f]) for _ in range(runs)])
         for form in FORMS:
             argv = [*cmd, "plan", "--detailed-exitcode", files[form]]
-            s = median([measure(argv) for _ in range(runs)])
-            verdict = mark("plan, nothing to do", n, s.seconds, base.seconds)
-            ratio = f"{s.seconds / base.seconds:.2f}x"
-            lines.append(row(n, "plan, nothing to do", form, s, ratio, verdict))
-        lines.append(row(n, "floor check", "-", base))
-
-        changes = [measure([*floor, "change", *on_f, "--change", str(i)]) for i in range(runs)]
-        floor_change = median(changes)
+            plans[form] = median([measure(argv) for _ in range(runs)])
         for form in FORMS:
             samples = []
             for i in range(runs):
                 gen.write(gen.changed(d, f"{form}-{i}"), here)
                 samples.append(measure([*cmd, "apply", "-y", files[form]]))
-            s = median(samples)
-            extra = f"{s.seconds - floor_change.seconds:+.2f} s"
-            verdict = mark("one service changed", n, s.seconds, floor_change.seconds)
-            lines.append(row(n, "one service changed", form, s, extra, verdict))
-        lines.append(row(n, "floor change", "-", floor_change))
+            changes[form] = median(samples)
     finally:
         cleanup(d.name)
+    try:
+        measure([*floor, "apply", *on_f, "--parallelism", "16"])
+        base = median([measure([*floor, "noop", *on_f]) for _ in range(runs)])
+        floor_change = median(
+            [measure([*floor, "change", *on_f, "--change", str(i)]) for i in range(runs)]
+        )
+    finally:
         cleanup(f.name)
+    lines = []
+    for form, s in plans.items():
+        verdict = mark("plan, nothing to do", n, s.seconds, base.seconds)
+        ratio = f"{s.seconds / base.seconds:.2f}x"
+        lines.append(row(n, "plan, nothing to do", form, s, ratio, verdict))
+    lines.append(row(n, "floor check", "-", base))
+    for form, s in changes.items():
+        extra = f"{s.seconds - floor_change.seconds:+.2f} s"
+        verdict = mark("one service changed", n, s.seconds, floor_change.seconds)
+        lines.append(row(n, "one service changed", form, s, extra, verdict))
+    lines.append(row(n, "floor change", "-", floor_change))
     return lines
 
 
