@@ -6,6 +6,10 @@ A stack of N services ``s01 .. sNN`` on the busybox test image, all on two netwo
 ...) depends on its neighbour (``s04``, ``s09``, ...) being healthy. The neighbours are
 checked every 2 s, so that the waits for them stay short; the services nobody waits for
 every 30 s (Docker's default interval) unless told otherwise.
+
+:func:`changed` gives the same stack with one service's environment changed (the
+benchmark's "one service changed" row): :func:`changed_service`, a neighbour checked every
+2 s, so that the wait for its replacement to be healthy is short.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 IMAGE = "stackctl-test/busybox:1"
@@ -42,6 +46,7 @@ RESTART = "unless-stopped"
 class Service:
     name: str
     depends_on: str | None  # the neighbour it needs healthy
+    environment: tuple[tuple[str, str], ...] = ()  # only in a changed stack (changed())
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,26 @@ def describe(
     )
 
 
+def changed_service(d: Description) -> str:
+    """The service the "one service changed" row changes: the first neighbour (health
+    checked every 2 s, so its replacement is healthy about 2 s after its start), else the
+    first service."""
+    return min(d.waited) if d.waited else d.services[0].name
+
+
+def changed(d: Description, value: str, service: str | None = None) -> Description:
+    """``d`` with ``BENCH_CHANGE=value`` in the environment of ``service`` (default
+    :func:`changed_service`) and of no other."""
+    name = service or changed_service(d)
+    if name not in {s.name for s in d.services}:
+        raise ValueError(f"no service {name!r} in {d.name}")
+    services = tuple(
+        replace(s, environment=(("BENCH_CHANGE", value),)) if s.name == name else s
+        for s in d.services
+    )
+    return replace(d, services=services)
+
+
 def stack_py(d: Description) -> str:
     """The stackctl stack file (typed Python)."""
     lines = [
@@ -120,9 +145,11 @@ def stack_py(d: Description) -> str:
     for s in d.services:
         check = "WAITED" if s.name in d.waited else "UNWAITED"
         deps = f", depends_on={{{s.depends_on}: healthy}}" if s.depends_on else ""
+        env = f", environment={dict(s.environment)!r}" if s.environment else ""
         lines.append(
             f"{s.name} = Service({s.name!r}, image={IMAGE!r}, command=COMMAND, "
-            f"restart={RESTART!r}, healthcheck={check}, networks=[{', '.join(NETWORKS)}]{deps})"
+            f"restart={RESTART!r}, healthcheck={check}, networks=[{', '.join(NETWORKS)}]"
+            f"{deps}{env})"
         )
     lines += [
         "",
@@ -170,6 +197,8 @@ def compose_yaml(d: Description) -> str:
         }
         if s.depends_on:
             svc["depends_on"] = {s.depends_on: {"condition": "service_healthy"}}
+        if s.environment:
+            svc["environment"] = dict(s.environment)
         services[s.name] = svc
     networks: dict[str, object] = {}
     for key in NETWORKS:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import floor, gen
+from bench import floor, gen, load
 from stackctl import Stack
 from stackctl.load import load_paths
 
@@ -63,3 +63,48 @@ def test_the_floor_creates_the_same_health_checks(unwaited: str, expected: float
     assert bodies["s05"]["Healthcheck"]["Interval"] == nanos(expected)
     assert bodies["s04"]["Healthcheck"]["Timeout"] == nanos(30.0)
     assert {b["Healthcheck"]["Retries"] for b in bodies.values()} == {gen.HEALTH_RETRIES}
+
+
+def test_a_changed_stack_changes_one_services_environment_in_every_form(tmp_path: Path) -> None:
+    d = gen.describe("benchgen", 10, SUBNETS)
+    assert gen.changed_service(d) == "s04"  # a neighbour: checked every 2 s
+    c = gen.changed(d, "7")
+    stack_py, compose = gen.write(c, tmp_path)
+    [from_py] = load_paths([stack_py])
+    [from_compose] = load_paths([compose])
+    assert from_py.services == from_compose.services
+    changed = {k for k, s in from_py.services.items() if s.environment}
+    assert changed == {"s04"}
+    assert from_py.services["s04"].environment == {"BENCH_CHANGE": "7"}
+    bodies = {s.name: floor._create_body(c, s) for s in c.services}
+    assert bodies["s04"]["Env"] == ["BENCH_CHANGE=7"]
+    assert all("Env" not in b for k, b in bodies.items() if k != "s04")
+    with pytest.raises(ValueError, match="no service 's99'"):
+        gen.changed(d, "7", "s99")
+
+
+@pytest.mark.parametrize(
+    ("operation", "n", "wall", "floor_s", "verdict"),
+    [
+        ("validate", 1000, 0.55, None, "ok (< 0.6 s)"),
+        ("validate", 1000, 0.61, None, "MISSED (< 0.6 s)"),
+        ("validate", 10, 0.3, None, "ok (< 0.6 s)"),
+        ("validate", 3000, 0.3, None, "-"),  # no target beyond 1000 services
+        ("plan from nothing", 1000, 1.2, None, "MISSED (< 1 s)"),
+        ("plan, nothing to do", 100, 0.28, 0.2, "ok (< 0.3 s, <= 1.5x floor)"),
+        ("plan, nothing to do", 100, 0.28, 0.1, "MISSED (< 0.3 s, <= 1.5x floor)"),
+        ("plan, nothing to do", 100, 0.35, 0.3, "MISSED (< 0.3 s, <= 1.5x floor)"),
+        ("one service changed", 100, 2.9, 2.7, "ok (floor + 0.3 s)"),
+        ("one service changed", 100, 3.1, 2.7, "MISSED (floor + 0.3 s)"),
+        ("floor change", 100, 2.7, None, "-"),
+    ],
+)
+def test_rows_are_marked_against_the_issues_targets(
+    operation: str, n: int, wall: float, floor_s: float | None, verdict: str
+) -> None:
+    assert load.mark(operation, n, wall, floor_s) == verdict
+
+
+def test_a_target_against_the_floor_needs_the_floors_time() -> None:
+    with pytest.raises(ValueError, match="floor"):
+        load.mark("one service changed", 100, 2.9)

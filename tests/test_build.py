@@ -1,6 +1,6 @@
 """``build:`` without a daemon: the model's forms, the compose mapping, the context digest
 (``.dockerignore`` honoured) and the planner's build rows (missing, changed, pull_policy
-build, --no-build, built by someone else)."""
+build, --no-build, built by someone else; a remote context)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from stackctl.core.plan import Kind, build_id
 from stackctl.engine.build_context import context_digest, context_files
 from stackctl.errors import InvalidStackError, PlanError
 from stackctl.load import load_paths
+from stackctl.model.build import git_ref, pinned_ref, remote_kind, shown_url
 from stackctl.render import plan_text
 
 # --------------------------------------------------------------------------- model
@@ -51,8 +52,16 @@ def test_long_form_defaults_the_context_and_reads_args_as_compose_does(
     [
         ({"name": "web"}, "needs `image` .what to run. or `build`"),
         ({"name": "web", "image": "x:1", "pull_policy": "build"}, "needs a `build` section"),
-        ({"name": "web", "build": "https://github.com/a/b.git"}, "remote URL"),
-        ({"name": "web", "build": "git@github.com:a/b.git"}, "remote URL"),
+        ({"name": "web", "build": "ssh://git@host/a/b.git"}, "cannot fetch"),
+        ({"name": "web", "build": "ssh://u:tok@host/a"}, "ssh://u:\\*\\*\\*@host/a"),
+        (
+            {"name": "web", "build": {"context": "git@h:a/b.git", "dockerfile_inline": "FROM x"}},
+            "needs a local context",
+        ),
+        (
+            {"name": "web", "build": {"context": "https://h/a.tgz", "dockerfile": "/srv/D"}},
+            "absolute path, but the context is remote",
+        ),
         (
             {"name": "web", "build": {"dockerfile": "D", "dockerfile_inline": "FROM x"}},
             "not both",
@@ -63,6 +72,50 @@ def test_long_form_defaults_the_context_and_reads_args_as_compose_does(
 def test_refused_forms(data: dict[str, object], says: str) -> None:
     with pytest.raises(ValidationError, match=says):
         Service(**data)  # type: ignore[arg-type]
+
+
+# docker's rules (docker/cli urlutil.IsGitURL, IsURL): context -> kind, ref, pinned
+CONTEXTS: list[tuple[str, str, str | None, bool]] = [
+    (".", "local", None, False),
+    ("./app", "local", None, False),
+    ("/srv/app", "local", None, False),
+    ("app#x", "local", "x", False),  # a folder may hold '#'
+    ("https://github.com/firecrawl/firecrawl.git#main:apps/nuq-postgres", "git", "main", False),
+    ("https://github.com/o/r.git", "git", None, False),
+    ("http://host/o/r.git#v1.4.2", "git", "v1.4.2", True),
+    ("git://127.0.0.1:9418/repo.git#main:sub", "git", "main", False),
+    ("git@github.com:o/r.git#" + "0f" * 20, "git", "0f" * 20, True),
+    ("git@github.com:o/r#refs/tags/stable:dir", "git", "refs/tags/stable", True),
+    ("github.com/o/r#2024.05", "git", "2024.05", True),
+    ("github.com/o/r#abc1234:dir", "git", "abc1234", True),
+    ("https://github.com/o/r.git#:dir", "git", None, False),  # a folder of the default branch
+    ("https://host/ctx.tar.gz", "url", None, False),
+    ("https://github.com/o/r", "url", None, False),  # no .git: a tarball or a Dockerfile
+]
+
+
+@pytest.mark.parametrize(("context", "kind", "ref", "pinned"), CONTEXTS)
+def test_context_kinds_follow_dockers_rules(
+    context: str, kind: str, ref: str | None, pinned: bool
+) -> None:
+    assert remote_kind(context) == kind
+    assert Build(context).remote is (kind != "local")
+    if kind == "git":
+        assert git_ref(context) == ref
+        assert pinned_ref(git_ref(context)) is pinned
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:tok@github.com/o/r.git#main", "https://user:***@github.com/o/r.git#main"),
+        ("https://tok@github.com/o/r.git", "https://***@github.com/o/r.git"),
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+        ("https://github.com/o/r@x.git", "https://github.com/o/r@x.git"),
+    ],
+)
+def test_a_token_in_a_context_url_is_hidden(url: str, shown: str) -> None:
+    assert shown_url(url) == shown
 
 
 def test_image_name_is_composes() -> None:
@@ -398,3 +451,120 @@ def test_a_context_of_the_whole_host_is_refused_not_walked(tmp_path: Path, conte
         desire([stack])
     [d] = info.value.diagnostics
     assert d.path == "services.web.build.context" and "whole of it" in d.message
+
+
+# --------------------------------------------------------------------------- remote context
+
+REPO = "https://user:tok@git.example/o/web.git"
+
+
+def remote_stack(context: str = REPO + "#v1.2:app", **build: object) -> Stack:
+    svc = Service("web", build={"context": context, **build}, command=["sleep", "1"])
+    return Stack("media", services=[svc]).with_origin(Path("/nowhere/stack.py"))
+
+
+def test_a_remote_context_is_not_read_here() -> None:
+    """No folder, no Dockerfile on this machine: the daemon fetches both."""
+    [b] = desire([remote_stack(dockerfile="docker/Dockerfile.prod")]).builds
+    assert b.remote == REPO + "#v1.2:app"
+    assert b.context == "" and b.dockerfile == "docker/Dockerfile.prod"
+    assert b.dockerfile_text is None
+    assert parts_from_labels(b.labels) == b.digests
+    assert "tok" not in str(b.labels)
+
+
+def remote_digests(**build: object) -> dict[str, str]:
+    [b] = desire([remote_stack(**build)]).builds
+    return b.digests
+
+
+@pytest.mark.parametrize(
+    ("change", "parts"),
+    [
+        ({}, []),
+        ({"context": REPO + "#v1.3:app"}, ["context"]),  # a new pin: a new URL
+        ({"dockerfile": "Dockerfile.prod"}, ["dockerfile", "options"]),
+        ({"args": {"VERSION": "2"}}, ["args"]),
+        ({"target": "prod"}, ["options"]),
+        ({"labels": {"a": "b"}}, ["options"]),
+    ],
+)
+def test_a_remote_builds_identity_is_its_url_dockerfile_args_and_options(
+    change: dict[str, object], parts: list[str]
+) -> None:
+    base = remote_digests()
+    changed = remote_digests(**change)
+    assert [p for p in base if base[p] != changed[p]] == parts
+
+
+REMOTE_ROWS: list[tuple[str, Callable[[ObservedState], ObservedState], list[tuple[str, str]]]] = [
+    ("in place: nothing (the ref is not fetched again)", lambda o: o, []),
+    (
+        "image missing: built, the daemon fetching the URL",
+        lambda o: replace(o, images={}, built={}, containers=()),
+        [
+            (
+                "build",
+                "image missing; remote context: the daemon fetches "
+                "https://user:***@git.example/o/web.git#v1.2:app",
+            ),
+            ("create", "missing"),
+        ],
+    ),
+    (
+        "URL changed: rebuilt, container replaced",
+        lambda o: built_as(o, context="0" * 64),
+        [
+            (
+                "build",
+                "build changed: context; remote context: the daemon fetches "
+                "https://user:***@git.example/o/web.git#v1.2:app",
+            ),
+            ("replace", "image rebuilt"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("title", "scenario", "expected"), REMOTE_ROWS, ids=[r[0] for r in REMOTE_ROWS]
+)
+def test_remote_build_rows(
+    title: str,
+    scenario: Callable[[ObservedState], ObservedState],
+    expected: list[tuple[str, str]],
+) -> None:
+    desired = desire([remote_stack()])
+    p = plan(desired, scenario(applied(desired)))
+    got = [(op.kind.value, op.reason) for op in p.operations if op.kind != Kind.WAIT]
+    assert got == expected
+    assert "tok" not in plan_text(p)
+
+
+def test_pull_policy_build_fetches_a_remote_context_on_every_apply() -> None:
+    stack = remote_stack()
+    web = stack.services["web"].model_copy(update={"pull_policy": "build"})
+    desired = desire([Stack("media", services=[web]).with_origin(Path("/nowhere/stack.py"))])
+    p = plan(desired, applied(desired))
+    [build] = [op for op in p.operations if op.kind == Kind.BUILD]
+    assert build.reason.startswith("pull_policy: build; remote context: the daemon fetches")
+
+
+def test_compose_remote_context_loads_and_plans(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "compose.yaml": """\
+                name: fc
+                services:
+                  db:
+                    build:
+                      context: "https://github.com/firecrawl/firecrawl.git#main:apps/nuq-postgres"
+                      dockerfile: Dockerfile
+                """
+        },
+    )
+    [stack] = load_paths([tmp_path / "compose.yaml"])
+    [b] = desire([stack]).builds
+    assert b.remote == "https://github.com/firecrawl/firecrawl.git#main:apps/nuq-postgres"
+    assert b.image == "fc-db:latest"

@@ -634,6 +634,21 @@ CASES: list[tuple[str, str, str, str, tuple[str, ...], Build]] = [
         lambda: [stack("app", svc("web", "ghcr.io/owner/web:latest"))],
     ),
     (
+        "unpinned-build-context", "warning", "app", "services.web.build.context",
+        ("names the ref 'main'", "o/web.git#<commit or tag>:app", "if 'main' is a tag"),
+        lambda: [stack("app", Service("web", build="https://github.com/o/web.git#main:app"))],
+    ),
+    (
+        "unpinned-build-context", "warning", "app", "services.web.build.context",
+        ("names no ref", "'git@github.com:o/web.git'", "git@github.com:o/web.git#<commit"),
+        lambda: [stack("app", Service("web", build="git@github.com:o/web.git"))],
+    ),
+    (
+        "unpinned-build-context", "warning", "app", "services.web.build.context",
+        ("https://u:***@git.example/o/web.git", "default branch"),
+        lambda: [stack("app", Service("web", build="https://u:tok@git.example/o/web.git"))],
+    ),
+    (
         "inline-secret", "warning", "app", "services.db.environment.POSTGRES_PASSWORD",
         ("POSTGRES_PASSWORD", "Secret.env('POSTGRES_PASSWORD')"),
         lambda: [stack("app", svc("db", "postgres:16",
@@ -922,6 +937,14 @@ def test_all_findings_are_collected_not_only_the_first() -> None:
                 deploy={"resources": {"limits": {"memory": "1024m", "cpus": "0.5"}}},
             ),
             svc("off", network_mode="none"),
+        ),
+        # remote build contexts pinned to a commit or a tag, and a tarball URL
+        lambda: stack(
+            "app",
+            Service("a", build="https://github.com/o/a.git#" + "1a" * 20 + ":sub"),
+            Service("b", build="git@github.com:o/b.git#v2.1.0"),
+            Service("c", build="git://git.example/c.git#refs/tags/stable"),
+            Service("d", build="https://releases.example/d-1.2.tar.gz"),
         ),
     ],
 )

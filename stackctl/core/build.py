@@ -1,10 +1,17 @@
-"""Images built from a folder: what to build, and whether the image on the daemon is it.
+"""Images built from a folder (or a remote context): what to build, and whether the image on
+the daemon is it.
 
 A build is desired by the docker backend (``backends/docker/desired.py``) with digests of
 its parts: the build context's files (as ``.dockerignore`` leaves them, listed by the
 engine's own rules), the Dockerfile, the build arguments (a keyed digest: they may hold
 secrets) and the other options. The digests are stored in labels of the image built, so
 a later plan compares them without building anything (:func:`changed_parts`).
+
+A remote context (a Git or HTTP(S) URL, :attr:`DesiredBuild.remote`) is fetched by the
+daemon, so there are no files to digest here: its ``context`` part is the digest of the URL
+and its ``dockerfile`` part that of the Dockerfile's path in it. It is built again when the
+URL or an option changes, not when the repository moves under an unpinned ref (as Compose
+builds only a missing image): pin ``#<commit or tag>``, or set ``pull_policy: build``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ class DesiredBuild:
     image: str  # the reference it is tagged with, e.g. "media-app:latest"
     stack: str
     services: tuple[str, ...]  # the services that run it
-    context: str  # absolute folder
+    context: str  # absolute folder; "" for a remote context
     dockerfile: str  # path in the context ("Dockerfile"), or the name an inline one gets
     dockerfile_text: str | None  # the Dockerfile itself when it is not a file of the context
     args: dict[str, str] = field(repr=False)  # real values: for the build only
@@ -43,6 +50,7 @@ class DesiredBuild:
     cache_from: tuple[str, ...]
     always: bool  # pull_policy: build
     digests: dict[str, str]  # part -> digest (PARTS)
+    remote: str | None = None  # a remote context's URL (Git or HTTP): the daemon fetches it
 
     @property
     def digest(self) -> str:

@@ -49,6 +49,7 @@ from stackctl.core.build import DesiredBuild
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.engine.context import Target, resolve
 from stackctl.errors import DaemonError, DaemonUnavailableError, StackctlError
+from stackctl.model.build import shown_url
 
 MULTI_NETWORK_CREATE = (1, 44)  # from this API version every network can be given at create
 
@@ -489,21 +490,29 @@ class DockerEngine:
 
     def build(self, spec: DesiredBuild, progress: Callable[[str], None] | None = None) -> None:
         """Build ``spec`` with the daemon's builder and tag it; a failed step is an error
-        naming the step (``Step 3/5 : RUN make``) and the builder's last lines."""
+        naming the step (``Step 3/5 : RUN make``) and the builder's last lines. A remote
+        context (``spec.remote``) is fetched by the daemon (it runs ``git`` for a Git URL);
+        a failed fetch is an error naming the URL."""
         from stackctl.engine.build_context import context_tar
 
         action = f"build {spec.image}"
-        try:
-            context = context_tar(Path(spec.context), spec.dockerfile, spec.dockerfile_text)
-        except OSError as e:
-            raise DaemonError(f"{action}: cannot read the build context: {e}") from e
+        source: dict[str, Any]
+        if spec.remote is not None:
+            source = {"path": spec.remote}
+            context: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        else:
+            try:
+                tar = context_tar(Path(spec.context), spec.dockerfile, spec.dockerfile_text)
+            except OSError as e:
+                raise DaemonError(f"{action}: cannot read the build context: {e}") from e
+            source = {"fileobj": tar, "custom_context": True}
+            context = tar
         step = ""
         tail: list[str] = []
         try:
             with context:
                 stream = self.client.build(
-                    fileobj=context,
-                    custom_context=True,
+                    **source,
                     tag=spec.image,
                     dockerfile=spec.dockerfile,
                     buildargs=dict(spec.args) or None,
@@ -523,6 +532,8 @@ class DockerEngine:
                     if "error" in event or "errorDetail" in event:
                         detail = event.get("errorDetail") or {}
                         message = str(event.get("error") or detail.get("message") or "")
+                        if spec.remote is not None and not step:
+                            raise _fetch_failure(action, spec.remote, message)
                         raise DaemonError(_build_failure(action, step, tail, message))
                     for line in str(event.get("stream") or "").splitlines():
                         if not line.strip():
@@ -535,6 +546,8 @@ class DockerEngine:
                         elif not line.lstrip().startswith(_BUILD_NOISE):
                             tail = [*tail[-4:], line.rstrip()]
         except docker.errors.APIError as e:
+            if spec.remote is not None and not step:
+                raise _fetch_failure(action, spec.remote, str(e.explanation or e)) from e
             raise _daemon_error(action, e) from e
         except NO_ANSWER as e:
             raise _lost(action, e) from e
@@ -789,6 +802,18 @@ def config_archive(copies: Sequence[ConfigCopy]) -> bytes:
             info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(copy.data))
     return out.getvalue()
+
+
+def _fetch_failure(action: str, url: str, message: str) -> DaemonError:
+    """A remote build context the daemon could not fetch (or read), for people."""
+    shown = shown_url(url)
+    return DaemonError(
+        f"{action} failed: the daemon could not fetch the remote build context {shown}: "
+        f"{message.strip()}",
+        hint="the daemon (not this machine) fetches it: check that the daemon's host can "
+        "reach it (network, proxy, credentials), that the ref after '#' exists, and, for a "
+        "Git URL, that `git` is installed where dockerd runs",
+    )
 
 
 def _build_failure(action: str, step: str, tail: list[str], message: str) -> str:

@@ -1,6 +1,7 @@
-"""Warnings about what drifts or leaks: unpinned images, secrets written inline.
+"""Warnings about what drifts or leaks: unpinned images and build contexts, secrets
+written inline.
 
-unpinned-image, inline-secret.
+unpinned-image, unpinned-build-context, inline-secret.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 
 from stackctl import units
 from stackctl.model import Secret, Stack
+from stackctl.model.build import git_ref, pinned_ref, remote_kind, shown_url
 from stackctl.rules.core import WARNING, Finding, Rule, each_stack
 
 
@@ -27,6 +29,33 @@ def _unpinned_images(stack: Stack) -> Iterator[Finding]:
             f"image '{svc.image}' of service '{svc.name}' {what}; what runs changes whenever "
             "a new image is pushed",
             f"pin a version ({name}:<version>) or a digest ({name}@sha256:...)",
+        )
+
+
+def _unpinned_build_contexts(stack: Stack) -> Iterator[Finding]:
+    """A Git build context without ``#<commit or tag>`` builds whatever its branch holds
+    when the image is (re)built."""
+    for svc in stack.services.values():
+        if svc.build is None or remote_kind(svc.build.context) != "git":
+            continue
+        url = shown_url(svc.build.context)
+        ref = git_ref(svc.build.context)
+        if pinned_ref(ref):
+            continue
+        what = "names no ref (its default branch)" if ref is None else f"names the ref {ref!r}"
+        repo, _, fragment = url.partition("#")
+        sub = fragment.partition(":")[2]
+        hint = f"pin a commit or a tag: {repo}#<commit or tag>{':' + sub if sub else ''}"
+        if ref is not None:
+            hint += f"; if {ref!r} is a tag, acknowledge this warning"
+        yield Finding(
+            stack,
+            f"services.{svc.name}.build.context",
+            f"build context '{url}' of service '{svc.name}' {what}, which moves: what is "
+            "built depends on when the image is built (stackctl builds it again only when "
+            "the URL or the build's options change, or on every apply with "
+            "pull_policy: build)",
+            hint,
         )
 
 
@@ -66,6 +95,8 @@ def _inline_secrets(stack: Stack) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule("unpinned-image", WARNING, "image without tag or :latest",
          each_stack(_unpinned_images)),
+    Rule("unpinned-build-context", WARNING, "Git build context without a commit or tag",
+         each_stack(_unpinned_build_contexts)),
     Rule("inline-secret", WARNING, "secret-looking plain environment value",
          each_stack(_inline_secrets)),
 )  # fmt: skip

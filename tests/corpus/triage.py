@@ -86,7 +86,7 @@ KEY_INFO: dict[str, tuple[str, str]] = {
     ),
     "invalid: build context": (
         "unsupported-yet",
-        "a remote (Git URL) build context: stackctl digests local contexts only",
+        "a build context URL the daemon's classic builder cannot fetch (not Git, not HTTP)",
     ),
     "build-context": (
         "real-error",

@@ -1,12 +1,16 @@
 """``build:`` through the daemon: a compose service built from a folder (FROM the offline
 busybox image), kept while its context is unchanged, rebuilt (and its container replaced)
 when a file the build sends changes, left alone when an ignored file changes; --no-build;
-a failed build names its Dockerfile step; build arguments stay secret."""
+a failed build names its Dockerfile step; build arguments stay secret; a Git URL context
+fetched by the daemon from a real ``git daemon`` on the host's loopback."""
 
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +186,122 @@ def test_build_arguments_stay_secret(
     # the Dockerfile's own text (which holds the value here) is hashed, never shown
     run = cli(engine_target.base_url, "plan", "--detailed-exitcode", path, API_TOKEN=value)
     assert run.code == 0, run.text
+
+
+# --------------------------------------------------------------------------- remote context
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def git(folder: Path, *args: str) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(folder), "PATH": "/usr/bin:/bin",
+    }  # fmt: skip
+    done = subprocess.run(
+        ["git", "-C", str(folder), *args], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def git_daemon(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``git daemon`` serving tmp/served/repo.git on 127.0.0.1 (the daemon's builder fetches
+    it from there): its ``git://`` URL and the working copy that pushes to it."""
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "sub" / "Dockerfile").write_text(f"FROM {BUSYBOX}\nCOPY msg.txt /msg.txt\n")
+    (work / "sub" / "msg.txt").write_text("from git\n")
+    served = tmp_path / "served"
+    served.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "first")
+    git(served, "clone", "-q", "--bare", str(work), "repo.git")
+    git(served / "repo.git", "config", "uploadpack.allowReachableSHA1InWant", "true")  # #<sha>
+    git(work, "remote", "add", "origin", str(served / "repo.git"))
+    port = free_port()
+    daemon = subprocess.Popen(
+        ["git", "daemon", "--export-all", "--reuseaddr", f"--base-path={served}",
+         "--listen=127.0.0.1", f"--port={port}", str(served)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert time.monotonic() < deadline, "git daemon did not listen"
+            assert daemon.poll() is None, "git daemon exited"
+            time.sleep(0.1)
+        yield f"git://127.0.0.1:{port}/repo.git", work
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+@pytest.mark.engines("host")  # the git daemon listens on this machine's loopback
+def test_a_git_context_is_fetched_by_the_daemon(
+    tmp_path: Path, built: str, engine_target: EngineTarget, git_daemon: tuple[str, Path]
+) -> None:
+    url, work = git_daemon
+    folder = tmp_path / "p"
+    folder.mkdir()
+    path = folder / "compose.yaml"
+
+    def write_compose(context: str) -> None:
+        path.write_text(
+            f"name: {built}\nservices:\n  web:\n    build:\n      context: {context}\n"
+            f'    command: ["sh", "-c", "{LOOP}"]\n'
+        )
+
+    write_compose(f"{url}#main:sub")
+    image = f"{built}-web:latest"
+    container = f"{built}-web-1"
+    run = cli(engine_target.base_url, "plan", path)
+    assert run.code == 0, run.text
+    assert f"+ build image {image}  (image missing; remote context: the daemon fetches " in run.text
+    assert "unpinned-build-context" in run.text or "names the ref 'main'" in run.text
+
+    run = cli(engine_target.base_url, "apply", "--yes", path)
+    assert run.code == 0, run.text
+    api = engine_target.api()
+    try:
+        out = api.exec_start(api.exec_create(container, ["cat", "/msg.txt"]))
+        assert out == b"from git\n"
+        first = api.inspect_image(image)["Id"]
+        assert image_of(api, container) == first
+
+        # the branch moves: not fetched again (as Compose, without --build) ...
+        (work / "sub" / "msg.txt").write_text("second commit\n")
+        git(work, "commit", "-q", "-am", "second")
+        git(work, "push", "-q", "origin", "main")
+        run = cli(engine_target.base_url, "plan", "--detailed-exitcode", path)
+        assert run.code == 0, run.text
+
+        # ... a new pin is a new URL: fetched, rebuilt, the container replaced
+        sha = git(work, "rev-parse", "HEAD")
+        write_compose(f"{url}#{sha}:sub")
+        run = cli(engine_target.base_url, "apply", "--yes", path)
+        assert run.code == 0, run.text
+        assert "build changed: context" in run.text, run.text
+        assert "names the ref" not in run.text  # pinned: no warning
+        out = api.exec_start(api.exec_create(container, ["cat", "/msg.txt"]))
+        assert out == b"second commit\n"
+        assert api.inspect_image(image)["Id"] != first
+        run = cli(engine_target.base_url, "plan", "--detailed-exitcode", path)
+        assert run.code == 0, run.text
+    finally:
+        api.close()
+
+    # a ref that does not exist: an error naming the URL, with what to check
+    write_compose(f"{url}#no-such-branch:sub")
+    run = cli(engine_target.base_url, "apply", "--yes", path)
+    assert run.code == 1, run.text
+    assert f"could not fetch the remote build context {url}#no-such-branch:sub" in run.text
+    assert "the ref after '#' exists" in run.text and "Traceback" not in run.text

@@ -51,7 +51,7 @@ from stackctl.core.service_config import (
     unit_fields,
 )
 from stackctl.errors import Diagnostic, InvalidStackError
-from stackctl.model import Condition, Service, ServiceNetwork, Stack
+from stackctl.model import Build, Condition, Service, ServiceNetwork, Stack
 from stackctl.model.service import shared_service
 from stackctl.secrets import looks_secret
 
@@ -613,6 +613,8 @@ def _build(
             )
         )
 
+    if build.remote:
+        return _remote_build(stack, service, secrets)
     context = Path(host_path(stack, build.context))
     if context.resolve() == Path("/") or context.resolve().parts[1:2] in (
         ("proc",),
@@ -658,16 +660,8 @@ def _build(
 
     from stackctl.engine.build_context import context_digest  # the SDK's .dockerignore rules
 
-    args = {k: str(v) for k, v in build.args.items()}
-    remember(*(v for k, v in args.items() if looks_secret(k)))
-    options = {
-        "target": build.target,
-        "labels": dict(sorted(build.labels.items())),
-        "network": build.network,
-        "shm_size": build.shm_size,
-        "extra_hosts": dict(sorted(build.extra_hosts.items())),
-        "dockerfile": name if text is None else None,
-    }
+    args = _build_args(build)
+    options = _build_options(build, name if text is None else None)
     try:
         context_part = context_digest(context, name)
     except OSError as e:
@@ -684,6 +678,65 @@ def _build(
         "args": secrets.digest(canonical_json(dict(sorted(args.items())))),
         "options": sha256(canonical_json(options)),
     }
+    return _desired_build(
+        stack, service, secrets, args, digests, context=str(context), dockerfile=name, text=text
+    )
+
+
+def _remote_build(stack: Stack, service: Service, secrets: Secrets) -> DesiredBuild:
+    """A build from a remote context (a Git or HTTP(S) URL the daemon fetches): nothing
+    local to read, so its identity is the URL, the Dockerfile's path in it, the arguments
+    and the options (core/build.py says when it is built again)."""
+    build = service.build
+    assert build is not None
+    name = build.dockerfile or "Dockerfile"
+    args = _build_args(build)
+    digests = {
+        "context": sha256(build.context),
+        "dockerfile": sha256(name),
+        "args": secrets.digest(canonical_json(dict(sorted(args.items())))),
+        "options": sha256(canonical_json(_build_options(build, name))),
+    }
+    return _desired_build(
+        stack, service, secrets, args, digests, context="", dockerfile=name, remote=build.context
+    )
+
+
+def _build_args(build: Build) -> dict[str, str]:
+    """The build arguments as the daemon gets them (a secret-looking one remembered, so
+    that every output hides its value)."""
+    args = {k: str(v) for k, v in build.args.items()}
+    remember(*(v for k, v in args.items() if looks_secret(k)))
+    return args
+
+
+def _build_options(build: Build, dockerfile: str | None) -> dict[str, object]:
+    """The options that shape the image (their digest is the build's ``options`` part)."""
+    return {
+        "target": build.target,
+        "labels": dict(sorted(build.labels.items())),
+        "network": build.network,
+        "shm_size": build.shm_size,
+        "extra_hosts": dict(sorted(build.extra_hosts.items())),
+        "dockerfile": dockerfile,
+    }
+
+
+def _desired_build(
+    stack: Stack,
+    service: Service,
+    secrets: Secrets,
+    args: dict[str, str],
+    digests: dict[str, str],
+    *,
+    context: str,
+    dockerfile: str,
+    text: str | None = None,
+    remote: str | None = None,
+) -> DesiredBuild:
+    """The build with its labels: the digests, which a later plan compares."""
+    build = service.build
+    assert build is not None
     labels = {
         **secrets.data(dict(build.labels)),
         LABEL_STACK: stack.name,
@@ -694,8 +747,8 @@ def _build(
         image=stack.image_name(service),
         stack=stack.name,
         services=(service.name,),
-        context=str(context),
-        dockerfile=name,
+        context=context,
+        dockerfile=dockerfile,
         dockerfile_text=text,
         args=args,
         target=build.target,
@@ -708,6 +761,7 @@ def _build(
         cache_from=tuple(build.cache_from),
         always=service.pull_policy == "build",
         digests=digests,
+        remote=remote,
     )
 
 

@@ -37,6 +37,7 @@ from stackctl.core.plan import (
     wait_id,
 )
 from stackctl.core.resources import DesiredNetwork
+from stackctl.model.build import shown_url
 
 # What each operation on a container runs, in order (the executor decides nothing).
 STEPS: dict[Kind, tuple[Step, ...]] = {
@@ -161,7 +162,8 @@ def _plan_builds(
 ) -> dict[str, str]:
     """Image -> the build that makes it: when it is missing, when its context, Dockerfile,
     arguments or options changed since it was built (the digests in its labels), or
-    always with ``pull_policy: build``; never with ``no_build``."""
+    always with ``pull_policy: build``; never with ``no_build``. A remote context's digest
+    is its URL's: a moving ref is fetched again only with ``pull_policy: build``."""
     ready: dict[str, str] = {}
     for build in desired.builds:
         present = build.image in observed.images
@@ -191,6 +193,8 @@ def _plan_builds(
             changes = tuple(
                 Change(f"build.{p}", _short(built.get(p)), _short(build.digests[p])) for p in parts
             )
+        if build.remote is not None:
+            reason += f"; remote context: the daemon fetches {shown_url(build.remote)}"
         op = Operation(
             build_id(build.image),
             Kind.BUILD,
