@@ -623,7 +623,82 @@ READBACK: list[tuple[str, Tweak | None, list[str]]] = [
         ["restart"],
     ),
     ("another image", lambda raw: raw["Config"].update(Image="busybox:2"), ["image"]),
+    ("a capability added", lambda raw: raw["HostConfig"].update(CapAdd=["NET_ADMIN"]), ["cap_add"]),
+    ("capabilities dropped", lambda raw: raw["HostConfig"].update(CapDrop=["ALL"]), ["cap_drop"]),
+    ("a read-only root", lambda raw: raw["HostConfig"].update(ReadonlyRootfs=True), ["read_only"]),
+    (
+        "an extra host",
+        lambda raw: raw["HostConfig"].update(ExtraHosts=["gw:172.17.0.1"]),
+        ["extra_hosts.gw"],
+    ),
+    ("a DNS server", lambda raw: raw["HostConfig"].update(Dns=["9.9.9.9"]), ["dns"]),
+    ("empty DNS lists are none", lambda raw: raw["HostConfig"].update(Dns=[], DnsSearch=[]), []),
+    (
+        "a sysctl",
+        lambda raw: raw["HostConfig"].update(Sysctls={"net.core.somaxconn": "1024"}),
+        ["sysctls.net.core.somaxconn"],
+    ),
+    (
+        "a security option",
+        lambda raw: raw["HostConfig"].update(SecurityOpt=["no-new-privileges:true"]),
+        ["security_opt"],
+    ),
+    (
+        "a terminal",
+        lambda raw: raw["Config"].update(Tty=True, OpenStdin=True),
+        ["stdin_open", "tty"],
+    ),
 ]
+
+HOST_SETTINGS: list[tuple[str, dict[str, Any], Tweak]] = [
+    (
+        "capabilities in either spelling and order",
+        {"cap_add": ["NET_ADMIN", "SYS_TIME"]},
+        lambda raw: raw["HostConfig"].update(CapAdd=["CAP_SYS_TIME", "CAP_NET_ADMIN"]),
+    ),
+    (
+        "extra hosts as host:ip or host=ip",
+        {"extra_hosts": ["gw:172.17.0.1", "db=10.0.0.2"]},
+        lambda raw: raw["HostConfig"].update(ExtraHosts=["gw=172.17.0.1", "db:10.0.0.2"]),
+    ),
+    (
+        "an IPv6 extra host",
+        {"extra_hosts": ["v6=::1"]},
+        lambda raw: raw["HostConfig"].update(ExtraHosts=["v6:::1"]),
+    ),
+    (
+        "sysctls and security options as set",
+        {"sysctls": {"net.core.somaxconn": 1024}, "security_opt": ["no-new-privileges:true"]},
+        lambda raw: raw["HostConfig"].update(
+            Sysctls={"net.core.somaxconn": "1024"}, SecurityOpt=["no-new-privileges:true"]
+        ),
+    ),
+    (
+        "read-only, DNS and a terminal as set",
+        {"read_only": True, "dns": ["9.9.9.9"], "tty": True, "stdin_open": True},
+        lambda raw: (
+            raw["HostConfig"].update(ReadonlyRootfs=True, Dns=["9.9.9.9"]),
+            raw["Config"].update(Tty=True, OpenStdin=True),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("title", "options", "tweak"), HOST_SETTINGS, ids=[h[0] for h in HOST_SETTINGS]
+)
+def test_host_settings_the_stack_sets_match_the_container_compose_made(
+    title: str, options: dict[str, Any], tweak: Tweak
+) -> None:
+    dc = next(c for c in desire([lab(**options)]).containers if c.service == "web")
+    raw = inspect_of(dc, "c" * 64, {"team": "web"})
+    tweak(raw)
+    wanted_config = wanted(dc.spec, dc.env, dc.image)
+    assert [c.path for c in differences(read_container(raw), wanted_config, IMAGE)] == [], title
+    # and the same container without them differs in exactly those fields
+    plain = next(c for c in desire([lab()]).containers if c.service == "web")
+    found = differences(read_container(raw), wanted(plain.spec, plain.env, plain.image), IMAGE)
+    assert found, title
 
 
 @pytest.mark.parametrize(("title", "tweak", "paths"), READBACK, ids=[r[0] for r in READBACK])

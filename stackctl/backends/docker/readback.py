@@ -36,6 +36,16 @@ COMPARED = (
     "init",
     "privileged",
     "stop_signal",
+    "cap_add",
+    "cap_drop",
+    "read_only",
+    "extra_hosts",
+    "dns",
+    "dns_search",
+    "sysctls",
+    "security_opt",
+    "tty",
+    "stdin_open",
 )
 
 # Labels that say who made a container, not how it runs: never compared.
@@ -89,6 +99,49 @@ def _health(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if value:  # the daemon's zero is "not set"
             out[key] = list(value) if key == "test" else int(value)
     return out or None
+
+
+def _caps(names: Sequence[str] | None) -> list[str]:
+    """Capabilities as a sorted set without the ``CAP_`` prefix (the daemon may store
+    either spelling)."""
+    return sorted({str(n).upper().removeprefix("CAP_") for n in names or []})
+
+
+def _extra_hosts(entries: Sequence[str] | None) -> dict[str, str]:
+    """``host:ip`` or ``host=ip`` (the daemon keeps what the client wrote) as host -> ip."""
+    out: dict[str, str] = {}
+    for entry in entries or []:
+        text = str(entry)
+        host, _, ip = text.partition("=") if "=" in text else text.partition(":")
+        out[host] = ip
+    return out
+
+
+def _host_settings(
+    cap_add: Sequence[str] | None,
+    cap_drop: Sequence[str] | None,
+    read_only: Any,
+    extra_hosts: Mapping[str, str],
+    dns: Sequence[str] | None,
+    dns_search: Sequence[str] | None,
+    sysctls: Mapping[str, Any] | None,
+    security_opt: Sequence[str] | None,
+    tty: Any,
+    stdin_open: Any,
+) -> dict[str, Any]:
+    """The host settings both sides compare, each in one canonical form."""
+    return {
+        "cap_add": _caps(cap_add),
+        "cap_drop": _caps(cap_drop),
+        "read_only": bool(read_only),
+        "extra_hosts": dict(sorted(extra_hosts.items())),
+        "dns": [str(d) for d in dns or []],
+        "dns_search": [str(d) for d in dns_search or []],
+        "sysctls": {str(k): str(v) for k, v in sorted((sysctls or {}).items())},
+        "security_opt": sorted(str(o) for o in security_opt or []),
+        "tty": bool(tty),
+        "stdin_open": bool(stdin_open),
+    }
 
 
 def read_image(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,6 +227,18 @@ def read_container(raw: Mapping[str, Any]) -> dict[str, Any]:
         "init": bool(host.get("Init")),
         "privileged": bool(host.get("Privileged")),
         "stop_signal": config.get("StopSignal") or None,
+        **_host_settings(
+            host.get("CapAdd"),
+            host.get("CapDrop"),
+            host.get("ReadonlyRootfs"),
+            _extra_hosts(host.get("ExtraHosts")),
+            host.get("Dns"),
+            host.get("DnsSearch"),
+            host.get("Sysctls"),
+            host.get("SecurityOpt"),
+            config.get("Tty"),
+            config.get("OpenStdin"),
+        ),
     }
 
 
@@ -223,6 +288,18 @@ def wanted(spec: Mapping[str, Any], env: Mapping[str, str], image: str) -> dict[
         "init": bool(spec.get("init")),
         "privileged": bool(spec.get("privileged")),
         "stop_signal": spec.get("stop_signal") or None,
+        **_host_settings(
+            spec.get("cap_add"),
+            spec.get("cap_drop"),
+            spec.get("read_only"),
+            dict(spec.get("extra_hosts") or {}),
+            spec.get("dns"),
+            spec.get("dns_search"),
+            spec.get("sysctls"),
+            spec.get("security_opt"),
+            spec.get("tty"),
+            spec.get("stdin_open"),
+        ),
     }
 
 
