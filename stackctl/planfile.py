@@ -28,8 +28,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from stackctl.core.plan import Kind, Plan, Step
 from stackctl.core.redact import redact_known
 from stackctl.errors import LoadError, StalePlanError
@@ -37,7 +35,9 @@ from stackctl.load.discover import kind_of_file
 from stackctl.model import Condition
 from stackctl.render import PLAN_FORMAT_VERSION, plan_json
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # jsonschema is imported where a saved plan is read, not on every run
+    import jsonschema
+
     from stackctl.load.options import LoadOptions
 
 MAGIC = "stackctl-plan"
@@ -328,7 +328,9 @@ def read_plan(path: Path) -> dict[str, Any]:
             f"format {VERSION}",
             hint=_HINT,
         )
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(data))
     if error is not None:
         raise _invalid(path, _describe(error))
     return data
@@ -336,6 +338,8 @@ def read_plan(path: Path) -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
     spec = schema()
     cls = jsonschema.validators.validator_for(spec)
     cls.check_schema(spec)
