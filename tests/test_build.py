@@ -17,7 +17,9 @@ from stackctl.backends.docker.desired import DesiredState, desire
 from stackctl.backends.docker.observe import ObservedContainer, ObservedState, parse_built
 from stackctl.backends.docker.plan import plan
 from stackctl.core.build import LABEL_BUILD, parts_from_labels
+from stackctl.core.labels import sha256
 from stackctl.core.plan import Kind, build_id
+from stackctl.core.redact import collecting, redact_known
 from stackctl.engine.build_context import context_digest, context_files
 from stackctl.errors import InvalidStackError, PlanError
 from stackctl.load import load_paths
@@ -471,6 +473,15 @@ def test_a_remote_context_is_not_read_here() -> None:
     assert b.dockerfile_text is None
     assert parts_from_labels(b.labels) == b.digests
     assert "tok" not in str(b.labels)
+
+
+def test_a_token_in_a_remote_context_is_hidden_from_every_output_and_digested_keyed() -> None:
+    url = "https://user:s3cr3t-t0ken@git.example/o/web.git#v1.2:app"
+    with collecting():
+        [b] = desire([remote_stack(url)]).builds
+        said = redact_known(f"fatal: unable to access '{url}': 403")  # a daemon's error
+    assert "s3cr3t-t0ken" not in said and said.startswith("fatal: unable to access")
+    assert b.digests["context"] != sha256(url)  # not checkable against a guessed token
 
 
 def remote_digests(**build: object) -> dict[str, str]:

@@ -69,6 +69,15 @@ def pinned_ref(ref: str | None) -> bool:
 _USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^/@]*)@")
 
 
+def url_credential(url: str) -> str | None:
+    """The password or token in a remote context's URL (what :func:`shown_url` hides)."""
+    m = _USERINFO.match(url)
+    if m is None:
+        return None
+    user, sep, password = m.group(2).partition(":")
+    return (password if sep else user) or None
+
+
 def shown_url(url: str) -> str:
     """A remote context for people: a password or token in it (``https://user:secret@``,
     ``https://token@``) hidden."""

@@ -52,6 +52,7 @@ from stackctl.core.service_config import (
 )
 from stackctl.errors import Diagnostic, InvalidStackError
 from stackctl.model import Build, Condition, Service, ServiceNetwork, Stack
+from stackctl.model.build import url_credential
 from stackctl.model.service import shared_service
 from stackctl.secrets import looks_secret
 
@@ -690,9 +691,12 @@ def _remote_build(stack: Stack, service: Service, secrets: Secrets) -> DesiredBu
     build = service.build
     assert build is not None
     name = build.dockerfile or "Dockerfile"
+    credential = url_credential(build.context)
+    if credential is not None:
+        remember(credential)  # the daemon's own errors may quote the URL
     args = _build_args(build)
     digests = {
-        "context": sha256(build.context),
+        "context": secrets.digest(build.context),  # keyed: the URL may hold a token
         "dockerfile": sha256(name),
         "args": secrets.digest(canonical_json(dict(sorted(args.items())))),
         "options": sha256(canonical_json(_build_options(build, name))),
