@@ -27,6 +27,12 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+if __name__ == "__main__":
+    # The floor talks to a local socket: the SDK's ssh:// support (paramiko, with invoke
+    # and cryptography: a third of this process's start-up) stays unloaded, as stackctl's
+    # does until an ssh:// daemon needs it (stackctl/engine/lazy.py).
+    sys.modules.setdefault("paramiko", None)  # type: ignore[arg-type]
+
 import docker
 import docker.errors
 import docker.types

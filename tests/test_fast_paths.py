@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from stackctl import schema_check
-from stackctl.load import yamldoc
+from stackctl.core.interpolate import interpolate_tree
+from stackctl.load import merge, yamldoc
 from stackctl.schema import compose_validator, stack_validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +196,59 @@ def test_the_jsonschema_validator_is_made_only_when_errors_are_asked_for() -> No
     assert [e.message for e in v.iter_errors(3)] == ["3 is not of type 'object'"]
     assert list(v.iter_errors({})) == []
     assert len(made) == 1
+
+
+def _compose_trees() -> list[tuple[str, Any, yamldoc.Document]]:
+    """Every compose-like file here, interpolated (each variable as ``v``), beside its
+    document: the input of a compose file's own steps (stackctl/load/project.py)."""
+    out = []
+    for path in FILES:
+        doc = yamldoc.parse_yaml(path.read_text(errors="replace"))
+        if isinstance(doc.data, dict) and isinstance(doc.data.get("services"), dict):
+            data = interpolate_tree(doc.data, lambda _name: "v").data
+            if isinstance(data, dict):
+                data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
+                out.append((str(path.relative_to(ROOT)), data, doc))
+    return out
+
+
+def test_one_file_skips_the_located_tree_with_the_same_result() -> None:
+    """A compose file without include, extends or repeated items is flattened without a
+    located tree (merge.flat_of_one_file): the same data, data as written and lines as
+    flatten(to_node(...)) gives; and merge.has_repeats finds exactly the files where
+    enforce_unicity drops an item."""
+    trees = _compose_trees()
+    assert len(trees) > 20
+    repeated = 0
+    for where, data, doc in trees:
+        node = merge.to_node(data, doc.data, doc.line_of, "f")
+        dropped = merge.enforce_unicity(node)
+        assert merge.has_repeats(data) == bool(dropped), where
+        repeated += bool(dropped)
+        if dropped:
+            continue
+        slow = merge.flatten(node)
+        fast = merge.flat_of_one_file(data, doc.data, doc.lines)
+        assert fast.data == slow.data, where
+        assert fast.raw == slow.raw, where
+        assert {k: fast.lines.get(k) for k in slow.lines} == slow.lines, where
+        assert set(slow.files.values()) <= {"f"}, where
+    assert repeated > 0  # the corpus has files with repeats: the other route is tested too
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "services:\n  a:\n    environment: [A=1, A=2]\n",
+        "services:\n  a:\n    environment: [A=1, B=2]\n",
+        "services:\n  a:\n    ports: ['80:80', '80:80']\n",
+        "services:\n  a:\n    volumes: [/d, 'x:/d']\n",
+        "services:\n  a:\n    networks: {n: {aliases: [x, x]}}\n",
+        "networks:\n  n:\n    labels: [a=1, a=2]\nservices: {}\n",
+        "services:\n  a: null\n  b:\n    cap_add: [X]\n",
+    ],
+)
+def test_has_repeats_agrees_with_enforce_unicity(text: str) -> None:
+    doc = yamldoc.parse_yaml(text)
+    node = merge.to_node(doc.data, doc.data, doc.line_of, "f")
+    assert merge.has_repeats(doc.data) == bool(merge.enforce_unicity(node))

@@ -92,6 +92,18 @@ def to_node(
     return Node(data, file, line, raw if raw is not None else data)
 
 
+def as_written(data: Any, raw: Any) -> Any:
+    """``data``'s shape with the values of ``raw`` (as written): what ``to_node`` keeps as
+    each scalar's ``raw``, and ``flatten`` gives back as ``Flat.raw``."""
+    if isinstance(data, dict):
+        raws = raw if isinstance(raw, dict) else {}
+        return {k: as_written(v, raws.get(k)) for k, v in data.items()}
+    if isinstance(data, list):
+        rawl = raw if isinstance(raw, list) and len(raw) == len(data) else [None] * len(data)
+        return [as_written(v, r) for v, r in zip(data, rawl, strict=True)]
+    return raw if raw is not None else data
+
+
 @dataclass
 class Flat:
     """A Node tree as plain data, the data as written, and where each path came from."""
@@ -100,6 +112,12 @@ class Flat:
     raw: Any
     lines: dict[str, int] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+
+
+def flat_of_one_file(data: Any, raw: Any, lines: dict[str, int]) -> Flat:
+    """What ``flatten(to_node(data, raw, ...))`` gives for one file's tree (``lines``: the
+    file's, every path's own), without building the located tree: ``data`` is not copied."""
+    return Flat(data, as_written(data, raw), dict(lines))
 
 
 def flatten(node: Node) -> Flat:
@@ -458,6 +476,40 @@ UNIQUE: dict[str, Indexer] = {
     "services.*.volumes": _volume_target,
     "services.*.devices": _device_target,
 }
+
+
+def has_repeats(data: Any) -> bool:
+    """Whether :func:`enforce_unicity` would drop an item of plain ``data``: only the short
+    sequences at :data:`UNIQUE`'s paths are looked at (a file without repeats, nearly every
+    file, then needs no located tree of its own)."""
+    for pattern, indexer in UNIQUE.items():
+        for items in _sequences_at(data, _parts(pattern)):
+            seen: set[str] = set()
+            for item in items:
+                key = indexer(to_node(item, None, _no_line, ""))
+                if key is None:
+                    continue
+                if key in seen:
+                    return True
+                seen.add(key)
+    return False
+
+
+def _no_line(_path: Path_) -> None:
+    return None
+
+
+def _sequences_at(data: Any, parts: tuple[str, ...]) -> list[list[Any]]:
+    """The lists found at the dotted pattern ``parts`` (``*``: any key) in ``data``."""
+    level = [data]
+    for part in parts:
+        level = [
+            child
+            for value in level
+            if isinstance(value, dict)
+            for child in (value.values() if part == "*" else [value.get(part)])
+        ]
+    return [v for v in level if isinstance(v, list)]
 
 
 def enforce_unicity(node: Node, path: Path_ = ()) -> list[Repeat]:

@@ -12,7 +12,7 @@ keeps its file and line, so a finding points into the file that set it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,9 @@ from stackctl.load.merge import (
     Path_,
     Repeat,
     enforce_unicity,
+    flat_of_one_file,
     flatten,
+    has_repeats,
     merge,
     to_node,
 )
@@ -57,11 +59,21 @@ def normalize_project_name(text: str) -> str:
 class _File:
     """One compose file after its own steps: its tree and the ``name:`` it gives."""
 
-    node: Node
+    file: str
     name: tuple[str, int | None] | None
     # the file's flattened tree when neither `include` nor `extends` changed the node
     # after it was flattened (a single such file is then not flattened a second time)
-    flat: Flat | None = None
+    flat: Flat | None
+    # its located tree (merging, include); built on first use when the file did not need
+    # one of its own (a single file without include, extends or repeated items)
+    locate: Callable[[], Node]
+    _node: Node | None = None
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            self._node = self.locate()
+        return self._node
 
 
 @dataclass
@@ -96,12 +108,16 @@ def load_compose(
     )
     merged: Node | None = None
     names: list[tuple[str, str, int | None]] = []
+    loaded_files: list[_File] = []
     for i, path in enumerate(paths):
         loaded = _load_file(path, main_file if i == 0 else str(path), project)
         if loaded is None:
             continue
+        loaded_files.append(loaded)
         if loaded.name is not None:
-            names.append((loaded.name[0], loaded.node.file, loaded.name[1]))
+            names.append((loaded.name[0], loaded.file, loaded.name[1]))
+        if len(paths) == 1:
+            continue  # nothing to merge it with
         try:
             merged = merge(merged, loaded.node) if merged is not None else loaded.node
         except MergeError as e:
@@ -109,17 +125,21 @@ def load_compose(
                 Diagnostic("error", str(e), e.node.file, e.node.line, dotted(e.path))
             )
     schema_only = all(d in project.schema_errors for d in out.diagnostics if d.severity == "error")
-    if not schema_only or merged is None:
+    if not schema_only or not loaded_files:
         return _sorted(out, main_file)
-    if len(paths) == 1 and loaded is not None and loaded.flat is not None:
-        flat = loaded.flat  # one file, unchanged since its own flatten: already unique
+    single = loaded_files[0] if len(paths) == 1 else None
+    if single is not None and single.flat is not None:
+        flat = single.flat  # one file, unchanged since its own flatten: already unique
     else:
-        enforce_unicity(merged)
-        flat = flatten(merged)
+        tree = single.node if single is not None else merged
+        if tree is None:
+            return _sorted(out, main_file)
+        enforce_unicity(tree)
+        flat = flatten(tree)
     data: dict[str, Any] = flat.data
     name = _project_name(names, variables, main, main_file, out)
     before = len(out.diagnostics)
-    _apply_profiles(data, flat.files, flat.lines, options, variables, out)
+    _apply_profiles(data, flat.files, flat.lines, options, variables, out, main_file)
     if len(out.diagnostics) > before or name is None:
         return _sorted(out, main_file)
     data["name"] = name
@@ -158,10 +178,23 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     data = reading.interpolate(doc, project.variables, project.keep_templates, file, out)
     if any(d.severity == "error" for d in out.diagnostics[before:]):
         return None
-    node = to_node(_without_extensions(data), doc.data, doc.line_of, file)
-    for repeat in enforce_unicity(node):
-        out.diagnostics.append(_repeat_warning(repeat))
-    flat = flatten(node)
+    plain = _without_extensions(data)
+
+    def located() -> Node:
+        tree = to_node(plain, doc.data, doc.line_of, file)
+        enforce_unicity(tree)  # its repeats were reported when the file was read
+        return tree
+
+    node: Node | None = None
+    if _has_include_or_extends(plain) or has_repeats(plain):
+        node = to_node(plain, doc.data, doc.line_of, file)
+        for repeat in enforce_unicity(node):
+            out.diagnostics.append(_repeat_warning(repeat))
+        flat = flatten(node)
+    else:  # the same Flat as flatten(located()) gives, without building the located tree
+        # (``plain`` is shared: ``located`` must run before the Flat's data is changed,
+        # as load_compose's merge and include's loop do, right after the file is read)
+        flat = flat_of_one_file(plain, doc.data, doc.lines)
     errors = schema_diagnostics(
         compose_validator(),
         flat.data,
@@ -172,7 +205,7 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     out.diagnostics += errors
     project.schema_errors += errors
     unchanged = not _has_include_or_extends(flat.data)
-    if not errors:
+    if not errors and node is not None:
         _apply_include(node, path, project)
         _apply_extends(node, path, project)
     raw_name = flat.data.get("name")
@@ -182,7 +215,7 @@ def _load_file(path: Path, file: str, project: _Project) -> _File | None:
     name = (str(raw_name), flat.lines.get("name")) if raw_name not in (None, "") else None
     if any(d.severity == "error" and d not in errors for d in out.diagnostics[before:]):
         return None
-    return _File(node, name, flat if unchanged and not errors else None)
+    return _File(file, name, flat if unchanged and not errors else None, located, node)
 
 
 def _has_include_or_extends(data: Any) -> bool:
@@ -307,6 +340,7 @@ def _apply_profiles(
     options: LoadOptions,
     variables: Variables,
     out: Outcome,
+    main_file: str,
 ) -> None:
     """Services whose profiles are not enabled leave the stack (Compose's
     ``WithProfiles``); a dependency on one is an error unless ``required: false``."""
@@ -346,7 +380,7 @@ def _apply_profiles(
                     "error",
                     f"service `{name}` depends on `{dep}`, which is not enabled "
                     f"(profiles: {wanted})",
-                    files.get(item) or files.get(where),
+                    files.get(item) or files.get(where) or main_file,
                     lines.get(item) or lines.get(where),
                     where,
                     f"enable it with --profile {first} (or COMPOSE_PROFILES={first}), or mark "
