@@ -6,7 +6,9 @@ Each step is its own module; this file only strings them together so that every 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,11 +38,32 @@ class Checked:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Loading and validating make a few hundred thousand small objects (a 1000-service
+    compose file) and leave no garbage cycles worth finding: Python's cyclic collector,
+    which runs every 700 new objects and now and then rescans everything alive, cost up to
+    a quarter of that CPU. It is paused meanwhile (reference counting still frees all
+    else), and runs as before afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check(
     paths: Sequence[Path], *, engine: str = "docker", options: LoadOptions | None = None
 ) -> Checked:
     """Load and validate for ``engine``, without a daemon and without raising for a bad
     stack: what ``plan`` would refuse before it reads the daemon, ``validate`` reports."""
+    with _collector_paused():
+        return _check(paths, engine, options)
+
+
+def _check(paths: Sequence[Path], engine: str, options: LoadOptions | None) -> Checked:
     from stackctl.load import load_paths
 
     try:
@@ -105,7 +128,8 @@ def load(
     """Load and validate; raises InvalidStackError with every finding when invalid."""
     from stackctl.load import load_paths
 
-    checked = _validated(load_paths(list(paths), options), engine)  # a load error raises
+    with _collector_paused():
+        checked = _validated(load_paths(list(paths), options), engine)  # a load error raises
     warned = any(d.severity == "warning" for d in checked.diagnostics)
     if checked.errors or (strict and warned) or checked.backend is None:
         raise InvalidStackError(list(checked.diagnostics))
