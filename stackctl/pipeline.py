@@ -40,11 +40,11 @@ class Checked:
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Loading and validating make a few hundred thousand small objects (a 1000-service
-    compose file) and leave no garbage cycles worth finding: Python's cyclic collector,
-    which runs every 700 new objects and now and then rescans everything alive, cost up to
-    a quarter of that CPU. It is paused meanwhile (reference counting still frees all
-    else), and runs as before afterwards."""
+    """Loading, validating and planning make a few hundred thousand small objects (a
+    1000-service compose file; a daemon's answers) and leave no garbage cycles worth
+    finding: Python's cyclic collector, which runs every 700 new objects and now and then
+    rescans everything alive, cost up to a quarter of that CPU. It is paused meanwhile
+    (reference counting still frees all else), and runs as before afterwards."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -54,16 +54,12 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@_collector_paused()
 def check(
     paths: Sequence[Path], *, engine: str = "docker", options: LoadOptions | None = None
 ) -> Checked:
     """Load and validate for ``engine``, without a daemon and without raising for a bad
     stack: what ``plan`` would refuse before it reads the daemon, ``validate`` reports."""
-    with _collector_paused():
-        return _check(paths, engine, options)
-
-
-def _check(paths: Sequence[Path], engine: str, options: LoadOptions | None) -> Checked:
     from stackctl.load import load_paths
 
     try:
@@ -118,6 +114,7 @@ class Loaded:
         return self.backend.name
 
 
+@_collector_paused()
 def load(
     paths: Sequence[Path],
     *,
@@ -128,8 +125,7 @@ def load(
     """Load and validate; raises InvalidStackError with every finding when invalid."""
     from stackctl.load import load_paths
 
-    with _collector_paused():
-        checked = _validated(load_paths(list(paths), options), engine)  # a load error raises
+    checked = _validated(load_paths(list(paths), options), engine)  # a load error raises
     warned = any(d.severity == "warning" for d in checked.diagnostics)
     if checked.errors or (strict and warned) or checked.backend is None:
         raise InvalidStackError(list(checked.diagnostics))
@@ -143,6 +139,7 @@ class Planned:
     plan: Plan
 
 
+@_collector_paused()  # the daemon's answers are many small objects too
 def make_plan(
     loaded: Loaded,
     engine: Any,
