@@ -1,4 +1,9 @@
-"""The only code that talks to a Docker daemon (through the docker SDK's low-level APIClient).
+"""The only code that talks to a Docker daemon.
+
+Reads over the local socket use engine/local.py (the standard library: a no-change plan
+against a local daemon never imports the docker SDK); everything else the SDK's low-level
+APIClient (engine/sdk.py, created on first use): writes, streams, builds, pulls, logs,
+exec, events, registry calls, and every request to a tcp://, ssh:// or TLS daemon.
 
 Reads return the Engine API's own JSON; writes take stackctl's desired specs. SDK and
 transport exceptions become stackctl errors here (``raise ... from e``), with the
@@ -23,13 +28,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docker
-import docker.errors
-import docker.tls
-import requests
-from requests.sessions import merge_setting
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -47,9 +47,21 @@ from stackctl.backends.docker.desired import (
 )
 from stackctl.core.build import DesiredBuild
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
+from stackctl.engine import local
 from stackctl.engine.context import Target, resolve
+from stackctl.engine.lazy import lazy_module
 from stackctl.errors import DaemonError, DaemonUnavailableError, StackctlError
 from stackctl.model.build import shown_url
+
+# The SDK (and requests) load on their first attribute: the first SDK request or the
+# first check of one of their exceptions, which a read over the local socket never makes.
+lazy_module("docker")
+lazy_module("requests")
+import docker  # noqa: E402
+import requests  # noqa: E402
+
+if TYPE_CHECKING:
+    from stackctl.engine.sdk import CountingClient
 
 MULTI_NETWORK_CREATE = (1, 44)  # from this API version every network can be given at create
 
@@ -59,68 +71,11 @@ def _version_tuple(version: str) -> tuple[int, int]:
     return int(major), int(minor or 0)
 
 
-class _CountingClient(docker.APIClient):  # type: ignore[misc]
-    """APIClient that counts the HTTP requests it makes (for tests and benchmarks)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.calls: Counter[str] = Counter()
-        self._calls_lock = threading.Lock()
-        # TEST-ONLY fault injection (tests/integration/test_faults.py): SIGKILL this process
-        # right after its k-th write request (any method but GET) has been answered.
-        self._kill_after_writes = int(os.environ.get("STACKCTL_TEST_KILL_AFTER_WRITES") or 0)
-        self._writes = 0
-        super().__init__(*args, **kwargs)
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        with self._calls_lock:
-            self.calls[method.upper()] += 1
-        response = super().request(method, url, *args, **kwargs)
-        if self._kill_after_writes and method.upper() != "GET":
-            self._test_kill_hook(f"{method} {url} {kwargs.get('params') or ''}")
-        return response
-
-    def _retrieve_server_version(self) -> str:
-        """``version="auto"``: the daemon's API version from ``GET /_ping``'s API-Version header.
-
-        The SDK asks ``GET /version`` instead, which makes the daemon run ``runc --version``
-        and ``docker-init --version`` (Docker 20.10): 10-500 ms on a host busy with health
-        checks, against 1 ms for the ping. Every command starts with this request.
-        """
-        try:
-            response = self._get(self._url("/_ping", versioned_api=False))
-            self._raise_for_status(response)
-        except Exception as e:
-            raise docker.errors.DockerException(
-                f"Error while fetching server API version: {e}"
-            ) from e
-        version = response.headers.get("API-Version")
-        if version:
-            return str(version)
-        return str(super()._retrieve_server_version())  # a daemon without the header
-
-    def merge_environment_settings(
-        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        """Over a local socket (``http+docker://``) no proxy or CA bundle applies, so skip
-        requests' scan of the environment, which costs more CPU than the request itself."""
-        if not url.startswith("http+docker://"):
-            return dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
-        return {
-            "proxies": merge_setting(proxies, self.proxies),
-            "stream": merge_setting(stream, self.stream),
-            "verify": merge_setting(verify, self.verify),
-            "cert": merge_setting(cert, self.cert),
-        }
-
-    def _test_kill_hook(self, request: str) -> None:  # TEST-ONLY, see __init__
-        with self._calls_lock:
-            self._writes += 1
-            if self._writes == self._kill_after_writes:
-                os.write(2, f"STACKCTL_TEST_KILL_AFTER_WRITES: {request}\n".encode())
-                os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, local.Unanswered):
+        return True
+    if isinstance(exc, local.APIError):
+        return exc.status_code in (502, 503) or "daemon is restarting" in exc.explanation.lower()
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.ReadTimeout):
         return True
     if isinstance(exc, docker.errors.APIError):
@@ -135,6 +90,8 @@ def _has_active_endpoints(exc: BaseException) -> bool:
 
 
 def _daemon_error(action: str, exc: Exception) -> DaemonError:
+    if isinstance(exc, local.APIError):  # checked first: no SDK import for it
+        return DaemonError(f"{action}: {exc.explanation or exc}")
     api = isinstance(exc, docker.errors.APIError)
     detail = str(exc.explanation or exc) if api else str(exc)  # type: ignore[attr-defined]
     return DaemonError(f"{action}: {detail}")
@@ -145,15 +102,16 @@ def _ref(container: str) -> str:
     return container[:12] if len(container) == 64 else container
 
 
-# What a request ends with when the daemon does not answer: the connection failed or broke,
-# or no answer came within the client's timeout (a daemon stuck or badly overloaded).
-NO_ANSWER = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+def no_answer() -> tuple[type[BaseException], ...]:
+    """What an SDK request ends with when the daemon does not answer (engine/sdk.py's
+    ``NO_ANSWER``), for ``except no_answer():`` (evaluated only when something is raised)."""
+    from stackctl.engine.sdk import NO_ANSWER
+
+    return NO_ANSWER
 
 
 def _lost(action: str, exc: BaseException | None = None) -> DaemonUnavailableError:
-    if isinstance(exc, requests.exceptions.Timeout) and not isinstance(
-        exc, requests.exceptions.ConnectTimeout
-    ):
+    if _timed_out(exc):
         return DaemonUnavailableError(
             f"the Docker daemon at {describe_target()} did not answer in time while trying "
             f"to {action}",
@@ -163,6 +121,21 @@ def _lost(action: str, exc: BaseException | None = None) -> DaemonUnavailableErr
     return DaemonUnavailableError(
         f"lost the Docker daemon at {describe_target()} while trying to {action}"
     )
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """No answer came in time (a connection that could not be made is not that)."""
+    if exc is None:
+        return False
+    if isinstance(exc, local.Unanswered):
+        return exc.timed_out
+    return isinstance(exc, requests.exceptions.Timeout) and not isinstance(
+        exc, requests.exceptions.ConnectTimeout
+    )
+
+
+# The SDK's base_url for any unix socket (a daemon without an ID is known by it).
+LOCAL_BASE_URL = "http+docker://localhost"
 
 
 def describe_target() -> str:
@@ -178,53 +151,75 @@ SSH_HINT = (
 )
 
 
-def _client_kwargs(target: Target) -> dict[str, Any]:
-    """The APIClient's address and TLS settings for ``target`` (see engine/context.py)."""
-    if target.host is None:
-        params: dict[str, Any] = docker.utils.kwargs_from_env()
-    else:
-        params = {"base_url": target.host}
-        if target.tls_dir is not None:
-            files = {n: target.tls_dir / f"{n}.pem" for n in ("ca", "cert", "key")}
-            params["tls"] = docker.tls.TLSConfig(
-                client_cert=(str(files["cert"]), str(files["key"]))
-                if files["cert"].exists()
-                else None,
-                ca_cert=str(files["ca"]) if files["ca"].exists() else None,
-                verify=not target.skip_tls_verify,
-            )
-    if str(params.get("base_url") or "").startswith("ssh://"):
-        # The ssh client, as the docker CLI does: ~/.ssh/config, agents, ProxyJump and
-        # known_hosts behave as they do for `ssh` and `docker -H ssh://` (paramiko knows
-        # only part of ssh_config).
-        params["use_ssh_client"] = True
-    return params
-
-
 class DockerEngine:
     """One daemon, one client; thread-safe for the executor's worker threads."""
 
     name = "docker"
 
     def __init__(self, base_url: str | None = None, timeout: int = 120) -> None:
-        # A connection per concurrent request: the executor's pool plus its waits (the SDK's
-        # default of 10 would open and discard a connection per request beyond that).
-        kwargs: dict[str, Any] = {"version": "auto", "timeout": timeout, "max_pool_size": 80}
-        target = Target(base_url, base_url or "") if base_url is not None else resolve()
-        try:
-            self.client = _CountingClient(**_client_kwargs(target), **kwargs)
-        except docker.errors.DockerException as e:
-            raise DaemonUnavailableError(
-                f"no Docker daemon answered at {target.source}: {_short(e)}",
-                hint=SSH_HINT
-                if target.ssh or os.environ.get("DOCKER_HOST", "").startswith("ssh://")
-                else "start the daemon (dockerd, or systemctl start docker), or point "
-                "DOCKER_HOST (or a docker context) at one",
-            ) from e
-        self._version = str(self.client.api_version)
+        self._target = Target(base_url, base_url or "") if base_url is not None else resolve()
+        self._timeout = timeout
+        self._client: CountingClient | None = None  # the SDK's, see ``client``
+        self._client_lock = threading.Lock()
+        path = local.local_socket(self._target)
+        self._local = local.LocalClient(path, timeout) if path is not None else None
+        if self._local is not None:
+            try:
+                self._version = self._local.ping()
+            except (local.Unanswered, local.APIError) as e:
+                raise self._unanswered(f"Error while fetching server API version: {e}") from e
+        else:
+            self._version = str(self._sdk_client("auto").api_version)
         self._info: dict[str, Any] | None = None  # GET /info, read once when needed
         if os.environ.get("STACKCTL_COUNT_CALLS") == "1":
             atexit.register(self._print_counts)
+
+    @property
+    def client(self) -> CountingClient:
+        """The SDK's client, made on first use with the API version already agreed."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._sdk_client(self._version)
+        return self._client
+
+    def _sdk_client(self, version: str) -> CountingClient:
+        from stackctl.engine.sdk import CountingClient, client_kwargs
+
+        # A connection per concurrent request: the executor's pool plus its waits (the SDK's
+        # default of 10 would open and discard a connection per request beyond that).
+        kwargs: dict[str, Any] = {"version": version, "timeout": self._timeout}
+        try:
+            client = CountingClient(**client_kwargs(self._target), **kwargs, max_pool_size=80)
+        except docker.errors.DockerException as e:
+            raise self._unanswered(_short(e)) from e
+        self._client = client
+        return client
+
+    def _unanswered(self, detail: str) -> DaemonUnavailableError:
+        target = self._target
+        return DaemonUnavailableError(
+            f"no Docker daemon answered at {target.source}: {detail}",
+            hint=SSH_HINT
+            if target.ssh or os.environ.get("DOCKER_HOST", "").startswith("ssh://")
+            else "start the daemon (dockerd, or systemctl start docker), or point "
+            "DOCKER_HOST (or a docker context) at one",
+        )
+
+    def _get(
+        self,
+        action: str,
+        sdk: Callable[[CountingClient], Any],
+        path: str,
+        *args: str,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """A read: ``GET path`` over the local socket when there is one, else ``sdk``'s
+        call of the SDK client (the same request); retried as ``_read`` does."""
+        if self._local is not None:
+            client = self._local
+            return self._read(action, lambda: client.get(path, *args, params=params))
+        return self._read(action, lambda: sdk(self.client))
 
     # ------------------------------------------------------------------ reads
 
@@ -242,16 +237,25 @@ class DockerEngine:
         A daemon that reports no ID is known by its URL.
         """
         if self._info is None:
-            self._info = dict(self._read("read daemon info", lambda: self.client.info()) or {})
+            info = self._get("read daemon info", lambda c: c.info(), "/info")
+            self._info = dict(info or {})
         daemon_id = str(self._info.get("ID") or "")
-        return f"id:{daemon_id}" if daemon_id else f"url:{self.client.base_url}"
+        if daemon_id:
+            return f"id:{daemon_id}"
+        return f"url:{LOCAL_BASE_URL if self._local is not None else self.client.base_url}"
 
     @property
     def multi_network_create(self) -> bool:
         return _version_tuple(self._version) >= MULTI_NETWORK_CREATE
 
     def call_counts(self) -> Counter[str]:
-        return Counter(self.client.calls)
+        """Requests made so far, by method: over the local socket and through the SDK."""
+        counts: Counter[str] = Counter()
+        if self._local is not None:
+            counts.update(self._local.calls)
+        if self._client is not None:
+            counts.update(self._client.calls)
+        return counts
 
     def _print_counts(self) -> None:
         """``STACKCTL_COUNT_CALLS=1``: one line of Engine API calls per method on stderr."""
@@ -270,30 +274,44 @@ class DockerEngine:
             ):
                 with attempt:
                     return fn()
-        except NO_ANSWER as e:
+        except local.Unanswered as e:
+            raise _lost(action, e) from e
+        except local.APIError as e:
+            raise _daemon_error(action, e) from e
+        except no_answer() as e:
             raise _lost(action, e) from e
         except docker.errors.APIError as e:
             raise _daemon_error(action, e) from e
         raise AssertionError("unreachable")
 
     def list_containers(self) -> list[dict[str, Any]]:
-        return list(self._read("list containers", lambda: self.client.containers(all=True)))
+        # The query the SDK's ``containers(all=True)`` sends.
+        query = {"limit": -1, "all": 1, "size": 0, "trunc_cmd": 0}
+        found = self._get(
+            "list containers", lambda c: c.containers(all=True), "/containers/json", params=query
+        )
+        return list(found)
 
     def list_networks(self) -> list[dict[str, Any]]:
-        return list(self._read("list networks", lambda: self.client.networks()))
+        return list(self._get("list networks", lambda c: c.networks(), "/networks"))
 
     def list_volumes(self) -> list[dict[str, Any]]:
-        data = self._read("list volumes", lambda: self.client.volumes())
+        data = self._get("list volumes", lambda c: c.volumes(), "/volumes")
         return list((data or {}).get("Volumes") or [])
 
     def list_images(self) -> list[dict[str, Any]]:
-        return list(self._read("list images", lambda: self.client.images()))
+        query = {"only_ids": 0, "all": 0}  # as the SDK's ``images()``
+        return list(self._get("list images", lambda c: c.images(), "/images/json", params=query))
 
     def inspect_container(self, name: str) -> dict[str, Any] | None:
         try:
-            return dict(
-                self._read("inspect container", lambda: self.client.inspect_container(name))
+            raw = self._get(
+                "inspect container",
+                lambda c: c.inspect_container(name),
+                "/containers/{0}/json",
+                name,
             )
+            return dict(raw)
         except DaemonError as e:
             if "No such container" in str(e):
                 return None
@@ -320,9 +338,10 @@ class DockerEngine:
 
     def _inspect_image(self, iid: str) -> dict[str, Any] | None:
         try:
-            return dict(
-                self._read(f"inspect image {iid[:19]}", lambda: self.client.inspect_image(iid))
+            raw = self._get(
+                f"inspect image {iid[:19]}", lambda c: c.inspect_image(iid), "/images/{0}/json", iid
             )
+            return dict(raw)
         except DaemonError as e:
             if "No such image" in str(e):
                 return None
@@ -377,13 +396,13 @@ class DockerEngine:
             return
         except docker.errors.APIError as e:
             raise _daemon_error(action, e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(action, e) from e
 
     def _write(self, action: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(action, e) from e
         except docker.errors.APIError as e:
             raise _daemon_error(action, e) from e
@@ -441,7 +460,7 @@ class DockerEngine:
                     "it, and the next stackctl run finishes the job",
                 ) from e
             raise _daemon_error(f"remove network {name}", e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(f"remove network {name}", e) from e
 
     def connect(self, container: str, net: ContainerNetwork) -> None:
@@ -485,7 +504,7 @@ class DockerEngine:
                     progress(f"{event['status']} {detail}".strip())
         except docker.errors.APIError as e:
             raise _daemon_error(f"pull {image}", e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(f"pull {image}", e) from e
 
     def build(self, spec: DesiredBuild, progress: Callable[[str], None] | None = None) -> None:
@@ -549,7 +568,7 @@ class DockerEngine:
             if spec.remote is not None and not step:
                 raise _fetch_failure(action, spec.remote, str(e.explanation or e)) from e
             raise _daemon_error(action, e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(action, e) from e
 
     def create_container(self, dc: DesiredContainer, name: str) -> str:
@@ -607,7 +626,7 @@ class DockerEngine:
             if e.status_code == 409:
                 return None
             raise _daemon_error(f"create the lock {name}", e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(f"create the lock {name}", e) from e
         return str(result["Id"])
 
@@ -649,7 +668,7 @@ class DockerEngine:
             if "is already in progress" in str(e.explanation):
                 return
             raise _daemon_error(f"remove container {_ref(container)}", e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(f"remove container {_ref(container)}", e) from e
 
     def rename(self, container: str, name: str) -> None:
@@ -667,7 +686,7 @@ class DockerEngine:
                 since=f"{since:.9f}", until=f"{until:.9f}", filters=filters, decode=True
             )
             yield from stream
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost("follow its events", e) from e
         finally:
             if stream is not None:
@@ -705,7 +724,7 @@ class DockerEngine:
                 yield _log_line(pending)
         except docker.errors.APIError as e:
             raise _daemon_error(f"read the logs of {_ref(container)}", e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(f"read the logs of {_ref(container)}", e) from e
 
     def exec(
@@ -778,11 +797,14 @@ class DockerEngine:
 
     def _quiet(self, fn: Callable[..., Any], *args: Any) -> None:
         """A resize: the process may have ended meanwhile; nothing to report then."""
-        with contextlib.suppress(docker.errors.APIError, *NO_ANSWER):
+        with contextlib.suppress(docker.errors.APIError, *no_answer()):
             fn(*args)
 
     def close(self) -> None:
-        self.client.close()
+        if self._local is not None:
+            self._local.close()
+        if self._client is not None:
+            self._client.close()
 
 
 _BUILD_NOISE = ("---> ", "Removing intermediate container")  # the builder's bookkeeping

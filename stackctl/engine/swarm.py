@@ -22,11 +22,11 @@ import docker.errors
 
 from stackctl.backends.swarm.desired import SwarmSecret, SwarmService
 from stackctl.engine.docker import (
-    NO_ANSWER,
     DockerEngine,
     _daemon_error,
     _lost,
     describe_target,
+    no_answer,
 )
 from stackctl.errors import (
     ApplyError,
@@ -114,7 +114,7 @@ class SwarmEngine(DockerEngine):
             if e.status_code == 409:  # made by an interrupted apply: same name, same content
                 return secret.name
             raise _daemon_error(f"create secret {secret.name}", e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(f"create secret {secret.name}", e) from e
         return str((result or {}).get("ID", secret.name))
 
@@ -178,7 +178,7 @@ class SwarmEngine(DockerEngine):
             self.client._result(
                 self.client._post_json(url, data=spec, params={"version": planned}), json=True
             )
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(f"update service {svc.name}", e) from e
         except docker.errors.APIError as e:
             if "out of sequence" in str(e.explanation):
@@ -198,7 +198,7 @@ class SwarmEngine(DockerEngine):
             return  # nothing to wait for
         except docker.errors.APIError as e:
             raise _daemon_error(f"remove service {ref}", e) from e
-        except NO_ANSWER as e:
+        except no_answer() as e:
             raise _lost(f"remove service {ref}", e) from e
         # Its tasks stop asynchronously; wait (bounded) so networks can go right after.
         end = min(deadline, time.time() + 30)
