@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.engine.lazy import lazy_module
+from stackctl.engine.lazy import Attributes, lazy_module
 
 
 def test_a_deferred_module_loads_on_its_first_attribute(
@@ -46,3 +46,33 @@ def test_the_engine_does_not_load_paramiko_until_an_ssh_daemon_needs_it() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["_Deferred", "module"]
+
+
+def test_attributes_load_their_module_on_the_first_one_and_stand_in_nowhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sct_heavier.py").write_text("VALUE = 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sct_heavier", raising=False)
+    heavier = Attributes("sct_heavier")
+    assert "sct_heavier" not in sys.modules
+    assert heavier.VALUE == 7
+    assert sys.modules["sct_heavier"].VALUE == 7
+    monkeypatch.delitem(sys.modules, "sct_heavier")
+
+
+def test_the_engine_does_not_load_the_sdk_and_its_errors_are_the_sdks_own() -> None:
+    """The engine module imports no docker SDK; once something does (a submodule first),
+    the exceptions the engine catches are the very classes the SDK raises."""
+    code = (
+        "import sys, stackctl.engine.docker as engine;"
+        "print(sorted({'docker', 'requests'} & set(sys.modules)));"
+        "import docker.errors, requests.exceptions;"
+        "print(engine.docker_errors.APIError is docker.errors.APIError,"
+        " engine.requests_exceptions.Timeout is requests.exceptions.Timeout,"
+        " docker.errors is sys.modules['docker'].errors)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[:2] == ["[]", "True True True"]

@@ -49,19 +49,20 @@ from stackctl.core.build import DesiredBuild
 from stackctl.core.resources import DesiredNetwork, DesiredVolume
 from stackctl.engine import local
 from stackctl.engine.context import Target, resolve
-from stackctl.engine.lazy import lazy_module
+from stackctl.engine.lazy import Attributes
 from stackctl.errors import DaemonError, DaemonUnavailableError, StackctlError
 from stackctl.model.build import shown_url
 
-# The SDK (and requests) load on their first attribute: the first SDK request or the
-# first check of one of their exceptions, which a read over the local socket never makes.
-lazy_module("docker")
-lazy_module("requests")
-import docker  # noqa: E402
-import requests  # noqa: E402
-
 if TYPE_CHECKING:
+    import docker.errors as docker_errors
+    import requests.exceptions as requests_exceptions
+
     from stackctl.engine.sdk import CountingClient
+else:
+    # The SDK's exceptions, imported on first use: an SDK request, or the check of an
+    # exception that is not engine/local.py's (a read over the local socket makes neither).
+    docker_errors = Attributes("docker.errors")
+    requests_exceptions = Attributes("requests.exceptions")
 
 MULTI_NETWORK_CREATE = (1, 44)  # from this API version every network can be given at create
 
@@ -76,9 +77,9 @@ def _is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, local.APIError):
         return exc.status_code in (502, 503) or "daemon is restarting" in exc.explanation.lower()
-    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.ReadTimeout):
+    if isinstance(exc, requests_exceptions.ConnectionError | requests_exceptions.ReadTimeout):
         return True
-    if isinstance(exc, docker.errors.APIError):
+    if isinstance(exc, docker_errors.APIError):
         status = exc.status_code or 0
         text = str(exc.explanation or "")
         return status in (502, 503) or "daemon is restarting" in text.lower()
@@ -86,13 +87,13 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 def _has_active_endpoints(exc: BaseException) -> bool:
-    return isinstance(exc, docker.errors.APIError) and "active endpoints" in str(exc.explanation)
+    return isinstance(exc, docker_errors.APIError) and "active endpoints" in str(exc.explanation)
 
 
 def _daemon_error(action: str, exc: Exception) -> DaemonError:
     if isinstance(exc, local.APIError):  # checked first: no SDK import for it
         return DaemonError(f"{action}: {exc.explanation or exc}")
-    api = isinstance(exc, docker.errors.APIError)
+    api = isinstance(exc, docker_errors.APIError)
     detail = str(exc.explanation or exc) if api else str(exc)  # type: ignore[attr-defined]
     return DaemonError(f"{action}: {detail}")
 
@@ -129,8 +130,8 @@ def _timed_out(exc: BaseException | None) -> bool:
         return False
     if isinstance(exc, local.Unanswered):
         return exc.timed_out
-    return isinstance(exc, requests.exceptions.Timeout) and not isinstance(
-        exc, requests.exceptions.ConnectTimeout
+    return isinstance(exc, requests_exceptions.Timeout) and not isinstance(
+        exc, requests_exceptions.ConnectTimeout
     )
 
 
@@ -191,7 +192,7 @@ class DockerEngine:
         kwargs: dict[str, Any] = {"version": version, "timeout": self._timeout}
         try:
             client = CountingClient(**client_kwargs(self._target), **kwargs, max_pool_size=80)
-        except docker.errors.DockerException as e:
+        except docker_errors.DockerException as e:
             raise self._unanswered(_short(e)) from e
         self._client = client
         return client
@@ -280,7 +281,7 @@ class DockerEngine:
             raise _daemon_error(action, e) from e
         except no_answer() as e:
             raise _lost(action, e) from e
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             raise _daemon_error(action, e) from e
         raise AssertionError("unreachable")
 
@@ -381,9 +382,9 @@ class DockerEngine:
         try:
             self.client.inspect_image(ref)
             return True
-        except docker.errors.ImageNotFound:
+        except docker_errors.ImageNotFound:
             return False
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             raise _daemon_error(f"inspect image {ref}", e) from e
 
     # ------------------------------------------------------------------ writes
@@ -392,9 +393,9 @@ class DockerEngine:
         """A write whose target may already be gone (stop, remove): that is success."""
         try:
             fn()
-        except docker.errors.NotFound:
+        except docker_errors.NotFound:
             return
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             raise _daemon_error(action, e) from e
         except no_answer() as e:
             raise _lost(action, e) from e
@@ -404,7 +405,7 @@ class DockerEngine:
             return fn()
         except no_answer() as e:
             raise _lost(action, e) from e
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             raise _daemon_error(action, e) from e
 
     def create_network(self, net: DesiredNetwork) -> str:
@@ -449,9 +450,9 @@ class DockerEngine:
             ):
                 with attempt:
                     self.client.remove_network(name)
-        except docker.errors.NotFound:
+        except docker_errors.NotFound:
             return
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             if _has_active_endpoints(e):
                 raise DaemonError(
                     f"remove network {name}: the daemon still reports active endpoints "
@@ -502,7 +503,7 @@ class DockerEngine:
                 if progress is not None and event.get("status"):
                     detail = event.get("progress") or ""
                     progress(f"{event['status']} {detail}".strip())
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             raise _daemon_error(f"pull {image}", e) from e
         except no_answer() as e:
             raise _lost(f"pull {image}", e) from e
@@ -564,7 +565,7 @@ class DockerEngine:
                                 progress(step)
                         elif not line.lstrip().startswith(_BUILD_NOISE):
                             tail = [*tail[-4:], line.rstrip()]
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             if spec.remote is not None and not step:
                 raise _fetch_failure(action, spec.remote, str(e.explanation or e)) from e
             raise _daemon_error(action, e) from e
@@ -622,7 +623,7 @@ class DockerEngine:
         }
         try:
             result = self.client.create_container_from_config(body, name)
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             if e.status_code == 409:
                 return None
             raise _daemon_error(f"create the lock {name}", e) from e
@@ -662,9 +663,9 @@ class DockerEngine:
     def remove_container(self, container: str) -> None:
         try:
             self.client.remove_container(container, force=True)
-        except docker.errors.NotFound:
+        except docker_errors.NotFound:
             return
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             if "is already in progress" in str(e.explanation):
                 return
             raise _daemon_error(f"remove container {_ref(container)}", e) from e
@@ -722,7 +723,7 @@ class DockerEngine:
                     yield _log_line(line)
             if pending:
                 yield _log_line(pending)
-        except docker.errors.APIError as e:
+        except docker_errors.APIError as e:
             raise _daemon_error(f"read the logs of {_ref(container)}", e) from e
         except no_answer() as e:
             raise _lost(f"read the logs of {_ref(container)}", e) from e
@@ -797,7 +798,7 @@ class DockerEngine:
 
     def _quiet(self, fn: Callable[..., Any], *args: Any) -> None:
         """A resize: the process may have ended meanwhile; nothing to report then."""
-        with contextlib.suppress(docker.errors.APIError, *no_answer()):
+        with contextlib.suppress(docker_errors.APIError, *no_answer()):
             fn(*args)
 
     def close(self) -> None:

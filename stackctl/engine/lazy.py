@@ -31,3 +31,16 @@ def lazy_module(name: str) -> None:
     if name in sys.modules or importlib.util.find_spec(name) is None:
         return
     sys.modules[name] = _Deferred(name)
+
+
+class Attributes:
+    """The attributes of the module ``name``, which is imported on the first one asked
+    for: ``errors = Attributes("docker.errors")``, then ``errors.APIError``. Unlike
+    ``lazy_module`` it stands in only where it is assigned, not in ``sys.modules``, so
+    ``import name`` (or a submodule of it) elsewhere is unaffected."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
