@@ -1,19 +1,23 @@
-"""Reads over a local unix socket (stackctl/engine/local.py): which daemons get them, the
-URLs, the daemon's error messages, kept-alive connections and what a silent or vanishing
-socket gives. The "daemon" here is a small unix-socket server, no Docker."""
+"""Reads over a local unix socket (stackctl/engine/local.py), without a daemon: which
+daemons get them, the URLs, the daemon's error messages and what a missing or silent socket
+gives (tests/integration/test_local_reads.py reads from the real engine)."""
 
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from stackctl.engine.context import Target
 from stackctl.engine.docker import _lost
-from stackctl.engine.local import APIError, LocalClient, Unanswered, api_path, local_socket
+from stackctl.engine.local import (
+    LocalClient,
+    Unanswered,
+    _explanation,
+    api_path,
+    local_socket,
+)
 
 TLS = Path("/nonexistent/tls")
 
@@ -69,120 +73,27 @@ def test_urls_are_versioned_and_quoted_as_the_sdk_makes_them(
     assert api_path("1.41", path, *args, params=params) == expected
 
 
-# ------------------------------------------------------------------ a small unix-socket daemon
-
-ANSWERS = {
-    "/_ping": (200, b"API-Version: 1.41\r\n", b"OK"),
-    "/v1.41/networks": (200, b"", b'[{"Name": "bridge"}]'),
-    "/v1.41/containers/gone/json": (404, b"", b'{"message": "No such container: gone"}'),
-    "/v1.41/info": (500, b"", b"plain text trouble"),
-}
-
-
-class FakeDaemon:
-    """Answers ``ANSWERS`` (keeping the connection open); ``/v1.41/hang`` never,
-    ``/v1.41/drop`` by closing the connection. ``connections`` counts the accepted ones."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.connections = 0
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen(8)
-        self.server.settimeout(0.1)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            pending = b""
-            while True:
-                while b"\r\n\r\n" not in pending:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        return
-                    pending += chunk
-                head, _, pending = pending.partition(b"\r\n\r\n")
-                path = head.split(b" ")[1].decode()
-                if path == "/v1.41/hang":
-                    self.stop.wait()
-                    return
-                if path not in ANSWERS:
-                    return  # /v1.41/drop: closed without an answer
-                status, headers, body = ANSWERS[path]
-                conn.sendall(
-                    f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n".encode()
-                    + headers
-                    + b"\r\n"
-                    + body
-                )
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.server.close()
-
-
-@pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[FakeDaemon]:
-    fake = FakeDaemon(tmp_path / "d.sock")
-    yield fake
-    fake.close()
-
-
-def test_reads_share_one_kept_alive_connection_and_are_counted(daemon: FakeDaemon) -> None:
-    client = LocalClient(str(daemon.path), timeout=5)
-    assert client.ping() == "1.41"
-    assert client.get("/networks") == [{"Name": "bridge"}]
-    assert client.get("/networks") == [{"Name": "bridge"}]
-    assert daemon.connections == 1
-    assert client.calls == {"GET": 3}
-    client.close()
+@pytest.mark.parametrize(
+    ("body", "explanation"),
+    [
+        (b'{"message": "No such container: gone"}\n', "No such container: gone"),  # JSON
+        (b"plain text trouble\n", "plain text trouble"),  # else the text
+        (b"", "HTTP 500"),  # else the status
+    ],
+)
+def test_an_error_answer_gives_the_daemons_message(body: bytes, explanation: str) -> None:
+    assert _explanation(body, 500) == explanation
 
 
 @pytest.mark.parametrize(
-    ("path", "status", "explanation"),
+    ("timed_out", "message"),
     [
-        ("/containers/gone/json", 404, "No such container: gone"),  # the JSON message
-        ("/info", 500, "plain text trouble"),  # else the text
+        (True, "did not answer in time while trying to list things"),
+        (False, "lost the Docker daemon at "),
     ],
 )
-def test_an_error_answer_gives_the_daemons_message(
-    daemon: FakeDaemon, path: str, status: int, explanation: str
-) -> None:
-    client = LocalClient(str(daemon.path), timeout=5)
-    client.ping()
-    with pytest.raises(APIError) as caught:
-        client.get(path)
-    assert (caught.value.status_code, caught.value.explanation) == (status, explanation)
-
-
-@pytest.mark.parametrize(
-    ("path", "timed_out", "message"),
-    [
-        ("/hang", True, "did not answer in time while trying to list things"),
-        ("/drop", False, "lost the Docker daemon at "),
-    ],
-)
-def test_no_answer_is_a_lost_or_a_slow_daemon(
-    daemon: FakeDaemon, path: str, timed_out: bool, message: str
-) -> None:
-    client = LocalClient(str(daemon.path), timeout=0.3)
-    client.ping()
-    with pytest.raises(Unanswered) as caught:
-        client.get(path)
-    assert caught.value.timed_out is timed_out
-    assert message in str(_lost("list things", caught.value))
+def test_no_answer_is_a_lost_or_a_slow_daemon(timed_out: bool, message: str) -> None:
+    assert message in str(_lost("list things", Unanswered("x", timed_out=timed_out)))
 
 
 @pytest.mark.parametrize(

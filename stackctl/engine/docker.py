@@ -181,10 +181,12 @@ class DockerEngine:
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
-                    self._client = self._sdk_client(self._version)
+                    return self._sdk_client(self._version)
+        assert self._client is not None
         return self._client
 
     def _sdk_client(self, version: str) -> CountingClient:
+        """Make the SDK's client (``client``, from now on) for ``version``."""
         from stackctl.engine.sdk import CountingClient, client_kwargs
 
         # A connection per concurrent request: the executor's pool plus its waits (the SDK's

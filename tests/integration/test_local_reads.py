@@ -1,5 +1,6 @@
 """Reads over the engine's own unix socket (stackctl/engine/local.py), against the real
-engine: a plan never imports the docker SDK, the reads are the SDK's, and a missing
+engine: a plan never imports the docker SDK, the reads are the SDK's, one connection is
+kept alive, the daemon's errors and a stream that never ends are reported, and a missing
 socket is reported as it always was."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pytest
 
 from stackctl.cli import main
 from stackctl.engine import DockerEngine
+from stackctl.engine.docker import _lost
+from stackctl.engine.local import APIError, LocalClient, Unanswered
 from tests.conftest import BUSYBOX
 
 pytestmark = pytest.mark.integration
@@ -131,3 +134,43 @@ def test_an_engine_for_the_socket_makes_no_sdk_client_until_a_write(engine_targe
     engine.remove_volume("sctnothing-never-made")  # a write: through the SDK, no new ping
     assert engine.call_counts() == {"GET": 2, "DELETE": 1}
     engine.close()
+
+
+def _socket(base_url: str) -> str:
+    assert base_url.startswith("unix://"), base_url
+    return base_url.removeprefix("unix://")
+
+
+def test_reads_share_one_kept_alive_connection_and_are_counted(engine_target) -> None:
+    client = LocalClient(_socket(engine_target.base_url), timeout=30)
+    assert client.ping().startswith("1.")
+    first = client.get("/networks")
+    assert any(n["Name"] == "bridge" for n in first)
+    client.get("/networks")
+    assert len(client._connections) == 1
+    assert client.calls == {"GET": 3}
+    client.close()
+
+
+def test_an_error_answer_gives_the_daemons_message(engine_target) -> None:
+    client = LocalClient(_socket(engine_target.base_url), timeout=30)
+    client.ping()
+    with pytest.raises(APIError) as caught:
+        client.get("/containers/{0}/json", "sctgone-never-made")
+    assert caught.value.status_code == 404
+    assert caught.value.explanation == "No such container: sctgone-never-made"
+    client.close()
+
+
+def test_no_answer_in_time_is_a_slow_daemon(engine_target) -> None:
+    """The events stream without an end answers its headers, then nothing: read to its
+    end, that is a daemon that does not answer in time."""
+    client = LocalClient(_socket(engine_target.base_url), timeout=0.5)
+    client.ping()
+    with pytest.raises(Unanswered) as caught:
+        client.get("/events")
+    assert caught.value.timed_out is True
+    assert "did not answer in time while trying to list things" in str(
+        _lost("list things", caught.value)
+    )
+    client.close()
